@@ -1,0 +1,26 @@
+namespace BertLab;
+
+/// <summary>Finds BertLab's embedded defaults (the repository's data/ folder, or a copy next to the program).</summary>
+public static class DataPaths
+{
+    /// <summary>Set BERTLAB_DATA to use another data folder.</summary>
+    public static string Root
+    {
+        get
+        {
+            var env = Environment.GetEnvironmentVariable("BERTLAB_DATA");
+            if (!string.IsNullOrEmpty(env)) return env;
+            foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            {
+                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                {
+                    var candidate = Path.Combine(dir.FullName, "data");
+                    if (File.Exists(Path.Combine(candidate, "vocab", "bert-base-uncased-vocab.txt"))) return candidate;
+                }
+            }
+            throw new BertLabException("cannot find BertLab's data/ folder (embedded defaults); run from the repository or set BERTLAB_DATA");
+        }
+    }
+
+    public static string Find(string relative) => Path.Combine(Root, relative);
+}
