@@ -55,8 +55,19 @@ public sealed class BasicTokenizer
     /// <summary>Appends the words of <paramref name="text"/> to <paramref name="words"/> (text is one segment: a word never continues across calls).</summary>
     internal void Split(ReadOnlySpan<char> text, WordBuffer words)
     {
-        if (System.Text.Ascii.IsValid(text)) SplitAscii(text, words);
-        else SplitGeneral(text, words);
+        // ASCII runs take the fast path; each run of non-ASCII characters goes through the general path. NFD's
+        // reordering never crosses an ASCII character (a starter), and a word may continue across the boundary.
+        while (!text.IsEmpty)
+        {
+            int nonAscii = text.IndexOfAnyExceptInRange('\0', '\u007f');
+            if (nonAscii < 0) { SplitAscii(text, words); break; }
+            SplitAscii(text[..nonAscii], words);
+            text = text[nonAscii..];
+            int ascii = text.IndexOfAnyInRange('\0', '\u007f');
+            if (ascii < 0) ascii = text.Length;
+            SplitGeneral(text[..ascii], words);
+            text = text[ascii..];
+        }
         words.EndWord();
     }
 
