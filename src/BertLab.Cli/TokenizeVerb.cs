@@ -22,13 +22,12 @@ public sealed class TokenizeVerb : IVerb
         cmd.Options.Add(output);
         cmd.Options.Add(vocab);
         cmd.Options.Add(maxLength);
-        // Command's own SetAction(Func<ParseResult,int>) hides the Verb.SetAction extension, so wrap in Verb.Run explicitly.
-        cmd.SetAction(r => Verb.Run(() =>
+        cmd.SetAction(r =>
         {
             var (texts, ids) = Run(r.GetValue(input)!, r.GetValue(output)!, r.GetValue(vocab), r.GetValue(maxLength));
             Console.WriteLine($"{texts} texts → {ids} ids → {r.GetValue(output)}");
             return 0;
-        }));
+        });
         return cmd;
     }
 

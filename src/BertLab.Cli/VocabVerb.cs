@@ -27,8 +27,7 @@ public sealed class VocabVerb : IVerb
         var cased = new Option<bool>("--cased") { Description = "keep case and accents (for a cased tokenizer)" };
         train.Arguments.Add(corpus);
         foreach (var o in new Option[] { size, output, rule, minPair, limitAlphabet, cased }) train.Options.Add(o);
-        // Command's own SetAction(Func<ParseResult,int>) hides the Verb.SetAction extension, so wrap in Verb.Run explicitly.
-        train.SetAction(r => Verb.Run(() =>
+        train.SetAction(r =>
         {
             var options = new WordPieceTrainerOptions
             {
@@ -52,7 +51,7 @@ public sealed class VocabVerb : IVerb
             if (learnt.Count < options.VocabSize)
                 Console.WriteLine($"note: only {learnt.Count:N0} of {options.VocabSize:N0} entries: no pair seen at least {options.MinPairFrequency} times is left");
             return 0;
-        }));
+        });
         vocab.Subcommands.Add(train);
         return vocab;
     }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using BertLab.Cli;
 using BertLab.Tests.Text;
@@ -17,7 +18,9 @@ public sealed class TokenizeVerbTests : IDisposable
         return path;
     }
 
-    static int Invoke(params string[] args) => new TokenizeVerb().Build().Parse(args).Invoke();
+    // as Program.cs runs a verb: user errors become exit code 2
+    static int Invoke(params string[] args) =>
+        Verb.Run(() => new TokenizeVerb().Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
 
     [Fact]
     public void CliWritesTheHuggingFaceIdsOfEveryText()

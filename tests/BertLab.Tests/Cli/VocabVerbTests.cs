@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.IO.Compression;
 using BertLab.Cli;
 using BertLab.Text;
@@ -10,7 +11,9 @@ public sealed class VocabVerbTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("bertlab-vocab-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    static int Invoke(params string[] args) => new VocabVerb().Build().Parse(args).Invoke();
+    // as Program.cs runs a verb: user errors become exit code 2
+    static int Invoke(params string[] args) =>
+        Verb.Run(() => new VocabVerb().Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
 
     [Fact]
     public void TrainsFromAFolderOfTxtAndGzipFiles()
