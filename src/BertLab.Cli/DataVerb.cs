@@ -137,17 +137,18 @@ public sealed class DataVerb : IVerb
     static void Print(CorpusReport r)
     {
         var t = new Table().AddColumns("measure", "value");
-        t.AddRow("files", Markup.Escape(string.Join(", ", r.Files.Select(Path.GetFileName))));
-        t.AddRow("documents (kept / read)", $"{r.Documents:N0} / {r.DocumentsRead:N0}");
-        t.AddRow("too short", $"{r.DocumentsTooShort:N0}");
-        t.AddRow("duplicates", $"{r.DuplicateDocuments:N0} ({r.DuplicateRate:P2})");
-        t.AddRow("characters", $"{r.Characters:N0}");
-        t.AddRow("tokens", $"{r.Tokens:N0} ({r.MeanDocumentTokens:0.0} per document)");
-        t.AddRow("punctuation per 1000 chars", $"{r.PunctuationPer1000Chars:0.0}");
-        t.AddRow("documents ending in . ! ?", $"{r.SentenceEndShare:P1}");
-        t.AddRow("[UNK] rate", $"{r.UnknownRate:P3}");
-        t.AddRow("non-ASCII characters", $"{r.NonAsciiShare:P3}");
-        t.AddRow("upper-case letters", $"{r.UpperCaseShare:P2}");
+        void Row(string name, string value) => t.AddRow(Markup.Escape(name), Markup.Escape(value));
+        Row("files", string.Join(", ", r.Files.Select(Path.GetFileName)));
+        Row("documents (kept / read)", $"{r.Documents:N0} / {r.DocumentsRead:N0}");
+        Row("too short", $"{r.DocumentsTooShort:N0}");
+        Row("duplicates", $"{r.DuplicateDocuments:N0} ({r.DuplicateRate:P2})");
+        Row("characters", $"{r.Characters:N0}");
+        Row("tokens", $"{r.Tokens:N0} ({r.MeanDocumentTokens:0.0} per document)");
+        Row("punctuation per 1000 chars", $"{r.PunctuationPer1000Chars:0.0}");
+        Row("documents ending in . ! ?", $"{r.SentenceEndShare:P1}");
+        Row("[UNK] rate", $"{r.UnknownRate:P3}");
+        Row("non-ASCII characters", $"{r.NonAsciiShare:P3}");
+        Row("upper-case letters", $"{r.UpperCaseShare:P2}");
         AnsiConsole.Write(t);
         var h = new Table().AddColumns("tokens per document", "documents");
         foreach (var b in r.LengthHistogram) h.AddRow(b.MaxTokens == long.MaxValue ? $"≥ {b.MinTokens}" : $"{b.MinTokens}–{b.MaxTokens}", $"{b.Documents:N0}");

@@ -1,11 +1,12 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 
 namespace BertLab.Data;
 
 /// <summary>
-/// Reads documents on one thread, processes batches of them on all cores, and hands the results to the caller's
-/// thread in input order (so results are deterministic whatever the core count). Memory is bounded: at most
-/// a few batches per worker are in flight.
+/// Reads items on one thread, processes batches of them on dedicated worker threads (one per core), and hands the
+/// results to the caller's thread in input order, so results are deterministic whatever the core count. Memory is
+/// bounded: at most a few batches per worker are in flight. Dedicated threads, not the thread pool: blocking
+/// reads and waits on a 2-core pool starve it (the pool adds threads slowly), which left the cores idle.
 /// </summary>
 public static class ParallelPipeline
 {
@@ -14,8 +15,11 @@ public static class ParallelPipeline
     {
         if (workers <= 0) workers = Environment.ProcessorCount;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var channel = Channel.CreateBounded<(TIn[] In, Task<TOut[]> Out)>(new BoundedChannelOptions(workers * 2) { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(async () =>
+        using var jobs = new BlockingCollection<(TIn[] In, TaskCompletionSource<TOut[]> Out)>(workers * 2);
+        using var ordered = new BlockingCollection<(TIn[] In, Task<TOut[]> Out)>(workers * 4);
+        Exception? readError = null;
+
+        var reader = new Thread(() =>
         {
             try
             {
@@ -24,40 +28,62 @@ public static class ParallelPipeline
                 {
                     batch.Add(item);
                     if (batch.Count < batchSize) continue;
-                    await Submit(batch.ToArray());
+                    Submit(batch.ToArray());
                     batch.Clear();
                 }
-                if (batch.Count > 0) await Submit(batch.ToArray());
-                channel.Writer.Complete();
+                if (batch.Count > 0) Submit(batch.ToArray());
             }
-            catch (Exception e)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+            catch (Exception e) { readError = e; }
+            finally
             {
-                channel.Writer.Complete(e);
+                jobs.CompleteAdding();
+                ordered.CompleteAdding();
             }
-        });
+        }) { IsBackground = true, Name = "corpus reader" };
 
-        async Task Submit(TIn[] input)
+        void Submit(TIn[] input)
         {
-            var output = Task.Run(() =>
-            {
-                var result = new TOut[input.Length];
-                for (int i = 0; i < input.Length; i++) result[i] = work(input[i]);
-                return result;
-            });
-            await channel.Writer.WriteAsync((input, output), stop.Token);
+            var result = new TaskCompletionSource<TOut[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ordered.Add((input, result.Task), stop.Token);
+            jobs.Add((input, result), stop.Token);
         }
 
+        var threads = Enumerable.Range(0, workers).Select(i => new Thread(() =>
+        {
+            try
+            {
+                foreach (var (input, output) in jobs.GetConsumingEnumerable(stop.Token))
+                {
+                    try
+                    {
+                        var result = new TOut[input.Length];
+                        for (int k = 0; k < input.Length; k++) result[k] = work(input[k]);
+                        output.SetResult(result);
+                    }
+                    catch (Exception e) { output.SetException(e); }
+                }
+            }
+            catch (OperationCanceledException) { }
+        }) { IsBackground = true, Name = $"corpus worker {i}" }).ToList();
+
+        reader.Start();
+        threads.ForEach(t => t.Start());
         try
         {
-            while (channel.Reader.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult())
-                while (channel.Reader.TryRead(out var next))
-                    consume(next.In, next.Out.GetAwaiter().GetResult());
+            foreach (var (input, output) in ordered.GetConsumingEnumerable(stop.Token))
+                consume(input, output.GetAwaiter().GetResult());
+            reader.Join();
+            if (readError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(readError);
         }
         catch
         {
             stop.Cancel();
             throw;
         }
-        producer.GetAwaiter().GetResult();
+        finally
+        {
+            stop.Cancel();
+        }
     }
 }
