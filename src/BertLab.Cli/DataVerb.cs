@@ -132,7 +132,7 @@ public sealed class DataVerb : IVerb
         };
     }
 
-    ITokenizer CreateTokenizer(ParseResult r) => TokenizerFactory.Create(Vocabulary.Load(r.GetValue(_vocab)), lowerCase: !r.GetValue(_cased));
+    ITokenizer CreateTokenizer(ParseResult r) => new WordPieceTokenizer(Vocabulary.Load(r.GetValue(_vocab)), lowerCase: !r.GetValue(_cased));
 
     static void Print(CorpusReport r)
     {

@@ -83,7 +83,10 @@ public static class ParallelPipeline
         }
         finally
         {
+            // stop and wait for every thread before the collections are disposed
             stop.Cancel();
+            reader.Join();
+            threads.ForEach(t => t.Join());
         }
     }
 }

@@ -10,7 +10,7 @@ public static class DataTestSupport
 {
     static readonly Lazy<Vocabulary> _vocab = new(() => Vocabulary.Load());
     public static Vocabulary Vocab => _vocab.Value;
-    public static ITokenizer Tokenizer => new StandInTokenizer(Vocab);
+    public static ITokenizer Tokenizer => new WordPieceTokenizer(Vocab);
 
     public static string TempDir()
     {

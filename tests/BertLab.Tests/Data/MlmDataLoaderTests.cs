@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using BertLab.Data;
 using TorchSharp;
 using Xunit;
@@ -121,5 +122,29 @@ public class MlmDataLoaderTests
         for (int i = 0; i < 50; i++) loader.Next().Dispose();
         // generous bound for a shared CI machine; bench/RESULTS.md has the measured figure
         Assert.True(clock.Elapsed.TotalMilliseconds / 50 < 20, $"{clock.Elapsed.TotalMilliseconds / 50:0.00} ms per batch");
+    }
+}
+
+public class ShardBatchSourceTests
+{
+    [Fact]
+    public void TheTrainersSourceResumesFromItsSavedStateEvenWithAnotherBatchSize()
+    {
+        var dir = DataTestSupport.TempDir();
+        var input = DataTestSupport.Write(dir, "c.txt", string.Join("\n", Enumerable.Range(0, 300).Select(i => $"Line {i} has a handful of ordinary words in it.")));
+        var output = Path.Combine(dir, "out");
+        new DataPreparer(DataTestSupport.Tokenizer, new PrepareOptions { SequenceLength = 16, ValidationFraction = 0.1 }).Prepare(CorpusFile.Resolve([input]), output);
+        using var a = new BertLab.Training.ShardBatchSource(output, DataTestSupport.Vocab, seed: 3);
+        for (int i = 0; i < 5; i++) a.NextTrain(4).Dispose();
+        var state = a.SaveState();
+        var expected = new List<long[]>();
+        for (int i = 0; i < 3; i++) { using var b = a.NextTrain(4); expected.Add(b.InputIds.data<long>().ToArray()); }
+
+        using var c = new BertLab.Training.ShardBatchSource(output, DataTestSupport.Vocab, seed: 3);
+        c.RestoreState(JsonNode.Parse(state.ToJsonString())!);
+        using var twelve = c.NextTrain(12);                      // the same 12 sequences, with the same masks
+        Assert.Equal(expected.SelectMany(x => x).ToArray(), twelve.InputIds.data<long>().ToArray());
+        Assert.NotEmpty(c.Validation(4, 2));
+        Assert.Contains("train", c.Describe());
     }
 }
