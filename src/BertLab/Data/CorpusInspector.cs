@@ -52,7 +52,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
                 letters += d.Stats.Letters; upper += d.Stats.UpperCase; nonAscii += d.Stats.NonAscii;
             }
             Progress?.Invoke(read, tokens);
-        }, Workers);
+        }, Workers, weight: d => d.Text.Length, maxBatchWeight: 1 << 20);
         CloseDocument();
 
         int lastBucket = Array.FindLastIndex(histogram, c => c > 0);

@@ -94,7 +94,7 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
                 tokens += d.Ids.Length;
             }
             Progress?.Invoke(read, tokens);
-        }, o.Workers);
+        }, o.Workers, weight: d => d.Text.Length, maxBatchWeight: 1 << 20);
         trainPacker.Flush();
         validationPacker.Flush();
         train.Complete();

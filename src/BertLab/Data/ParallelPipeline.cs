@@ -10,8 +10,13 @@ namespace BertLab.Data;
 /// </summary>
 public static class ParallelPipeline
 {
+    /// <summary>
+    /// Runs <paramref name="work"/> on every item and <paramref name="consume"/> on each batch of results, in order.
+    /// A batch closes at <paramref name="batchSize"/> items or when the items' <paramref name="weight"/> (e.g. characters)
+    /// reaches <paramref name="maxBatchWeight"/>, which bounds memory when items are large.
+    /// </summary>
     public static void Run<TIn, TOut>(IEnumerable<TIn> items, Func<TIn, TOut> work, Action<TIn[], TOut[]> consume,
-        int workers = 0, int batchSize = 512, CancellationToken cancel = default)
+        int workers = 0, int batchSize = 512, Func<TIn, long>? weight = null, long maxBatchWeight = long.MaxValue, CancellationToken cancel = default)
     {
         if (workers <= 0) workers = Environment.ProcessorCount;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -24,12 +29,15 @@ public static class ParallelPipeline
             try
             {
                 var batch = new List<TIn>(batchSize);
+                long batchWeight = 0;
                 foreach (var item in items)
                 {
                     batch.Add(item);
-                    if (batch.Count < batchSize) continue;
+                    if (weight is not null) batchWeight += weight(item);
+                    if (batch.Count < batchSize && batchWeight < maxBatchWeight) continue;
                     Submit(batch.ToArray());
                     batch.Clear();
+                    batchWeight = 0;
                 }
                 if (batch.Count > 0) Submit(batch.ToArray());
             }
