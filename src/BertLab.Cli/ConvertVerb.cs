@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertLab.Model;
+using BertLab.Runtime;
 using Spectre.Console;
 
 namespace BertLab.Cli;
@@ -29,10 +30,9 @@ public sealed class ConvertVerb : IVerb
         cmd.Arguments.Add(output);
         cmd.Options.Add(vocab);
         cmd.Options.Add(heads);
-        // Called as a static method: Command's own SetAction(Func<ParseResult, int>) would otherwise win over the
-        // extension and user errors would surface as stack traces.
-        Verb.SetAction(cmd, r =>
+        cmd.SetAction(r =>
         {
+            TorchRuntime.Initialize();
             string src = r.GetValue(source)!, dst = r.GetValue(output)!;
             var report = CheckpointConverter.Convert(src, dst, r.GetValue(vocab), r.GetValue(heads));
             var c = report.Config;

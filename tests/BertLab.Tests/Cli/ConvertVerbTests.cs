@@ -1,3 +1,4 @@
+using System.CommandLine;
 using BertLab.Cli;
 using BertLab.Model;
 using BertLab.Tests.Model.Onnx;
@@ -17,7 +18,9 @@ public class ConvertVerbTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    static int Run(params string[] args) => new ConvertVerb().Build().Parse(args).Invoke();
+    /// <summary>Runs the verb as Program.cs does: user errors become exit code 2, anything else propagates.</summary>
+    public static int Run(params string[] args) =>
+        Verb.Run(() => new ConvertVerb().Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
 
     [Fact]
     public void ANonOnnxFileIsAUserError()

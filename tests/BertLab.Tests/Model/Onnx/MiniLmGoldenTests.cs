@@ -1,4 +1,4 @@
-using BertLab.Cli;
+using BertLab.Tests.Cli;
 using BertLab.Model;
 using TorchSharp;
 using Xunit;
@@ -14,7 +14,7 @@ public sealed class ConvertedMiniLm : IDisposable
 
     public ConvertedMiniLm()
     {
-        ExitCode = new ConvertVerb().Build().Parse(new[] { MiniLmPackage.DllPath, Dir }).Invoke();
+        ExitCode = ConvertVerbTests.Run(MiniLmPackage.DllPath, Dir);
     }
 
     public void Dispose()
@@ -113,7 +113,7 @@ public class MiniLmGoldenTests : IClassFixture<ConvertedMiniLm>
         string again = _converted.Dir + "-normalised";
         try
         {
-            Assert.Equal(0, new ConvertVerb().Build().Parse(new[] { _converted.Dir, again }).Invoke());
+            Assert.Equal(0, ConvertVerbTests.Run(_converted.Dir, again));
             using var scope = NewDisposeScope();
             var a = SafetensorsFile.Load(Path.Combine(_converted.Dir, "model.safetensors"));
             var b = SafetensorsFile.Load(Path.Combine(again, "model.safetensors"));
