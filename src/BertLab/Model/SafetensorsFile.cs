@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace BertLab.Model;
 
 /// <summary>
-/// safetensors files through TorchSharp.PyBridge, with the checks a user needs: a missing, truncated or
+/// safetensors files (read through TorchSharp.PyBridge, written here for the metadata transformers wants), with the checks a user needs: a missing, truncated or
 /// corrupt file gives one message naming the file (and the tensor), never a library stack trace.
 /// </summary>
 public static class SafetensorsFile
@@ -73,12 +73,54 @@ public static class SafetensorsFile
         catch (Exception e) when (e is not BertLabException) { throw new BertLabException($"{path}: cannot read safetensors file ({e.Message})"); }
     }
 
-    /// <summary>Writes atomically: a temporary name in the same folder, then a rename; the previous file stays intact on failure.</summary>
+    /// <summary>
+    /// Writes a safetensors file with <c>__metadata__ {"format": "pt"}</c> (transformers' from_pretrained checks it;
+    /// TorchSharp.PyBridge's writer omits it), tensors sorted by name, 8-byte aligned header. Atomic: a temporary
+    /// name in the same folder, then a rename; the previous file stays intact on failure.
+    /// </summary>
     public static void Save(string path, IDictionary<string, Tensor> tensors)
     {
-        var dict = tensors.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
+        var items = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => (name: kv.Key, t: kv.Value.detach().cpu().contiguous())).ToList();
+        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
+        long offset = 0;
+        foreach (var (name, t) in items)
+        {
+            long size = t.NumberOfElements * t.ElementSize;
+            header[name] = new JsonObject
+            {
+                ["dtype"] = DTypeName(t.dtype),
+                ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + size),
+            };
+            offset += size;
+        }
+        var headerBytes = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        int padded = (headerBytes.Length + 7) / 8 * 8;
         string tmp = path + ".tmp-" + Environment.ProcessId;
-        TorchSharp.PyBridge.Safetensors.SaveStateDict(tmp, dict);
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            fs.Write(BitConverter.GetBytes((long)padded));
+            fs.Write(headerBytes);
+            for (int i = headerBytes.Length; i < padded; i++) fs.WriteByte((byte)' ');
+            foreach (var (_, t) in items) fs.Write(t.bytes);
+            fs.Flush(flushToDisk: true);
+        }
         File.Move(tmp, path, overwrite: true);
     }
+
+    static string DTypeName(ScalarType t) => t switch
+    {
+        ScalarType.Float32 => "F32",
+        ScalarType.Float64 => "F64",
+        ScalarType.Float16 => "F16",
+        ScalarType.BFloat16 => "BF16",
+        ScalarType.Int64 => "I64",
+        ScalarType.Int32 => "I32",
+        ScalarType.Int16 => "I16",
+        ScalarType.Int8 => "I8",
+        ScalarType.Byte => "U8",
+        ScalarType.Bool => "BOOL",
+        _ => throw new BertLabException($"cannot write dtype {t} to safetensors"),
+    };
 }

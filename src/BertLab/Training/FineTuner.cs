@@ -11,8 +11,8 @@ namespace BertLab.Training;
 
 /// <summary>
 /// Fine-tunes a BERT checkpoint on a sentence(-pair) task: a classification head (cross-entropy) or a regression
-/// head (MSE, one output) on the pooled output; AdamW with decoupled weight decay (not on biases/LayerNorm), linear
-/// warm-up then linear decay, gradient clipping; evaluation on every dev split after each epoch; the best epoch
+/// head (MSE, one output) on the pooled output; AdamW with decoupled weight decay (not on biases/LayerNorm; <see cref="Optimizers"/>),
+/// linear warm-up then linear decay (<see cref="LrSchedule"/>), gradient clipping; evaluation on every dev split after each epoch; the best epoch
 /// by the task's main score; several seeds, reported as the median (and spread) of the best-epoch metrics.
 /// The best model over all seeds and epochs is saved as a Hugging Face folder with the task's label names.
 /// </summary>
@@ -82,8 +82,13 @@ public sealed class FineTuner
         using var _model = model;
         if (report.NewlyInitialized.Count > 0 && seed == _options.Seeds[0])
             _log($"newly initialised (random): {string.Join(", ", report.NewlyInitialized)}");
-        using var optimizer = Optimizers.AdamW(model, _options.LearningRate, _options.WeightDecay);
-        var schedule = new LinearWarmupSchedule(_options.LearningRate, totalSteps, (int)Math.Round(_options.WarmupRatio * totalSteps));
+        var optimizerSettings = new OptimizerSettings
+        {
+            Name = "adamw", Lr = _options.LearningRate, WeightDecay = _options.WeightDecay, ClipNorm = _options.MaxGradNorm,
+        };
+        using var optimizer = Optimizers.Create(model, optimizerSettings);
+        var schedule = new LrSchedule(new ScheduleSettings { Name = "linear", WarmupSteps = (int)Math.Round(_options.WarmupRatio * totalSteps) }, totalSteps);
+        double LearningRate(int s) => _options.LearningRate * schedule.Factor(s);
         var parameters = model.parameters().ToList();
         var rng = new Random(seed);
 
@@ -102,20 +107,20 @@ public sealed class FineTuner
             foreach (var indices in order.Chunk(_options.BatchSize))
             {
                 using var scope = NewDisposeScope();
-                Optimizers.SetLearningRate(optimizer, schedule.LearningRate(step));
+                Optimizers.SetLearningRate(optimizer, LearningRate(step));
                 using var batch = train.Batch(indices, _device);
                 var output = model.Forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.Labels);
                 var loss = output.Loss!;
                 optimizer.zero_grad();
                 loss.backward();
-                if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, _options.MaxGradNorm);
+                Optimizers.ClipGradNorm(parameters, _options.MaxGradNorm);
                 optimizer.step();
                 double l = loss.item<float>();
                 if (!double.IsFinite(l))
                     throw new BertLabException($"seed {seed}, epoch {epoch}, step {step + 1}: the loss is {l}; try a lower --lr (now {_options.LearningRate})");
                 lossSum += l; batches++; step++;
                 if (_options.LogEvery > 0 && step % _options.LogEvery == 0)
-                    _log($"seed {seed} epoch {epoch} step {step}/{totalSteps} loss {lossSum / batches:F4} lr {schedule.LearningRate(step - 1):E2} " +
+                    _log($"seed {seed} epoch {epoch} step {step}/{totalSteps} loss {lossSum / batches:F4} lr {LearningRate(step - 1):E2} " +
                          $"{batches * (double)_options.BatchSize / clock.Elapsed.TotalSeconds:F1} examples/s");
             }
             var metrics = Evaluate(model, spec, dev);

@@ -4,41 +4,66 @@ using static TorchSharp.torch;
 
 namespace BertLab.Training;
 
-/// <summary>Optimiser construction shared by the training loops.</summary>
+/// <summary>Builds the optimiser of a run: two parameter groups (with and without weight decay), lr set per step by the schedule.</summary>
 public static class Optimizers
 {
-    /// <summary>
-    /// BERT's parameters that take no weight decay: every bias and every LayerNorm parameter
-    /// (Hugging Face names: "*.bias", "*LayerNorm*").
-    /// </summary>
-    public static bool IsNoDecay(string parameterName) => parameterName.EndsWith(".bias") || parameterName.Contains("LayerNorm");
-
-    /// <summary>
-    /// AdamW with decoupled weight decay (Loshchilov &amp; Hutter) on the weight matrices only: two parameter
-    /// groups, <paramref name="weightDecay"/> and 0 (<see cref="IsNoDecay"/>). TorchSharp's AdamW defaults to 0 decay,
-    /// so the value is always passed explicitly.
-    /// </summary>
-    public static AdamW AdamW(nn.Module model, double learningRate, double weightDecay = 0.01,
-        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    public static (List<Parameter> decay, List<Parameter> noDecay) Groups(nn.Module model, OptimizerSettings s)
     {
         var decay = new List<Parameter>();
         var noDecay = new List<Parameter>();
         foreach (var (name, p) in model.named_parameters())
         {
             if (!p.requires_grad) continue;
-            (IsNoDecay(name) ? noDecay : decay).Add(p);
+            (s.NoDecay.Any(pattern => name.Contains(pattern, StringComparison.Ordinal)) ? noDecay : decay).Add(p);
         }
-        var groups = new List<AdamW.ParamGroup>
-        {
-            new(decay, new AdamW.Options { LearningRate = learningRate, weight_decay = weightDecay, beta1 = beta1, beta2 = beta2, eps = eps }),
-            new(noDecay, new AdamW.Options { LearningRate = learningRate, weight_decay = 0, beta1 = beta1, beta2 = beta2, eps = eps }),
-        };
-        return optim.AdamW(groups, learningRate, beta1, beta2, eps, weightDecay);
+        return (decay, noDecay);
     }
 
-    /// <summary>Sets the learning rate of every parameter group.</summary>
-    public static void SetLearningRate(optim.Optimizer optimizer, double learningRate)
+    public static optim.Optimizer Create(nn.Module model, OptimizerSettings s)
     {
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
+        s.Validate("optimizer");
+        var (decay, noDecay) = Groups(model, s);
+        switch (s.Name)
+        {
+            case "adamw":
+                return optim.AdamW(new[]
+                {
+                    new AdamW.ParamGroup(decay, new AdamW.Options { LearningRate = s.Lr, weight_decay = s.WeightDecay, beta1 = s.Beta1, beta2 = s.Beta2, eps = s.Eps }),
+                    new AdamW.ParamGroup(noDecay, new AdamW.Options { LearningRate = s.Lr, weight_decay = 0, beta1 = s.Beta1, beta2 = s.Beta2, eps = s.Eps }),
+                }, s.Lr, s.Beta1, s.Beta2, s.Eps, 0);
+            case "adam":
+                return optim.Adam(new[]
+                {
+                    new Adam.ParamGroup(decay, new Adam.Options { LearningRate = s.Lr, weight_decay = s.WeightDecay, beta1 = s.Beta1, beta2 = s.Beta2, eps = s.Eps }),
+                    new Adam.ParamGroup(noDecay, new Adam.Options { LearningRate = s.Lr, weight_decay = 0, beta1 = s.Beta1, beta2 = s.Beta2, eps = s.Eps }),
+                }, s.Lr, s.Beta1, s.Beta2, s.Eps, 0);
+            case "sgd":
+                return optim.SGD(new[]
+                {
+                    new SGD.ParamGroup(decay, new SGD.Options { LearningRate = s.Lr, weight_decay = s.WeightDecay, momentum = s.Momentum }),
+                    new SGD.ParamGroup(noDecay, new SGD.Options { LearningRate = s.Lr, weight_decay = 0, momentum = s.Momentum }),
+                }, s.Lr, s.Momentum);
+            default:
+                throw new BertLabException($"optimizer.name: '{s.Name}' is not allowed; allowed: {string.Join(", ", OptimizerSettings.Names)}");
+        }
+    }
+
+    public static void SetLearningRate(optim.Optimizer optimizer, double lr)
+    {
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+    }
+
+    /// <summary>Global L2 norm of all gradients (before clipping), clipping in place when maxNorm &gt; 0. Stays on the device.</summary>
+    public static Tensor ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
+    {
+        var grads = parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
+        if (grads.Count == 0) return tensor(0f);
+        var total = stack(grads.Select(g => g.norm()).ToArray()).norm();
+        if (maxNorm > 0)
+        {
+            var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+            using (no_grad()) foreach (var g in grads) g.mul_(coef);
+        }
+        return total;
     }
 }
