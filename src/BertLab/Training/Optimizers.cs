@@ -19,7 +19,7 @@ public static class Optimizers
         return (decay, noDecay);
     }
 
-    public static optim.Optimizer Create(nn.Module model, OptimizerSettings s)
+    public static OptimizerHelper Create(nn.Module model, OptimizerSettings s)
     {
         s.Validate("optimizer");
         var (decay, noDecay) = Groups(model, s);
