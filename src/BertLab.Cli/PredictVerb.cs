@@ -20,8 +20,9 @@ public sealed class PredictVerb : IVerb
         var model = new Option<string>("--model") { Description = "Fine-tuned model folder (the --out of bertlab finetune, or a Hugging Face BertForSequenceClassification)", Required = true };
         var input = new Option<string>("--input") { Description = "Texts to classify: .tsv (header row, no quoting), .csv or .jsonl, optionally .gz", Required = true };
         var output = new Option<string>("--output") { Description = "Predictions, one JSON object per input row: label, label_id, probabilities (or score for regression)", Required = true };
-        var textColumn = Verb.Opt<string?>("--text-column", $"Column with the text (default: the first of {string.Join(", ", UserTasks.TextColumnGuesses)})");
-        var pairColumn = Verb.Opt<string?>("--pair-column", "Column with the second text of a pair (default: none, or sentence2/question2/hypothesis when the text column is sentence1/question1/premise/question)");
+        var textColumn = Verb.Opt<string?>("--text-column", "Column with the text (default: the first of the pairs " +
+            string.Join(", ", UserTasks.PairColumnGuesses.Select(p => $"{p.Text}+{p.Pair}")) + $" present, else of {string.Join(", ", UserTasks.TextColumnGuesses)})");
+        var pairColumn = Verb.Opt<string?>("--pair-column", "Column with the second text of a pair (default: the guessed pair column, if any)");
         var maxLength = Verb.Opt<int?>("--max-length", "Tokens per example (default: the fine-tuning run's, else 128)");
         var batch = Verb.Opt("--batch-size", "Examples per forward pass", () => 64);
         var device = Verb.Opt("--device", "cpu or cuda", () => "cpu");
@@ -50,11 +51,10 @@ public sealed class PredictVerb : IVerb
 
             var format = TaskFileFormats.FromPath(inputPath);
             var columns = TaskFileReader.Columns(inputPath, format);
-            var text = r.GetValue(textColumn) ?? UserTasks.TextColumnGuesses.FirstOrDefault(columns.Contains)
+            var guess = UserTasks.GuessTextColumns(columns);
+            var text = r.GetValue(textColumn) ?? guess?.Text
                 ?? throw new BertLabException($"{inputPath}: no text column among {string.Join(", ", columns.Select(c => $"'{c}'"))}; name it with --text-column");
-            var pair = r.GetValue(pairColumn);
-            if (pair is null && text is "sentence1" or "question1" or "premise" or "question" or "#1 String")
-                pair = UserTasks.PairColumnGuesses.FirstOrDefault(columns.Contains);
+            var pair = r.GetValue(pairColumn) ?? (r.GetValue(textColumn) is null ? guess?.Pair : null);
             var raw = TaskFileReader.Read(inputPath, format, text, pair, labelColumn: null);
             var examples = raw.Examples.Select(e => new TaskExample(e.Text, e.Pair, null, null) { Source = e.Source }).ToList();
             if (examples.Count == 0) throw new BertLabException($"{inputPath}: no rows to predict");

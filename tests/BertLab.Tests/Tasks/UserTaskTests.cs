@@ -124,4 +124,16 @@ public sealed class UserTaskTests : IDisposable
         var e = Assert.Throws<BertLabException>(() => TaskRegistry.Resolve(Path.Combine(_dir, "s")).Load());
         Assert.Contains("train.tsv:3", e.Message);
     }
+
+    [Theory]
+    [InlineData("index,question,sentence,label", "question", "sentence")]        // QNLI: "sentence" is the pair here
+    [InlineData("index,sentence", "sentence", null)]                             // CoLA / SST-2 test files
+    [InlineData("Quality,#1 ID,#2 ID,#1 String,#2 String", "#1 String", "#2 String")]
+    [InlineData("id,qid1,qid2,question1,question2", "question1", "question2")]
+    [InlineData("Text,Label", "Text", null)]
+    public void GuessTextColumns_KnowsTheGlueLayouts(string header, string text, string? pair)
+    {
+        var guess = UserTasks.GuessTextColumns(header.Split(','));
+        Assert.Equal((text, pair), guess);
+    }
 }

@@ -10,8 +10,14 @@ namespace BertLab.Data.Tasks;
 /// </summary>
 public static class UserTasks
 {
-    public static readonly string[] TextColumnGuesses = { "text", "sentence", "sentence1", "question", "question1", "premise", "#1 String" };
-    public static readonly string[] PairColumnGuesses = { "pair", "text_pair", "sentence2", "question2", "hypothesis", "#2 String" };
+    /// <summary>Column pairs recognised as (text, pair), in order: the GLUE layouts and the usual NLI names.</summary>
+    public static readonly (string Text, string Pair)[] PairColumnGuesses =
+    {
+        ("sentence1", "sentence2"), ("question1", "question2"), ("question", "sentence"), ("premise", "hypothesis"),
+        ("#1 String", "#2 String"), ("text", "text_pair"), ("text", "pair"),
+    };
+    /// <summary>Single-text columns recognised when no pair layout matches, in order.</summary>
+    public static readonly string[] TextColumnGuesses = { "text", "sentence", "review", "content", "document" };
     public static readonly string[] LabelColumnGuesses = { "label", "labels", "gold_label", "score", "target", "is_duplicate", "Quality" };
     static readonly string[] Extensions = { ".tsv", ".csv", ".jsonl", ".json", ".tsv.gz", ".csv.gz", ".jsonl.gz", ".json.gz" };
 
@@ -107,12 +113,14 @@ public static class UserTasks
     {
         var format = TaskFileFormats.FromPath(train);
         var columns = TaskFileReader.Columns(train, format);
-        string? Guess(string[] guesses) => guesses.FirstOrDefault(g => columns.Contains(g)) ?? guesses.FirstOrDefault(g => columns.Any(c => string.Equals(c, g, StringComparison.OrdinalIgnoreCase)));
-        string Pick(string? given, string[] guesses, string what) => given ?? Guess(guesses)
-            ?? throw new BertLabException($"{train}: cannot tell which column holds the {what} (columns: {string.Join(", ", columns.Select(c => $"'{c}'"))}); name it in a task file (text_column, pair_column, label_column)");
-        text = Pick(text, TextColumnGuesses, "text");
-        label = Pick(label, LabelColumnGuesses, "label");
-        pair ??= text is "sentence1" or "question1" or "premise" or "#1 String" or "question" ? Guess(PairColumnGuesses) : null;
+        string Unknown(string what) => $"{train}: cannot tell which column holds the {what} (columns: {string.Join(", ", columns.Select(c => $"'{c}'"))}); name it in a task file (text_column, pair_column, label_column)";
+        if (text is null)
+        {
+            var guess = GuessTextColumns(columns) ?? throw new BertLabException(Unknown("text"));
+            text = guess.Text;
+            pair ??= guess.Pair;
+        }
+        label ??= Find(columns, LabelColumnGuesses) ?? throw new BertLabException(Unknown("label"));
         if (regression is null)
         {
             if (label is "score" or "target") regression = true;
@@ -132,6 +140,29 @@ public static class UserTasks
             labels = TaskDataLoader.InferLabels(raw.Examples);
         }
         return Create(name, train, dev, text, pair, label, regression.Value, labels);
+    }
+
+    /// <summary>
+    /// The text (and pair) columns among <paramref name="columns"/>: the first layout of <see cref="PairColumnGuesses"/>
+    /// whose two columns are both present, else the first of <see cref="TextColumnGuesses"/>; null if none. Names
+    /// match exactly first, then ignoring case; the file's own spelling is returned.
+    /// </summary>
+    public static (string Text, string? Pair)? GuessTextColumns(IReadOnlyList<string> columns)
+    {
+        foreach (var (t, p) in PairColumnGuesses)
+            if (Find(columns, t) is string text && Find(columns, p) is string pair) return (text, pair);
+        return Find(columns, TextColumnGuesses) is string single ? (single, null) : null;
+    }
+
+    static string? Find(IReadOnlyList<string> columns, params string[] names)
+    {
+        foreach (var n in names)
+        {
+            var exact = columns.FirstOrDefault(c => c == n)
+                ?? columns.FirstOrDefault(c => string.Equals(c.Trim(), n, StringComparison.OrdinalIgnoreCase));
+            if (exact is not null) return exact;
+        }
+        return null;
     }
 
     static TaskSpec Describe(TaskSpec s, string description) => new()
