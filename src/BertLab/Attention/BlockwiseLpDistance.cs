@@ -17,12 +17,28 @@ public static class BlockwiseLpDistance
     public static Tensor Compute(Tensor a, Tensor b, Tensor p, int keyBlock) =>
         LpDistanceFunction.apply(a, b, p, keyBlock);
 
-    /// <summary>The plain (Sq, Sk, d)-materialising formula, for tests only.</summary>
+    /// <summary>The plain (Sq, Sk, d)-materialising formula (fine for moderate p), for tests only.</summary>
     public static Tensor Reference(Tensor a, Tensor b, Tensor p)
     {
         var diff = a.unsqueeze(-2) - b.unsqueeze(-3);
         var s = diff.abs().pow(p.unsqueeze(-1)).sum(-1);
         return s.pow(p.reciprocal());
+    }
+
+    /// <summary>
+    /// One tile in the overflow-free form ‖x‖ₚ = m·t^{1/p}, m = maxᶜ|x_c|, r = |x|/m ∈ [0, 1], t = Σ_c r_c^p ∈ [1, d].
+    /// </summary>
+    sealed record Tile(Tensor Diff, Tensor R, Tensor M, Tensor T, Tensor Positive);
+
+    static Tile MakeTile(Tensor a, Tensor b, Tensor p5, long q0, long qn, long k0, long kn)
+    {
+        var diff = a.narrow(2, q0, qn).unsqueeze(-2) - b.narrow(2, k0, kn).unsqueeze(-3);   // (B,H,qb,kb,d)
+        var abs = diff.abs();
+        var m = abs.amax(new long[] { -1 }, keepdim: true);
+        var positive = m.gt(0);
+        var r = abs / where(positive, m, ones_like(m));
+        var t = r.pow(p5).sum(-1);
+        return new Tile(diff, r, m.squeeze(-1), t, positive.squeeze(-1));
     }
 
     internal static IEnumerable<(long q0, long q1, long k0, long k1)> Tiles(long batchHeads, long sq, long sk, long d, int keyBlock)
@@ -48,9 +64,8 @@ public static class BlockwiseLpDistance
             foreach (var (q0, q1, k0, k1) in Tiles(B * H, sq, sk, d, keyBlock))
             {
                 using var scope = NewDisposeScope();
-                var diff = a.narrow(2, q0, q1 - q0).unsqueeze(-2) - b.narrow(2, k0, k1 - k0).unsqueeze(-3);
-                var s = diff.abs_().pow_(p5).sum(-1);
-                result.narrow(2, q0, q1 - q0).narrow(3, k0, k1 - k0).copy_(s.pow_(invP));
+                var tile = MakeTile(a, b, p5, q0, q1 - q0, k0, k1 - k0);
+                result.narrow(2, q0, q1 - q0).narrow(3, k0, k1 - k0).copy_(tile.M * tile.T.pow(invP));
             }
             ctx.save_for_backward(new List<Tensor> { a, b, p, result });
             ctx.save_data("keyBlock", keyBlock);
@@ -72,24 +87,21 @@ public static class BlockwiseLpDistance
                 {
                     using var scope = NewDisposeScope();
                     long qn = q1 - q0, kn = k1 - k0;
-                    var diff = a.narrow(2, q0, qn).unsqueeze(-2) - b.narrow(2, k0, kn).unsqueeze(-3);   // (B,H,qb,kb,d)
-                    var absd = diff.abs();
-                    var nonzero = absd.gt(0);
-                    var safeAbs = where(nonzero, absd, ones_like(absd));
-                    var powP = where(nonzero, safeAbs.pow(p5), zeros_like(absd));        // |x|^p
-                    var s = powP.sum(-1);                                                  // (B,H,qb,kb)
+                    var tile = MakeTile(a, b, p5, q0, qn, k0, kn);
                     var D = dist.narrow(2, q0, qn).narrow(3, k0, kn);
                     var G = grad.narrow(2, q0, qn).narrow(3, k0, kn);
-                    var sPos = s.gt(0);
-                    var sSafe = where(sPos, s, ones_like(s));
-                    // ∂D/∂x_c = s^{1/p − 1} · |x_c|^{p−1} · sign(x_c)
-                    var w = where(sPos, G * sSafe.pow(p.reciprocal() - 1), zeros_like(s));
-                    var dx = where(nonzero, safeAbs.pow(pm1), zeros_like(absd)) * diff.sign() * w.unsqueeze(-1);
+                    var pos = tile.Positive;
+                    var tSafe = where(pos, tile.T, ones_like(tile.T));
+                    // ∂D/∂x_c = (|x_c|/D)^{p−1} sign(x_c) = r_c^{p−1} · t^{−(p−1)/p} · sign(x_c)
+                    var w = where(pos, G * tSafe.pow((1 - p) / p), zeros_like(G));
+                    var rNonzero = tile.R.gt(0);
+                    var rSafe = where(rNonzero, tile.R, ones_like(tile.R));
+                    var dx = where(rNonzero, rSafe.pow(pm1), zeros_like(rSafe)) * tile.Diff.sign() * w.unsqueeze(-1);
                     ga.narrow(2, q0, qn).add_(dx.sum(-2));
                     gb.narrow(2, k0, kn).sub_(dx.sum(-3));
-                    // ∂D/∂p = D · ( Σ_c |x_c|^p ln|x_c| / (p s) − ln s / p² )
-                    var xlogx = (powP * safeAbs.log()).sum(-1);
-                    var dDdp = where(sPos, D * (xlogx / (p * sSafe) - sSafe.log() / (p * p)), zeros_like(s));
+                    // ∂D/∂p = D · ( Σ_c r_c^p ln r_c / (p t) − ln t / p² )   (the ln m terms cancel)
+                    var rlogr = (where(rNonzero, rSafe.pow(p5) * rSafe.log(), zeros_like(rSafe))).sum(-1);
+                    var dDdp = where(pos, D * (rlogr / (p * tSafe) - tSafe.log() / (p * p)), zeros_like(G));
                     var gpTile = (G * dDdp).sum(new long[] { 0, 2, 3 }, keepdim: true);
                     gp.add_(p.shape[1] == 1 ? gpTile.sum(1, keepdim: true) : gpTile);
                 }

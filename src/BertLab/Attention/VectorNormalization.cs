@@ -20,10 +20,14 @@ public static class VectorNormalization
     /// </summary>
     public static Tensor Lp(Tensor x, Tensor p)
     {
-        var sum = x.abs().pow(p).sum(-1, keepdim: true);
-        var positive = sum.gt(0);
-        var safe = where(positive, sum, ones_like(sum));
-        var norm = where(positive, safe.pow(p.reciprocal()), zeros_like(sum));
+        // ‖x‖ₚ = m·(Σ (|x|/m)^p)^{1/p} with m = max|x|: no overflow or underflow for large p.
+        var abs = x.abs();
+        var max = abs.amax(new long[] { -1 }, keepdim: true);
+        var positive = max.gt(0);
+        var safeMax = where(positive, max, ones_like(max));
+        var sum = (abs / safeMax).pow(p).sum(-1, keepdim: true);
+        var safeSum = where(positive, sum, ones_like(sum));
+        var norm = where(positive, safeMax * safeSum.pow(p.reciprocal()), zeros_like(sum));
         return x / norm.clamp_min(Epsilon);
     }
 }
