@@ -9,4 +9,6 @@ foreach (var verb in Assembly.GetExecutingAssembly().GetTypes()
              .Select(t => (IVerb)Activator.CreateInstance(t)!)
              .OrderBy(v => v.Order))
     root.Subcommands.Add(verb.Build());
-return root.Parse(args).Invoke();
+
+// Errors a user can cause become one message and exit code 2 (never a stack trace); anything else is a bug and keeps its trace.
+return Verb.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

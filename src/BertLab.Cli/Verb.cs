@@ -9,9 +9,6 @@ public static class Verb
     /// <summary>Exit code for errors a user can cause (bad input, bad config, missing file).</summary>
     public const int UserError = 2;
 
-    public static void SetAction(this Command command, Func<ParseResult, int> action) =>
-        command.SetAction((ParseResult r) => Run(() => action(r)));
-
     public static int Run(Func<int> body)
     {
         try
@@ -25,7 +22,7 @@ public static class Verb
         }
     }
 
-    static bool IsUserError(Exception e) =>
+    public static bool IsUserError(Exception e) =>
         e is BertLabException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
             or System.Text.Json.JsonException or InvalidDataException;
 

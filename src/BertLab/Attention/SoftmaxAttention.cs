@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertLab.Attention;
+
+/// <summary>
+/// BERT's attention, softmax(QKᵀ/√d + mask)·V, with Hugging Face's semantics (padded keys get −∞
+/// before the softmax; padded query rows are computed like any other row, so every position
+/// matches the reference). Fast path: libtorch's fused scaled_dot_product_attention; reference
+/// path (also used when the probabilities are wanted): the explicit matrix.
+/// </summary>
+public sealed class SoftmaxAttention : IAttentionMechanism
+{
+    public SoftmaxAttention(AttentionConfig config)
+    {
+        if (config.Similarity != "dot" || config.Activation != "softmax" || config.Scaling != "none" || config.Normalize.Count > 0)
+            throw new ArgumentException("SoftmaxAttention is dot similarity + softmax + no scaling + no normalisation");
+        Config = config;
+    }
+
+    public AttentionConfig Config { get; }
+
+    public IReadOnlyDictionary<string, Tensor> CreateParameters(int heads) => new Dictionary<string, Tensor>();
+
+    /// <summary>Fused unless the implementation is forced to explicit/quadratic or the probabilities are wanted.</summary>
+    public bool UsesFused(AttentionInputs x) => !x.NeedProbs && Config.Implementation is "auto" or "fused" or "linear";
+
+    public AttentionResult Forward(AttentionInputs x)
+    {
+        double p = x.Training ? x.DropoutProb : 0.0;
+        // (B, 1, 1, S): true where the key is a real token.
+        Tensor? keyMask = x.KeyMask?.unsqueeze(1).unsqueeze(1);
+        if (UsesFused(x))
+        {
+            var o = nn.functional.scaled_dot_product_attention(x.Query, x.Key, x.Value, keyMask, p, false);
+            return new AttentionResult { Output = o };
+        }
+        return Explicit(x.Query, x.Key, x.Value, keyMask, p, x.Training);
+    }
+
+    /// <summary>The plain reference: scores, additive mask (float min, as Hugging Face), softmax, dropout, product.</summary>
+    public static AttentionResult Explicit(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout, bool training)
+    {
+        var scores = matmul(q, k.transpose(-1, -2)) / Math.Sqrt(q.shape[^1]);
+        if (keyMask is not null)
+        {
+            var additive = (~keyMask).to(scores.dtype) * finfo(scores.dtype).min;
+            scores = scores + additive;
+        }
+        var probs = scores.softmax(-1);
+        var used = training && dropout > 0 ? nn.functional.dropout(probs, dropout, true) : probs;
+        return new AttentionResult { Output = matmul(used, v), Probs = probs };
+    }
+}

@@ -1,0 +1,124 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertLab.Model;
+
+/// <summary>Dense + activation + LayerNorm before the vocabulary projection (cls.predictions.transform).</summary>
+public sealed class BertPredictionHeadTransform : nn.Module
+{
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
+    private readonly string _act;
+
+    public BertPredictionHeadTransform(BertConfig c) : base(nameof(BertPredictionHeadTransform))
+    {
+        dense = nn.Linear(c.HiddenSize, c.HiddenSize);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
+        _act = c.HiddenAct;
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x) => LayerNorm.forward(Activations.Apply(_act, dense.forward(x)));
+}
+
+/// <summary>
+/// cls.predictions: transform, then a decoder whose weight is the word-embedding matrix when
+/// tie_word_embeddings (no separate parameter, as in Hugging Face's saved files), plus its own bias.
+/// </summary>
+public sealed class BertLMPredictionHead : nn.Module
+{
+    private readonly BertPredictionHeadTransform transform;
+    private readonly Parameter bias;
+    private readonly Linear? decoder;
+
+    public BertLMPredictionHead(BertConfig c) : base(nameof(BertLMPredictionHead))
+    {
+        transform = new BertPredictionHeadTransform(c);
+        bias = new Parameter(zeros(c.VocabSize));
+        if (!c.TieWordEmbeddings) decoder = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) =>
+        nn.functional.linear(transform.Forward(hidden), decoder?.weight ?? wordEmbeddings, bias);
+}
+
+public sealed class BertOnlyMLMHead : nn.Module
+{
+    private readonly BertLMPredictionHead predictions;
+
+    public BertOnlyMLMHead(BertConfig c) : base(nameof(BertOnlyMLMHead))
+    {
+        predictions = new BertLMPredictionHead(c);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) => predictions.Forward(hidden, wordEmbeddings);
+}
+
+public sealed class MaskedLMOutput
+{
+    /// <summary>(B, S, V), or (M, V) over the M labelled positions when computed at masked positions only.</summary>
+    public required Tensor Logits { get; init; }
+    /// <summary>Mean cross-entropy over labelled positions (+ the output penalty when configured); null without labels.</summary>
+    public Tensor? Loss { get; init; }
+    /// <summary>The MLM cross-entropy alone.</summary>
+    public Tensor? MlmLoss { get; init; }
+    /// <summary>Labels at the positions of <see cref="Logits"/> when masked-only.</summary>
+    public Tensor? SelectedLabels { get; init; }
+    public required BertModelOutput Encoder { get; init; }
+}
+
+/// <summary>Hugging Face's BertForMaskedLM (no pooler): bert + cls.predictions.</summary>
+public sealed class BertForMaskedLM : nn.Module
+{
+    private readonly BertModel bert;
+    private readonly BertOnlyMLMHead cls;
+
+    public BertForMaskedLM(BertConfig config) : base(nameof(BertForMaskedLM))
+    {
+        bert = new BertModel(config, addPoolingLayer: false);
+        cls = new BertOnlyMLMHead(config);
+        RegisterComponents();
+        BertInit.Apply(this, config);
+    }
+
+    public BertModel Bert => bert;
+    public BertConfig Config => bert.Config;
+
+    /// <param name="labels">(B, S) token ids at predicted positions, −100 elsewhere.</param>
+    /// <param name="maskedOnly">Compute the vocabulary projection only where labels ≠ −100 (≈3× faster training).</param>
+    /// <param name="lossDenominator">Divide the summed loss by this count instead of the local number of labels
+    /// (gradient accumulation: the count over the whole accumulated batch).</param>
+    public MaskedLMOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Tensor? labels = null,
+        ForwardOptions? options = null, bool maskedOnly = false, double? lossDenominator = null)
+    {
+        var enc = bert.Forward(inputIds, attentionMask, tokenTypeIds, options);
+        var h = enc.LastHiddenState;
+        Tensor? selected = null;
+        Tensor logits;
+        if (maskedOnly && labels is not null)
+        {
+            var flatLabels = labels.reshape(-1);
+            var index = nonzero(flatLabels.ne(-100)).squeeze(1);
+            selected = flatLabels.index_select(0, index);
+            var rows = h.reshape(-1, h.shape[^1]).index_select(0, index);
+            logits = cls.Forward(rows, bert.Embeddings.WordEmbeddingWeight);
+        }
+        else logits = cls.Forward(h, bert.Embeddings.WordEmbeddingWeight);
+
+        Tensor? mlm = null, loss = null;
+        if (labels is not null)
+        {
+            var flatLogits = logits.reshape(-1, logits.shape[^1]);
+            var target = selected ?? labels.reshape(-1);
+            if (lossDenominator is double den)
+                mlm = nn.functional.cross_entropy(flatLogits, target, ignore_index: -100, reduction: nn.Reduction.Sum) / den;
+            else
+                mlm = nn.functional.cross_entropy(flatLogits, target, ignore_index: -100);
+            loss = enc.OutputPenalty is null ? mlm : mlm + Config.Attention.OutputPenalty * enc.OutputPenalty;
+        }
+        return new MaskedLMOutput { Logits = logits, Loss = loss, MlmLoss = mlm, SelectedLabels = selected, Encoder = enc };
+    }
+}

@@ -1,0 +1,435 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertLab.Model;
+using BertLab.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertLab.Training;
+
+/// <summary>Receives progress from the trainer (the CLI prints it; tests ignore it).</summary>
+public interface ITrainingObserver
+{
+    void OnStart(RunConfig config, string runDir, long parameters, int startStep) { }
+    void OnLog(JsonObject record, int totalSteps) { }
+    void OnEvaluation(JsonObject record) { }
+    void OnCheckpoint(string path) { }
+    void OnMessage(string message) { }
+}
+
+/// <summary>
+/// Masked-LM pre-training: accumulation that equals the large batch, clipping, schedules, a divergence guard,
+/// atomic checkpoints that resume bit-exactly on CPU, metrics.jsonl, summary.json and plots.
+/// Run directory: run_config.json, metrics.jsonl, summary.json, checkpoints/step-NNNNNNNN/, model/, plots/.
+/// </summary>
+public sealed class Trainer
+{
+    public const string MetricsFile = "metrics.jsonl";
+    public const string SummaryFile = "summary.json";
+    public const string ConfigFile = "run_config.json";
+    const string StateFile = "trainer_state.json";
+    const string OptimizerFile = "optimizer.bin";
+    const string CheckpointDir = "checkpoints";
+
+    readonly RunConfig _config;
+    readonly string _runDir;
+    readonly IBatchSource _data;
+    readonly string? _vocabPath;
+    readonly ITrainingObserver _observer;
+
+    public Trainer(RunConfig config, string runDir, IBatchSource data, string? vocabPath = null, ITrainingObserver? observer = null)
+    {
+        _config = config;
+        _runDir = runDir;
+        _data = data;
+        _vocabPath = vocabPath;
+        _observer = observer ?? new NullObserver();
+    }
+
+    sealed class NullObserver : ITrainingObserver { }
+
+    /// <summary>Runtime state that a checkpoint must carry for an exact resume.</summary>
+    sealed class GuardState
+    {
+        public double Ema = double.NaN;
+        public int Above;
+        public int Seen;
+        public double BestValLoss = double.PositiveInfinity;
+        public int BestStep = -1;
+    }
+
+    public JsonObject Run(bool resume = false)
+    {
+        Directory.CreateDirectory(_runDir);
+        var device = TorchRuntime.Device(_config.Run.Device);
+        TorchRuntime.Initialize(_config.Run.Threads);
+        File.WriteAllText(Path.Combine(_runDir, ConfigFile), _config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+        torch.manual_seed(_config.Run.Seed);
+        var model = new BertForMaskedLM(_config.Model.Clone());
+        model.to(device);
+        var optimizer = Optimizers.Create(model, _config.Optimizer);
+        var schedule = new LrSchedule(_config.Schedule, _config.Run.Steps);
+        var guard = new GuardState();
+        int startStep = 0;
+
+        string? latest = resume ? LatestCheckpoint(_runDir) : null;
+        if (resume && latest is null) _observer.OnMessage("no checkpoint found: starting from step 0");
+        if (latest is not null)
+        {
+            startStep = RestoreCheckpoint(latest, model, optimizer, guard);
+            TruncateMetrics(startStep);
+            _observer.OnMessage($"resumed from {latest} at step {startStep}");
+        }
+        else if (File.Exists(Path.Combine(_runDir, MetricsFile))) File.Delete(Path.Combine(_runDir, MetricsFile));
+
+        long parameters = model.parameters().Sum(p => p.numel());
+        _observer.OnStart(_config, _runDir, parameters, startStep);
+        var summary = new JsonObject
+        {
+            ["status"] = "running", ["step"] = startStep, ["steps"] = _config.Run.Steps, ["attention"] = _config.Model.Attention.Preset,
+            ["model"] = _config.ModelPreset, ["parameters"] = parameters, ["device"] = _config.Run.Device,
+            ["cpu"] = TorchRuntime.Describe(), ["data"] = _data.Describe(),
+        };
+        var wall = Stopwatch.StartNew();
+        long tokensSeen = 0;
+        double trainSeconds = 0;
+        int step = startStep;
+        try
+        {
+            var intervalClock = Stopwatch.StartNew();
+            long intervalTokens = 0;
+            for (; step < _config.Run.Steps; step++)
+            {
+                bool logStep = (step + 1) % _config.Run.LogInterval == 0 || step == _config.Run.Steps - 1;
+                double lr = _config.Optimizer.Lr * schedule.Factor(step);
+                Optimizers.SetLearningRate(optimizer, lr);
+                JsonObject record;
+                using (var scope = NewDisposeScope())
+                {
+                    model.train();
+                    var result = TrainStep(model, optimizer, device, logStep);
+                    intervalTokens += result.Tokens;
+                    tokensSeen += result.Tokens;
+                    if (!double.IsFinite(result.Loss) || !double.IsFinite(result.GradNorm))
+                    {
+                        string what = !double.IsFinite(result.Loss) ? $"loss is {result.Loss}" : $"gradient norm is {result.GradNorm}";
+                        return Finish(summary, "diverged", step + 1, $"non-finite value at step {step + 1}: {what}", wall, tokensSeen, trainSeconds);
+                    }
+                    string? far = CheckRunaway(guard, result.Loss);
+                    if (far is not null) return Finish(summary, "diverged", step + 1, $"at step {step + 1}: {far}", wall, tokensSeen, trainSeconds);
+                    if (!logStep) continue;
+                    double seconds = intervalClock.Elapsed.TotalSeconds;
+                    trainSeconds += seconds;
+                    record = new JsonObject
+                    {
+                        ["step"] = step + 1, ["loss"] = Round(result.Loss), ["mlm_accuracy"] = Round(result.Accuracy), ["lr"] = lr,
+                        ["grad_norm"] = Round(result.GradNorm), ["tokens_per_s"] = Math.Round(intervalTokens / Math.Max(seconds, 1e-9), 1),
+                        ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2), ["rss_mb"] = MemoryInfo.ResidentMb(),
+                    };
+                    if (result.Penalty is double pen) record["output_penalty"] = Round(pen);
+                    if (result.Statistics is not null) record["attention"] = result.Statistics;
+                }
+                AppendMetrics(record);
+                _observer.OnLog(record, _config.Run.Steps);
+                intervalTokens = 0;
+                int done = step + 1;
+                bool evalStep = done % _config.Run.EvalInterval == 0 || done == _config.Run.Steps;
+                if (evalStep)
+                {
+                    var eval = Evaluate(model, device);
+                    eval["step"] = done;
+                    AppendMetrics(eval);
+                    _observer.OnEvaluation(eval);
+                    double vl = eval["val_loss"]!.GetValue<double>();
+                    if (vl < guard.BestValLoss) { guard.BestValLoss = vl; guard.BestStep = done; }
+                    summary["validation"] = eval.DeepClone();
+                }
+                if (done % _config.Run.CheckpointInterval == 0 || done == _config.Run.Steps)
+                {
+                    var path = SaveCheckpoint(model, optimizer, guard, done);
+                    _observer.OnCheckpoint(path);
+                }
+                intervalClock.Restart();
+            }
+            summary["best_step"] = guard.BestStep;
+            var final = Path.Combine(_runDir, "model");
+            SaveModel(model, final);
+            summary["model_dir"] = final;
+            return Finish(summary, "completed", step, null, wall, tokensSeen, trainSeconds);
+        }
+        catch (Exception e) when (e is not BertLabException)
+        {
+            Finish(summary, "failed", step, e.Message, wall, tokensSeen, trainSeconds);
+            throw;
+        }
+    }
+
+    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics);
+
+    /// <summary>One optimiser step over run.accumulation micro-batches. The MLM loss of every micro-batch is divided by the
+    /// number of masked tokens of the whole accumulated batch, so the gradient equals that of the large batch.</summary>
+    StepResult TrainStep(BertForMaskedLM model, TorchSharp.Modules.OptimizerHelper optimizer, Device device, bool withStatistics)
+    {
+        var batches = new List<TrainingBatch>();
+        for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
+        long masked = batches.Sum(b => b.MaskedTokens);
+        long tokens = batches.Sum(b => b.Tokens);
+        double denominator = Math.Max(1, masked);
+        optimizer.zero_grad();
+        Tensor lossSum = zeros(1, device: device);
+        Tensor correct = zeros(1, dtype: ScalarType.Int64, device: device);
+        Tensor? penalty = null;
+        JsonObject? stats = null;
+        for (int i = 0; i < batches.Count; i++)
+        {
+            var b = batches[i];
+            bool stat = withStatistics && i == 0;
+            var output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
+                stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: _config.Run.MaskedOnlyLogits, lossDenominator: denominator);
+            var loss = output.Loss!;
+            if (output.Encoder.OutputPenalty is not null)
+            {
+                // the penalty is a mean per micro-batch: weight it like the loss of a micro-batch
+                var weight = b.MaskedTokens / denominator;
+                loss = output.MlmLoss! + _config.Model.Attention.OutputPenalty * output.Encoder.OutputPenalty * weight;
+                penalty = penalty is null ? output.Encoder.OutputPenalty.detach() * weight : penalty + output.Encoder.OutputPenalty.detach() * weight;
+            }
+            loss.backward();
+            lossSum += output.MlmLoss!.detach();
+            using (no_grad())
+            {
+                var labels = output.SelectedLabels ?? b.Labels.reshape(-1);
+                var logits = output.Logits.reshape(-1, output.Logits.shape[^1]);
+                correct += (logits.argmax(-1).eq(labels) & labels.ne(-100)).sum();
+            }
+            if (stat) stats = AttentionStatistics(model, output.Encoder, b.AttentionMask);
+        }
+        var norm = Optimizers.ClipGradNorm(model.parameters(), _config.Optimizer.ClipNorm);
+        double lossValue = lossSum.item<float>();
+        double normValue = norm.item<float>();
+        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.step();
+        foreach (var b in batches) b.Dispose();
+        return new StepResult(lossValue, correct.item<long>() / denominator, normValue, tokens, penalty?.item<float>(), stats);
+    }
+
+    /// <summary>Per layer: mean norm of the attention output over real tokens, σ(m_h) per head (n_pow_sigma), p per head (lp).</summary>
+    static JsonObject AttentionStatistics(BertForMaskedLM model, BertModelOutput enc, Tensor attentionMask)
+    {
+        using var _ = no_grad();
+        var layers = new JsonArray();
+        var real = attentionMask.to_type(ScalarType.Float32);
+        for (int i = 0; i < model.Bert.Encoder.Layers.Count; i++)
+        {
+            var o = new JsonObject();
+            if (i < enc.Contexts.Count)
+                o["output_norm"] = Round((enc.Contexts[i].norm(-1) * real).sum().item<float>() / Math.Max(1f, real.sum().item<float>()));
+            var self = model.Bert.Encoder.Layers[i].Attention.Self;
+            foreach (var name in self.ExtraParameterNames)
+            {
+                var p = self.get_parameter(name)!;
+                var values = name switch
+                {
+                    "scale_logit" => p.sigmoid(),
+                    "p_logit" => nn.functional.softplus(p) + 1e-6,
+                    _ => p,
+                };
+                string key = name switch { "scale_logit" => "sigma", "p_logit" => "p", _ => name };
+                o[key] = new JsonArray(values.to_type(ScalarType.Float64).cpu().data<double>().Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
+            }
+            layers.Add(o);
+        }
+        return new JsonObject { ["layers"] = layers };
+    }
+
+    string? CheckRunaway(GuardState g, double loss)
+    {
+        g.Seen++;
+        if (double.IsNaN(g.Ema)) { g.Ema = loss; return null; }
+        string? verdict = null;
+        if (g.Seen > 20 && loss > _config.Run.DivergenceFactor * g.Ema)
+        {
+            g.Above++;
+            if (g.Above >= _config.Run.DivergencePatience)
+                verdict = $"loss {loss:G4} stayed above {_config.Run.DivergenceFactor}× its running mean ({g.Ema:G4}) for {g.Above} steps";
+        }
+        else g.Above = 0;
+        g.Ema = 0.95 * g.Ema + 0.05 * loss;
+        return verdict;
+    }
+
+    public JsonObject Evaluate(BertForMaskedLM model, Device device)
+    {
+        model.eval();
+        double lossSum = 0; long masked = 0, correct = 0;
+        using (no_grad())
+        {
+            foreach (var cpuBatch in _data.Validation(_config.Run.BatchSize, _config.Run.EvalBatches))
+            {
+                using var scope = NewDisposeScope();
+                var b = cpuBatch.To(device);
+                var output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels, maskedOnly: true, lossDenominator: 1.0);
+                lossSum += output.MlmLoss!.item<float>();
+                masked += output.SelectedLabels!.shape[0];
+                correct += output.Logits.argmax(-1).eq(output.SelectedLabels).sum().item<long>();
+                if (!ReferenceEquals(b, cpuBatch)) b.Dispose();
+                cpuBatch.Dispose();
+            }
+        }
+        model.train();
+        double loss = lossSum / Math.Max(1, masked);
+        return new JsonObject
+        {
+            ["val_loss"] = Round(loss), ["val_accuracy"] = Round(correct / (double)Math.Max(1, masked)),
+            ["val_perplexity"] = Round(Math.Exp(Math.Min(loss, 50))), ["val_masked_tokens"] = masked,
+        };
+    }
+
+    JsonObject Finish(JsonObject summary, string status, int step, string? reason, Stopwatch wall, long tokens, double trainSeconds)
+    {
+        summary["status"] = status;
+        summary["step"] = step;
+        if (reason is not null) summary["reason"] = reason;
+        if (status == "diverged") summary["diverged_at_step"] = step;
+        summary["wall_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2);
+        summary["tokens"] = tokens;
+        summary["tokens_per_s"] = Math.Round(tokens / Math.Max(trainSeconds > 0 ? trainSeconds : wall.Elapsed.TotalSeconds, 1e-9), 1);
+        summary["peak_rss_mb"] = MemoryInfo.PeakResidentMb();
+        var latest = LatestCheckpoint(_runDir);
+        if (latest is not null) summary["last_checkpoint"] = latest;
+        BertCheckpoint.WriteAtomically(Path.Combine(_runDir, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        try
+        {
+            var plots = TrainingPlots.Write(_runDir);
+            if (plots.Count > 0) summary["plots"] = new JsonArray(plots.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
+            BertCheckpoint.WriteAtomically(Path.Combine(_runDir, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        }
+        catch (Exception e) { _observer.OnMessage($"plots not written: {e.Message}"); }
+        return summary;
+    }
+
+    void SaveModel(BertForMaskedLM model, string dir)
+    {
+        var tmp = dir + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        Directory.Move(tmp, dir);
+    }
+
+    /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
+    string SaveCheckpoint(BertForMaskedLM model, TorchSharp.Modules.OptimizerHelper optimizer, GuardState guard, int step)
+    {
+        var root = Path.Combine(_runDir, CheckpointDir);
+        Directory.CreateDirectory(root);
+        var name = $"step-{step:D8}";
+        var tmp = Path.Combine(root, ".tmp-" + name);
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
+        using (var fs = File.Create(Path.Combine(tmp, OptimizerFile)))
+        using (var w = new BinaryWriter(fs))
+            optimizer.save_state_dict(w);
+        var rng = torch.random.get_rng_state();
+        var state = new JsonObject
+        {
+            ["step"] = step,
+            ["torch_rng"] = Convert.ToBase64String(rng.bytes.ToArray()),
+            ["data"] = _data.SaveState(),
+            ["guard"] = new JsonObject
+            {
+                ["ema"] = double.IsNaN(guard.Ema) ? null : guard.Ema, ["above"] = guard.Above, ["seen"] = guard.Seen,
+                ["best_val_loss"] = double.IsInfinity(guard.BestValLoss) ? null : guard.BestValLoss, ["best_step"] = guard.BestStep,
+            },
+        };
+        File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJsonString());
+        var final = Path.Combine(root, name);
+        if (Directory.Exists(final)) Directory.Delete(final, true);
+        Directory.Move(tmp, final);
+        Prune(root, guard.BestStep);
+        return final;
+    }
+
+    /// <summary>Keeps the last run.keep_last checkpoints and the best by validation loss.</summary>
+    void Prune(string root, int bestStep)
+    {
+        var complete = CompleteCheckpoints(root);
+        foreach (var (dir, step) in complete.SkipLast(_config.Run.KeepLast))
+            if (step != bestStep) Directory.Delete(dir, true);
+    }
+
+    static List<(string dir, int step)> CompleteCheckpoints(string root)
+    {
+        if (!Directory.Exists(root)) return new();
+        return Directory.GetDirectories(root, "step-*")
+            .Select(d => (dir: d, ok: int.TryParse(Path.GetFileName(d)["step-".Length..], out int s), step: s))
+            .Where(x => x.ok && File.Exists(Path.Combine(x.dir, StateFile)))
+            .OrderBy(x => x.step).Select(x => (x.dir, x.step)).ToList();
+    }
+
+    public static string? LatestCheckpoint(string runDir)
+    {
+        var all = CompleteCheckpoints(Path.Combine(runDir, CheckpointDir));
+        return all.Count == 0 ? null : all[^1].dir;
+    }
+
+    int RestoreCheckpoint(string dir, BertForMaskedLM model, TorchSharp.Modules.OptimizerHelper optimizer, GuardState guard)
+    {
+        var weights = BertCheckpoint.LoadWeights(dir);
+        BertCheckpoint.LoadInto(model, weights, dir, _ => false, n => n == "cls.predictions.decoder.weight");
+        using (var fs = File.OpenRead(Path.Combine(dir, OptimizerFile)))
+        using (var r = new BinaryReader(fs))
+            optimizer.load_state_dict(r);
+        JsonObject state;
+        try { state = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, StateFile)))!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new BertLabException($"{dir}: corrupt {StateFile}: {e.Message}"); }
+        var rngBytes = Convert.FromBase64String(state["torch_rng"]!.GetValue<string>());
+        torch.random.set_rng_state(torch.tensor(rngBytes, dtype: ScalarType.Byte));
+        _data.RestoreState(state["data"]!);
+        var g = state["guard"]!.AsObject();
+        guard.Ema = g["ema"] is JsonNode e1 ? e1.GetValue<double>() : double.NaN;
+        guard.Above = g["above"]!.GetValue<int>();
+        guard.Seen = g["seen"]!.GetValue<int>();
+        guard.BestValLoss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
+        guard.BestStep = g["best_step"]!.GetValue<int>();
+        return state["step"]!.GetValue<int>();
+    }
+
+    void AppendMetrics(JsonObject record) =>
+        File.AppendAllText(Path.Combine(_runDir, MetricsFile), record.ToJsonString() + "\n");
+
+    /// <summary>On resume, drop records written after the checkpoint (they will be produced again, identically).</summary>
+    void TruncateMetrics(int step)
+    {
+        var path = Path.Combine(_runDir, MetricsFile);
+        if (!File.Exists(path)) return;
+        var keep = File.ReadAllLines(path).Where(l =>
+        {
+            try { return JsonNode.Parse(l)?["step"]?.GetValue<int>() <= step; }
+            catch (JsonException) { return false; }
+        }).ToList();
+        BertCheckpoint.WriteAtomically(path, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
+    }
+
+    static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
+}
+
+/// <summary>Resident memory of this process, from /proc (Linux).</summary>
+public static class MemoryInfo
+{
+    public static double ResidentMb() => ReadKb("VmRSS:") / 1024.0;
+    public static double PeakResidentMb() => ReadKb("VmHWM:") / 1024.0;
+
+    static double ReadKb(string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith(field, StringComparison.Ordinal))
+                    return Math.Round(double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture), 1);
+        }
+        catch (Exception) { }
+        return 0;
+    }
+}
