@@ -3,8 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Attention;
+using BertLab.Plotting;
 using BertLab.Runtime;
 using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BertLab.Cli;
 
@@ -64,10 +67,10 @@ public static class BenchAttentionVerb
             if (r.GetValue(plot) is string plotPath)
             {
                 string memPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plotPath))!, Path.GetFileNameWithoutExtension(plotPath) + "-memory" + Path.GetExtension(plotPath));
-                LogLogPlot.Save(plotPath, "Attention forward + backward time", "sequence length S", "time per step (ms)",
-                    Series(measured, p => p.Ms!.Value));
-                LogLogPlot.Save(memPath, "Attention peak memory", "sequence length S", "peak memory (MB)",
-                    Series(measured.Where(p => p.PeakMb > 0).ToList(), p => p.PeakMb!.Value));
+                LinePlot.Save(plotPath, "One attention layer: forward + backward time", "sequence length S", "ms per step",
+                    Series(measured, p => p.Ms!.Value), logX: true, logY: true);
+                LinePlot.Save(memPath, $"One attention layer: peak memory ({(dev.type == DeviceType.CPU ? "sampled RSS" : "estimate")})", "sequence length S", "peak MB",
+                    Series(measured.Where(p => p.PeakMb > 0).ToList(), p => p.PeakMb!.Value), logX: true, logY: true);
                 AnsiConsole.MarkupLine($"plots: {Markup.Escape(plotPath)}, {Markup.Escape(memPath)}");
             }
             return 0;
@@ -75,8 +78,8 @@ public static class BenchAttentionVerb
         return cmd;
     }
 
-    static IEnumerable<(string name, double[] xs, double[] ys)> Series(List<AttentionBenchPoint> points, Func<AttentionBenchPoint, double> y) =>
-        points.GroupBy(p => p.Variant).Select(g => (g.Key, g.Select(p => (double)p.SeqLen).ToArray(), g.Select(y).ToArray()));
+    static IEnumerable<Series> Series(List<AttentionBenchPoint> points, Func<AttentionBenchPoint, double> y) =>
+        points.GroupBy(p => p.Variant).Select(g => new Series(g.Key, g.Select(p => (double)p.SeqLen).ToArray(), g.Select(y).ToArray()));
 
     static void PrintTable(List<AttentionBenchPoint> points)
     {
