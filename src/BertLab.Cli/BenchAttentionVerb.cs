@@ -23,6 +23,7 @@ public static class BenchAttentionVerb
         var maxLen = Verb.Opt<int>("--max-len", "Longest sequence length (powers of two from --min-len up to this).", () => 65536);
         var minLen = Verb.Opt<int>("--min-len", "Shortest sequence length.", () => 128);
         var tokens = Verb.Opt<int>("--tokens", "Tokens per step: batch = max(1, tokens / S).", () => 16384);
+        var lpTokens = Verb.Opt<int>("--lp-tokens", "Tokens per step for lp (its block-wise distance is much slower per token).", () => 1024);
         var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => 16);
         var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => 20);
         var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 2 s).", () => 3);
@@ -31,7 +32,7 @@ public static class BenchAttentionVerb
         var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: time to this file, memory to the same name with '-memory' added.");
 
         var cmd = new Command("attention", "Time (forward + backward) and peak memory of one attention layer's mechanism versus sequence length.");
-        foreach (var o in new Option[] { device, maxLen, minLen, tokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { device, maxLen, minLen, tokens, lpTokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var dev = TorchRuntime.Device(r.GetValue(device)!);
@@ -39,7 +40,8 @@ public static class BenchAttentionVerb
             if (lo < 1 || hi < lo) throw new BertLabException($"--min-len/--max-len: need 1 ≤ min ≤ max, got {lo} and {hi}");
             if (r.GetValue(tokens) < 1) throw new BertLabException("--tokens must be positive");
             if (r.GetValue(reps) < 1) throw new BertLabException("--reps must be positive");
-            var all = AttentionBenchmark.DefaultVariants();
+            if (r.GetValue(lpTokens) < 1) throw new BertLabException("--lp-tokens must be positive");
+            var all = AttentionBenchmark.DefaultVariants(r.GetValue(lpTokens));
             var chosen = all;
             if (r.GetValue(variantsOpt) is string list)
             {
@@ -53,7 +55,7 @@ public static class BenchAttentionVerb
                 Device = dev, MinLen = lo, MaxLen = hi, TokensPerStep = r.GetValue(tokens),
                 MemoryBudgetBytes = r.GetValue(budget) * (1L << 30), TimeLimitSeconds = r.GetValue(timeLimit), Repetitions = r.GetValue(reps),
             };
-            AnsiConsole.MarkupLine($"[bold]bench attention[/] on {Markup.Escape(dev.ToString())}: H = {bench.Heads}, d = {bench.HeadDim}, {bench.TokensPerStep} tokens per step");
+            AnsiConsole.MarkupLine($"[bold]bench attention[/] on {Markup.Escape(dev.ToString())}: H = {bench.Heads}, d = {bench.HeadDim}, {bench.TokensPerStep} tokens per step (lp: {r.GetValue(lpTokens)})");
             AnsiConsole.MarkupLine($"peak memory: {Markup.Escape(bench.MemoryMethod)}");
             var points = new List<AttentionBenchPoint>();
             foreach (var p in bench.Run(chosen, msg => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(msg)}[/]")))

@@ -17,7 +17,8 @@ public sealed record AttentionBenchPoint(string Variant, int SeqLen, int Batch, 
 /// </summary>
 public sealed class AttentionBenchmark
 {
-    public sealed record Variant(string Name, AttentionConfig Config, Func<long, long, long, long, double> EstimateBytes);
+    /// <param name="TokensPerStep">Overrides the benchmark's tokens per step for a variant too slow for it (null: the common value).</param>
+    public sealed record Variant(string Name, AttentionConfig Config, Func<long, long, long, long, double> EstimateBytes, int? TokensPerStep = null);
 
     public Device Device { get; init; } = CPU;
     public int MinLen { get; init; } = 128;
@@ -34,7 +35,8 @@ public sealed class AttentionBenchmark
         : "analytic estimate of the largest live tensors (TorchSharp exposes no CUDA allocator statistics)";
 
     /// <summary>softmax (fused SDPA and explicit), cottention (linear), cosine-relu and lp (quadratic).</summary>
-    public static IReadOnlyList<Variant> DefaultVariants()
+    /// <param name="lpTokens">Tokens per step for lp, whose block-wise S×S×d work is far slower per token than the others.</param>
+    public static IReadOnlyList<Variant> DefaultVariants(int? lpTokens = null)
     {
         static AttentionConfig C(string preset, string impl) { var c = AttentionConfig.FromPreset(preset); c.Implementation = impl; return c; }
         const double f = 4;                                  // fp32 bytes
@@ -44,7 +46,7 @@ public sealed class AttentionBenchmark
             new Variant("softmax-explicit", C("softmax", "quadratic"), (b, h, s, d) => f * b * h * s * s * 4),
             new Variant("cottention-linear", C("cottention", "linear"), (b, h, s, d) => f * b * h * s * d * 10),
             new Variant("cosine-relu", C("cosine-relu", "quadratic"), (b, h, s, d) => f * b * h * s * s * 4),
-            new Variant("lp", C("lp", "quadratic"), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6),
+            new Variant("lp", C("lp", "quadratic"), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
         };
     }
 
@@ -55,7 +57,7 @@ public sealed class AttentionBenchmark
             string? stop = null;
             for (int s = MinLen; s <= MaxLen; s *= 2)
             {
-                int batch = Math.Max(1, TokensPerStep / s);
+                int batch = Math.Max(1, (variant.TokensPerStep ?? TokensPerStep) / s);
                 if (stop is not null) { yield return new AttentionBenchPoint(variant.Name, s, batch, null, null, stop); continue; }
                 double estimate = variant.EstimateBytes(batch, Heads, s, HeadDim);
                 if (estimate > MemoryBudgetBytes)

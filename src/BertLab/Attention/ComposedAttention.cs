@@ -98,9 +98,12 @@ public sealed class ComposedAttention : IAttentionMechanism
             throw new BertLabException($"attention.implementation: 'linear' needs a dot or cosine similarity with activation 'none' (this is {Similarity.Name}/{Activation.Name})");
         var (qf, kf) = Similarity.DotFactors(q, k);
         var kv = matmul(kf.transpose(-2, -1), v);                          // (B, H, d, dv)
-        var output = matmul(qf, kv);
         var divisor = Scaling.Divisor(mask.Counts, () => matmul(qf, kf.sum(-2, keepdim: true).transpose(-2, -1)), inputs.Parameter);
-        if (divisor is not null) output = output / divisor;
+        // A divisor that is one number per (sequence, head) is applied to the small d×d matrix instead of the S×d output.
+        bool perSequence = divisor is not null && divisor.shape[^2] == 1;
+        if (perSequence) kv = kv / divisor!;
+        var output = matmul(qf, kv);
+        if (divisor is not null && !perSequence) output = output / divisor;
         return new AttentionResult { Output = output };
     }
 
