@@ -174,3 +174,19 @@ public class SentencePairPreparationTests
         }
     }
 }
+
+public class PreparationFingerprintTests
+{
+    [Fact]
+    public void ATokenizerWithOtherSettingsMeansPreparingAgain()
+    {
+        var dir = DataTestSupport.TempDir();
+        var input = DataTestSupport.Write(dir, "c.txt", string.Join("\n", Enumerable.Range(0, 40).Select(i => $"Line Number {i} With Capitals.")));
+        var output = Path.Combine(dir, "out");
+        var options = new PrepareOptions { SequenceLength = 16, ValidationFraction = 0 };
+        new DataPreparer(new BertLab.Text.WordPieceTokenizer(DataTestSupport.Vocab), options).Prepare(CorpusFile.Resolve([input]), output);
+        Assert.True(new DataPreparer(new BertLab.Text.WordPieceTokenizer(DataTestSupport.Vocab), options).Prepare(CorpusFile.Resolve([input]), output).UpToDate);
+        var cased = new DataPreparer(new BertLab.Text.WordPieceTokenizer(DataTestSupport.Vocab, lowerCase: false), options).Prepare(CorpusFile.Resolve([input]), output);
+        Assert.False(cased.UpToDate);
+    }
+}
