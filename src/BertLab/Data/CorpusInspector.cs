@@ -19,11 +19,16 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
             letters = 0, upper = 0, nonAscii = 0;
         var histogram = new long[16];
         long currentTokens = -1; // length of the document being assembled from pieces; -1 = none
+        bool currentEnds = false; // whether its last piece ends in sentence punctuation
         bool skippingDocument = false;
 
         void CloseDocument()
         {
-            if (currentTokens >= 0) histogram[Bucket(currentTokens)]++;
+            if (currentTokens >= 0)
+            {
+                histogram[Bucket(currentTokens)]++;
+                if (currentEnds) ends++;
+            }
             currentTokens = -1;
         }
 
@@ -35,6 +40,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
                 {
                     if (skippingDocument || d.Empty || currentTokens < 0) continue;
                     currentTokens += d.Ids.Length;
+                    currentEnds = d.Stats.EndsWithSentencePunctuation;
                 }
                 else
                 {
@@ -46,7 +52,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
                     if (Cleaning.Deduplicate && !seen.Add(d.Hash)) { duplicates++; skippingDocument = true; continue; }
                     kept++;
                     currentTokens = d.Ids.Length;
-                    if (d.Stats.EndsWithSentencePunctuation) ends++;
+                    currentEnds = d.Stats.EndsWithSentencePunctuation;
                 }
                 chars += d.Chars; tokens += d.Ids.Length; unk += d.Stats.UnknownTokens; punct += d.Stats.Punctuation;
                 letters += d.Stats.Letters; upper += d.Stats.UpperCase; nonAscii += d.Stats.NonAscii;

@@ -31,6 +31,19 @@ public class CorpusInspectorTests
     }
 
     [Fact]
+    public void ALongDocumentReadInPiecesCountsOnce()
+    {
+        var dir = DataTestSupport.TempDir();
+        var text = string.Join(' ', Enumerable.Range(0, 1000).Select(i => "word")) + " end.";   // 5004 characters, 1001 tokens + "."
+        var path = DataTestSupport.Write(dir, "long.txt", text + "\nA second, shorter document here.\n");
+        var r = new CorpusInspector(DataTestSupport.Tokenizer, reading: new CorpusReaderOptions { MaxPieceChars = 1000 }).Inspect(CorpusFile.Resolve([path]));
+        Assert.Equal(2, r.Documents);
+        Assert.Equal(1002 + 7, r.Tokens);
+        Assert.Equal(1.0, r.SentenceEndShare);
+        Assert.Equal(new LengthBucket(512, 1023, 1), r.LengthHistogram.Single(b => b.MinTokens == 512));
+    }
+
+    [Fact]
     public void TheDefaultCorpusAsShippedDoesNotWarn()
     {
         var dir = DataTestSupport.TempDir();
