@@ -155,6 +155,7 @@ public sealed class DataVerb : IVerb
         Row("[UNK] rate", $"{r.UnknownRate:P3}");
         Row("non-ASCII characters", $"{r.NonAsciiShare:P3}");
         Row("upper-case letters", $"{r.UpperCaseShare:P2}");
+        if (r.UndecodableCharacters > 0) Row("invalid UTF-8 characters", $"{r.UndecodableCharacters:N0}");
         AnsiConsole.Write(t);
         var h = new Table().AddColumns("tokens per document", "documents");
         foreach (var b in r.LengthHistogram) h.AddRow(b.MaxTokens == long.MaxValue ? $"≥ {b.MinTokens}" : $"{b.MinTokens}–{b.MaxTokens}", $"{b.Documents:N0}");

@@ -16,7 +16,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
         var processor = new DocumentProcessor(new TextCleaner(Cleaning), tokenizer) { CollectStats = true };
         var seen = new HashSet<ulong>();
         long read = 0, tooShort = 0, duplicates = 0, kept = 0, chars = 0, tokens = 0, unk = 0, punct = 0, ends = 0,
-            letters = 0, upper = 0, nonAscii = 0;
+            letters = 0, upper = 0, nonAscii = 0, undecodable = 0;
         var histogram = new long[16];
         long currentTokens = -1; // length of the document being assembled from pieces; -1 = none
         bool currentEnds = false; // whether its last piece ends in sentence punctuation
@@ -55,7 +55,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
                     currentEnds = d.Stats.EndsWithSentencePunctuation;
                 }
                 chars += d.Chars; tokens += d.Ids.Length; unk += d.Stats.UnknownTokens; punct += d.Stats.Punctuation;
-                letters += d.Stats.Letters; upper += d.Stats.UpperCase; nonAscii += d.Stats.NonAscii;
+                letters += d.Stats.Letters; upper += d.Stats.UpperCase; nonAscii += d.Stats.NonAscii; undecodable += d.Stats.UndecodableChars;
             }
             Progress?.Invoke(read, tokens);
         }, Workers, weight: d => d.Text.Length, maxBatchWeight: 1 << 20);
@@ -71,7 +71,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
             Files = files.Select(f => f.Path).ToList(),
             VocabularySha256 = vocab.Sha256,
             DocumentsRead = read, DocumentsTooShort = tooShort, DuplicateDocuments = duplicates, Documents = kept,
-            Characters = chars, Tokens = tokens, UnknownTokens = unk,
+            Characters = chars, Tokens = tokens, UnknownTokens = unk, UndecodableCharacters = undecodable,
             PunctuationPer1000Chars = chars == 0 ? 0 : 1000.0 * punct / chars,
             SentenceEndShare = kept == 0 ? 0 : (double)ends / kept,
             UnknownRate = tokens == 0 ? 0 : (double)unk / tokens,

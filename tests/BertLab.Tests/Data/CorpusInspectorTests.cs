@@ -79,6 +79,18 @@ public class CorpusInspectorTests
     }
 
     [Fact]
+    public void WarnsOnTextThatIsNotUtf8()
+    {
+        var dir = DataTestSupport.TempDir();
+        var lines = File.ReadAllLines(DataTestSupport.DefaultCorpusSlice(dir, s => s.Replace("e", "é"), 300, 1, 300));
+        var latin1 = Path.Combine(dir, "latin1.txt");
+        File.WriteAllBytes(latin1, System.Text.Encoding.Latin1.GetBytes(string.Join("\n", lines)));
+        var r = Inspect(latin1);
+        Assert.True(r.UndecodableCharacters > 1000);
+        Assert.Contains(r.Warnings, w => w.Contains("UTF-8"));
+    }
+
+    [Fact]
     public void ACasedVocabularyWithALowerCasedCorpusWarns()
     {
         var dir = DataTestSupport.TempDir();
