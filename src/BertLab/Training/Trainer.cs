@@ -485,6 +485,13 @@ public static class MemoryInfo
     public static double ResidentMb() => ReadKb("VmRSS:") / 1024.0;
     public static double PeakResidentMb() => ReadKb("VmHWM:") / 1024.0;
 
+    /// <summary>Resets the peak (VmHWM) to the current resident size (Linux: clear_refs 5); false when not possible.</summary>
+    public static bool ResetPeak()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception) { return false; }
+    }
+
     static double ReadKb(string field)
     {
         try
