@@ -9,7 +9,7 @@ namespace BertLab.Distributed;
 
 /// <summary>
 /// Data parallelism over MPI: gradients are summed across ranks with in-place MPI_Allreduce over flat fp32 buckets
-/// (BERTLAB_MPI_BUCKET_MB, default 4 MB; a gradient larger than a bucket is reduced where it lies). Tensors that are not
+/// (BERTLAB_MPI_BUCKET_MB, default 16 MB: fewer, larger calls were faster than 4 MB on the 2-core VM, bench/RESULTS.md; a gradient larger than a bucket is reduced where it lies). Tensors that are not
 /// contiguous fp32 on the CPU (e.g. on CUDA) are staged through host memory. A watchdog ends the job with a clear message
 /// when one collective waits longer than BERTLAB_MPI_TIMEOUT_S (default 1800 s, 0 = off), e.g. a rank that hangs
 /// without dying (a rank that dies is caught by mpirun, which then stops the whole job).
@@ -38,7 +38,7 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         _mpi = mpi;
         Rank = mpi.Rank;
         Size = mpi.Size;
-        double mb = ReadDouble("BERTLAB_MPI_BUCKET_MB", 4);
+        double mb = ReadDouble("BERTLAB_MPI_BUCKET_MB", 16);
         _bucketElements = (int)Math.Clamp(mb * 1024 * 1024 / sizeof(float), 1024, int.MaxValue / 2);
         _profile = Environment.GetEnvironmentVariable("BERTLAB_MPI_PROFILE") == "1";
         _timeoutSeconds = ReadDouble("BERTLAB_MPI_TIMEOUT_S", 1800);
@@ -103,6 +103,7 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         using var scope = NewDisposeScope();
         var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
         if (_profile) Wait();
+        long start = Stopwatch.GetTimestamp();
         int i = 0;
         while (i < grads.Count)
         {
@@ -133,6 +134,7 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
             }
             i = j;
         }
+        _allreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;   // the copies into and out of the buckets included
     }
 
     /// <summary>Reduces one tensor where it lies when it is contiguous fp32 on the CPU, else through a host copy.</summary>
@@ -154,7 +156,7 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
     void ReduceContiguous(Tensor t, int count)
     {
         var ptr = THSTensor_data(t.Handle);
-        Collective("gradient all-reduce", () => _mpi.AllreduceInPlace(ptr, count, _mpi.Float, _mpi.Sum), (long)count * 4);
+        Collective("gradient all-reduce", () => _mpi.AllreduceInPlace(ptr, count, _mpi.Float, _mpi.Sum), (long)count * 4, timed: false);
     }
 
     public void BroadcastParameters(IReadOnlyList<Tensor> parameters)
@@ -172,7 +174,7 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
                 ScalarType.Int64 => (_mpi.Int64, host.numel()),
                 _ => throw new NotSupportedException($"broadcast of {host.dtype} parameters"),
             };
-            Collective("broadcast of the parameters", () => _mpi.Bcast(ptr, (int)count, type, 0), count * host.ElementSize);
+            Collective("broadcast of the parameters", () => _mpi.Bcast(ptr, (int)count, type, 0), count * host.ElementSize, timed: false);
             if (!direct) { p.copy_(host); host.Dispose(); }
         }
     }
@@ -205,10 +207,9 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         Interlocked.Exchange(ref _collectiveStart, start);
         try { call(); }
         finally { Interlocked.Exchange(ref _collectiveStart, 0); }
-        if (!timed) return;
-        _allreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         _bytes += bytes;
         _calls++;
+        if (timed) _allreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     void Watch()

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
 using BertLab.Model;
+using BertLab.Tests.EndToEnd;
 using BertLab.Training;
 using Xunit;
 using static TorchSharp.torch;
@@ -27,15 +27,7 @@ public sealed class MpiReferenceRun : IDisposable
 
     public MpiReferenceRun()
     {
-        // ~150 kB of the embedded corpus: ~35k tokens, ~1000 sequences of 32.
-        Corpus = Path.Combine(Root, "corpus.txt");
-        using (var gz = new GZipStream(File.OpenRead(DataPaths.Find("corpus/austen-novels.txt.gz")), CompressionMode.Decompress))
-        {
-            var buffer = new byte[150_000];
-            int n = 0, read;
-            while (n < buffer.Length && (read = gz.Read(buffer, n, buffer.Length - n)) > 0) n += read;
-            File.WriteAllText(Corpus, Encoding.UTF8.GetString(buffer, 0, n));
-        }
+        Corpus = CliProcess.SmallCorpus(Root);   // the first paragraphs of the embedded corpus
         _reference = new Lazy<string>(() =>
         {
             var dir = Path.Combine(Root, "one-rank-32");
@@ -66,23 +58,6 @@ public class MpiTrainingTests : IClassFixture<MpiReferenceRun>
     public static string? MpiRun { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
         .Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
 
-    /// <summary>The CLI as built beside the tests (or in its own bin folder), run with `dotnet`.</summary>
-    static string CliDll
-    {
-        get
-        {
-            var here = Path.Combine(AppContext.BaseDirectory, "BertLab.Cli.dll");
-            if (File.Exists(Path.ChangeExtension(here, ".runtimeconfig.json"))) return here;
-            // tests/BertLab.Tests/bin/<Configuration>/<tfm>/ → src/BertLab.Cli/bin/<Configuration>/<tfm>/
-            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-            var configuration = tfm.Parent!.Name;
-            var repo = tfm.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-            var own = Path.Combine(repo, "src", "BertLab.Cli", "bin", configuration, tfm.Name, "BertLab.Cli.dll");
-            Assert.True(File.Exists(own), $"BertLab.Cli.dll not found at {here} or {own}");
-            return own;
-        }
-    }
-
     public static string[] TrainArgs(string corpus, string dir, int batch, int steps, int checkpointInterval = 2) =>
     [
         "train", "--model", "tiny", "--attention", "softmax", "--corpus", corpus, "--out", dir, "--steps", steps.ToString(), "--threads", "1",
@@ -107,7 +82,7 @@ public class MpiTrainingTests : IClassFixture<MpiReferenceRun>
         }
         else psi.FileName = "dotnet";
         if (ranks is not null) psi.ArgumentList.Add("dotnet");
-        psi.ArgumentList.Add(CliDll);
+        psi.ArgumentList.Add(CliProcess.Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new()) psi.Environment[k] = v;
         psi.Environment["NO_COLOR"] = "1";
