@@ -82,6 +82,9 @@ public sealed class TrainVerb : IVerb
                 if (File.Exists(Path.Combine(runDir, Trainer.SummaryFile)) || Trainer.LatestCheckpoint(runDir) is not null)
                     throw new BertLabException($"{runDir} already holds a run; continue it with --resume {runDir} or choose another --out");
             }
+            // Ranks on one machine share its cores: run.threads 0 ("all cores") becomes this rank's share of them.
+            if (parallel is not null && runConfig.Run.Threads == 0)
+                runConfig.Run.Threads = Math.Max(1, Environment.ProcessorCount / MpiDataParallel.LocalSize());
             TorchRuntime.Initialize(runConfig.Run.Threads);
             var console = new ConsoleObserver();
             AnsiConsole.MarkupLine($"[bold]bertlab train[/] → {Markup.Escape(Path.GetFullPath(runDir))}");

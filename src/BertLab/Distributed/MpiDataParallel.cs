@@ -70,6 +70,14 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         return null;
     }
 
+    /// <summary>Ranks on this machine (OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS, SLURM_NTASKS_PER_NODE), for sharing its cores; 1 if unknown.</summary>
+    public static int LocalSize()
+    {
+        foreach (var name in new[] { "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE" })
+            if (int.TryParse(Environment.GetEnvironmentVariable(name), out int n) && n > 0) return n;
+        return 1;
+    }
+
     /// <summary>
     /// When this process is one of several started by mpirun/srun, initialises MPI and returns the group; null for a
     /// plain single-process run (including mpirun -np 1).

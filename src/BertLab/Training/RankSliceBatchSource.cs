@@ -6,7 +6,7 @@ namespace BertLab.Training;
 /// One rank's view of the shards in data-parallel training: each micro-batch of b sequences is rows [rank·b, (rank+1)·b)
 /// of the next global micro-batch of ranks·b sequences, so the ranks together read exactly the order of one process with
 /// batch ranks·b (2 ranks × 16 = 1 rank × 32). The position counts sequences and is the same on every rank, so a run can
-/// resume with another number of ranks.
+/// resume with another number of ranks. Validation uses batches of ranks·b too, so run.eval_batches covers the same sequences as in one process.
 /// </summary>
 public sealed class RankSliceBatchSource : IBatchSource
 {
@@ -20,7 +20,8 @@ public sealed class RankSliceBatchSource : IBatchSource
     }
 
     public TrainingBatch NextTrain(int batchSize) => _inner.NextTrainSlice(batchSize * _ranks, _rank * batchSize, batchSize);
-    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches) => _inner.Validation(batchSize, maxBatches);
+    /// <summary>The single-process validation set of the global batch size (rank 0 evaluates it alone).</summary>
+    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches) => _inner.Validation(batchSize * _ranks, maxBatches);
     public JsonNode SaveState() => _inner.SaveState();
     public void RestoreState(JsonNode state) => _inner.RestoreState(state);
     public string Describe() => $"{_inner.Describe()}; rank {_rank} of {_ranks} reads rows [{_rank}·b, {_rank + 1}·b) of every global micro-batch";

@@ -46,6 +46,10 @@ public class RankSliceBatchSourceTests
             Assert.All(shards, s => Assert.Equal(single.Position, s.Position));
             foreach (var p in parts) p.Dispose();
         }
+        // validation: the single-process set of the global batch size, so run.eval_batches covers the same sequences
+        var expected = single.Validation(ranks * b, 2).Select(v => Data(v.InputIds)).ToList();
+        var actual = sliced[0].Validation(b, 2).Select(v => Data(v.InputIds)).ToList();
+        Assert.Equal(expected, actual);
         foreach (var s in shards) s.Dispose();
     }
 
