@@ -18,6 +18,15 @@ public sealed class MpiFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A [Theory] that is skipped, with the reason, where Open MPI's mpirun is not installed.</summary>
+public sealed class MpiTheoryAttribute : TheoryAttribute
+{
+    public MpiTheoryAttribute()
+    {
+        if (MpiTrainingTests.MpiRun is null) Skip = "mpirun is not installed: `bash .ci/mpi-setup.sh` installs Open MPI (openmpi-bin, libopenmpi-dev)";
+    }
+}
+
 /// <summary>One tiny corpus and the single-process reference run (1 rank × batch 32), shared by the MPI tests.</summary>
 public sealed class MpiReferenceRun : IDisposable
 {
@@ -62,7 +71,7 @@ public class MpiTrainingTests : IClassFixture<MpiReferenceRun>
     [
         "train", "--model", "tiny", "--attention", "softmax", "--corpus", corpus, "--out", dir, "--steps", steps.ToString(), "--threads", "1",
         "--set", "data.seq_len=32", "--set", "model.hidden_dropout_prob=0", "--set", "model.attention_probs_dropout_prob=0",
-        "--set", $"run.batch_size={batch}", "--set", "run.log_interval=1", "--set", "run.eval_interval=3", "--set", "run.eval_batches=2",
+        "--set", $"run.batch_size={batch}", "--set", "run.log_interval=1", "--set", "run.eval_interval=3", "--set", "run.eval_batches=1000",   // the whole validation set, whatever the batch size
         "--set", $"run.checkpoint_interval={checkpointInterval}", "--set", "run.keep_last=100", "--set", "schedule.warmup_steps=30",
     ];
 
@@ -139,15 +148,20 @@ public class MpiTrainingTests : IClassFixture<MpiReferenceRun>
         }
     }
 
-    [MpiFact]
-    public void TwoRanksOf16_EqualOneRankOf32_StepByStep()
+    [MpiTheory]
+    [InlineData(16, 1)]
+    [InlineData(8, 2)]   // accumulation: the masked-token normalisation spans ranks and micro-batches
+    public void TwoRanks_EqualOneRankOf32_StepByStep(int batch, int accumulation)
     {
-        var dir = Path.Combine(_fixture.Root, "two-ranks-16");
-        var r = Run(2, TrainArgs(_fixture.Corpus, dir, batch: 16, steps: Steps));
+        var dir = Path.Combine(_fixture.Root, $"two-ranks-{batch}x{accumulation}");
+        var r = Run(2, [.. TrainArgs(_fixture.Corpus, dir, batch, steps: Steps), "--set", $"run.accumulation={accumulation}"]);
         Assert.True(r.ExitCode == 0, $"mpirun -np 2 failed ({r.ExitCode}):\n{r.Output}");
         Assert.Contains("data-parallel over 2 MPI ranks", r.Output);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(r.Output, "completed"));   // rank 1 prints nothing
         AssertSameSteps(_fixture.Reference, dir);
+        // parameters after every checkpointed step (2, 4, ...) and at the end
+        for (int step = 2; step <= Steps; step += 2)
+            AssertSameParameters(Path.Combine(_fixture.Reference, "checkpoints", $"step-{step:D8}"), Path.Combine(dir, "checkpoints", $"step-{step:D8}"));
         AssertSameParameters(Path.Combine(_fixture.Reference, "model"), Path.Combine(dir, "model"));
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, Trainer.SummaryFile)))!;
         Assert.Equal(2, summary["ranks"]!.GetValue<int>());
