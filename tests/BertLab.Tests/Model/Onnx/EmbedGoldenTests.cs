@@ -14,6 +14,8 @@ public class EmbedGoldenTests : IClassFixture<ConvertedMiniLm>
     readonly ConvertedMiniLm _converted;
     public EmbedGoldenTests(ConvertedMiniLm converted) { _converted = converted; Assert.Equal(0, converted.ExitCode); }
 
+    /// <summary>The golden texts whose ids were not cut: the fixture cut longer texts' ids at 128 (dropping their final
+    /// [SEP]), which truncation by a tokenizer does not reproduce; those are left out, the others compared.</summary>
     static (List<string> texts, Tensor expected) Golden()
     {
         var path = Fixtures.Path_("minilm", "minilm_golden.safetensors");
@@ -21,7 +23,12 @@ public class EmbedGoldenTests : IClassFixture<ConvertedMiniLm>
         long n = BitConverter.ToInt64(bytes, 0);
         using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)n));
         var texts = JsonSerializer.Deserialize<List<string>>(header.RootElement.GetProperty("__metadata__").GetProperty("texts").GetString()!)!;
-        return (texts, SafetensorsFile.Load(path)["output.mean_pooled_normalized"]);
+        var golden = SafetensorsFile.Load(path);
+        var lengths = golden["input.attention_mask"].sum(1).data<long>().ToArray();
+        var keep = Enumerable.Range(0, texts.Count).Where(i => lengths[i] < 128).ToArray();
+        Assert.True(keep.Length >= 6, "most golden texts fit in 128 tokens");
+        var expected = golden["output.mean_pooled_normalized"].index_select(0, tensor(keep.Select(i => (long)i).ToArray()));
+        return (keep.Select(i => texts[i]).ToList(), expected);
     }
 
     [Fact]
