@@ -24,12 +24,12 @@ public class MaskFillerTests
         try
         {
             using var filler = new MaskFiller(dir);
-            var predictions = filler.Predict("! [MASK] ?", topK: 4);
+            var predictions = filler.Predict("( [MASK] )", topK: 4);
             Assert.Equal(4, predictions.Count);
-            // reference: the model's logits (checked against Hugging Face elsewhere) for [CLS] ! [MASK] ? [SEP]
+            // reference: the model's logits (checked against Hugging Face elsewhere) for [CLS] ( [MASK] ) [SEP]
             var model = BertCheckpoint.LoadMaskedLM(dir);
             model.eval();
-            var ids = tensor(new long[] { 101, 999, 103, 1029, 102 }, new long[] { 1, 5 });
+            var ids = tensor(new long[] { 101, 1006, 103, 1007, 102 }, new long[] { 1, 5 });
             var probs = model.Forward(ids).Logits[0, 2].softmax(-1);
             var (values, indices) = probs.topk(4);
             for (int k = 0; k < 4; k++)
