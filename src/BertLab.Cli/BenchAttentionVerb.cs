@@ -26,16 +26,17 @@ public static class BenchAttentionVerb
         var lpTokens = Verb.Opt<int>("--lp-tokens", "Tokens per step for lp (its block-wise distance is much slower per token).", () => 1024);
         var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => 16);
         var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => 20);
-        var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 2 s).", () => 3);
+        var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 8 s).", () => 3);
         var variantsOpt = Verb.Opt<string?>("--variants", "Comma-separated subset of: softmax-fused, softmax-explicit, cottention-linear, cosine-relu, lp.");
         var json = Verb.Opt<string?>("--json", "Write the measurements as a JSON array of {variant, seq_len, batch, ms, peak_mb}.");
-        var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: time to this file, memory to the same name with '-memory' added.");
+        var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: FILE.png gives FILE-time.png and FILE-memory.png.");
 
         var cmd = new Command("attention", "Time (forward + backward) and peak memory of one attention layer's mechanism versus sequence length.");
         foreach (var o in new Option[] { device, maxLen, minLen, tokens, lpTokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var dev = TorchRuntime.Device(r.GetValue(device)!);
+            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);   // a log keeps whole table rows
             int lo = r.GetValue(minLen), hi = r.GetValue(maxLen);
             if (lo < 1 || hi < lo) throw new BertLabException($"--min-len/--max-len: need 1 ≤ min ≤ max, got {lo} and {hi}");
             if (r.GetValue(tokens) < 1) throw new BertLabException("--tokens must be positive");
@@ -68,12 +69,13 @@ public static class BenchAttentionVerb
             if (r.GetValue(json) is string jsonPath) WriteJson(jsonPath, measured);
             if (r.GetValue(plot) is string plotPath)
             {
-                string memPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plotPath))!, Path.GetFileNameWithoutExtension(plotPath) + "-memory" + Path.GetExtension(plotPath));
-                LinePlot.Save(plotPath, "One attention layer: forward + backward time", "sequence length S", "ms per step",
+                string Suffixed(string suffix) => Path.Combine(Path.GetDirectoryName(plotPath) ?? "", Path.GetFileNameWithoutExtension(plotPath) + suffix + (Path.HasExtension(plotPath) ? Path.GetExtension(plotPath) : ".png"));
+                string timePath = Suffixed("-time"), memPath = Suffixed("-memory");
+                LinePlot.Save(timePath, "One attention layer: forward + backward time", "sequence length S", "ms per step",
                     Series(measured, p => p.Ms!.Value), logX: true, logY: true);
                 LinePlot.Save(memPath, $"One attention layer: peak memory ({(dev.type == DeviceType.CPU ? "sampled RSS" : "estimate")})", "sequence length S", "peak MB",
                     Series(measured.Where(p => p.PeakMb > 0).ToList(), p => p.PeakMb!.Value), logX: true, logY: true);
-                AnsiConsole.MarkupLine($"plots: {Markup.Escape(plotPath)}, {Markup.Escape(memPath)}");
+                AnsiConsole.MarkupLine($"plots: {Markup.Escape(timePath)}, {Markup.Escape(memPath)}");
             }
             return 0;
         });

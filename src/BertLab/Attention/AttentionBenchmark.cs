@@ -104,7 +104,7 @@ public sealed class AttentionBenchmark
         }
 
         double warm = Step();                                   // warm-up (also allocates the .grad tensors)
-        int reps = warm > 2000 ? 1 : Repetitions;
+        int reps = warm > 8000 ? 1 : Repetitions;
         var times = new List<double>();
         double peak = 0;
         for (int r = 0; r < reps; r++)
