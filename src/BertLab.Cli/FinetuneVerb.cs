@@ -1,0 +1,88 @@
+using System.CommandLine;
+using BertLab.Data.Tasks;
+using BertLab.Runtime;
+using BertLab.Text;
+using BertLab.Training;
+using BertLab.Training.Metrics;
+using Spectre.Console;
+
+namespace BertLab.Cli;
+
+/// <summary>bertlab finetune: fine-tune a model on a task (GLUE, embedded, or user data) over several seeds.</summary>
+public sealed class FinetuneVerb : IVerb
+{
+    public int Order => 30;
+
+    public Command Build()
+    {
+        var task = Verb.Opt("--task", $"Task: a name ({TaskRegistry.KnownNames}), a folder (GLUE task folder, or train.* + dev.* with text/label columns, or task.json), or a task JSON file", () => "sentiment");
+        var data = Verb.Opt<string?>("--data", "Folder with the task's files, for GLUE tasks (glue_data/ or glue_data/MRPC); default: $GLUE_DIR, or the embedded copy");
+        var from = new Option<string>("--from") { Description = "Model folder to start from (config.json + model.safetensors [+ vocab.txt]): a BertLab or Hugging Face BERT", Required = true };
+        var output = Verb.Opt<string?>("--out", "Output folder: results.json and the best fine-tuned model (default: runs/finetune-<task>)");
+        var epochs = Verb.Opt("--epochs", "Training epochs; dev is evaluated after each, the best epoch counts", () => 3);
+        var lr = Verb.Opt("--lr", "Peak learning rate (AdamW, linear warm-up over 10% of the steps, then linear decay)", () => 2e-5);
+        var batch = Verb.Opt("--batch-size", "Training batch size", () => 32);
+        var maxLength = Verb.Opt("--max-length", "Tokens per example including [CLS]/[SEP]; longer texts are truncated", () => 128);
+        var seeds = Verb.Opt("--seeds", "Number of seeds (1..N); metrics are the median over seeds, with their spread", () => 1);
+        var device = Verb.Opt("--device", "cpu or cuda", () => "cpu");
+        var threads = Verb.Opt("--threads", "CPU threads for libtorch (0 = libtorch's default)", () => 0);
+        var weightDecay = Verb.Opt("--weight-decay", "Decoupled weight decay (not on biases and LayerNorm)", () => 0.01);
+        var warmup = Verb.Opt("--warmup-ratio", "Fraction of the steps spent warming the learning rate up", () => 0.1);
+        var maxTrain = Verb.Opt("--max-train-examples", "Use only the first N training examples (0 = all), for quick runs", () => 0);
+        var noSave = Verb.Opt("--no-save", "Do not write the fine-tuned model (results.json only)", () => false);
+
+        var cmd = new Command("finetune", "Fine-tune a BERT model on a classification or regression task and report the task's official metrics (median over seeds)");
+        foreach (var o in new Option[] { task, data, from, output, epochs, lr, batch, maxLength, seeds, device, threads, weightDecay, warmup, maxTrain, noSave })
+            cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            TorchRuntime.Initialize(r.GetValue(threads));
+            var dev = TorchRuntime.Device(r.GetValue(device)!);
+            int seedCount = r.GetValue(seeds);
+            if (seedCount < 1) throw new BertLabException($"--seeds must be at least 1, got {seedCount}");
+            var options = new FineTuneOptions
+            {
+                Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr), BatchSize = r.GetValue(batch),
+                MaxLength = r.GetValue(maxLength), Seeds = FineTuneOptions.SeedRange(seedCount),
+                WeightDecay = r.GetValue(weightDecay), WarmupRatio = r.GetValue(warmup),
+                MaxTrainExamples = r.GetValue(maxTrain), SaveModel = !r.GetValue(noSave),
+            };
+            options.Validate();
+            var modelDir = r.GetValue(from)!;
+            var resolved = TaskRegistry.Resolve(r.GetValue(task)!, r.GetValue(data));
+            var outDir = r.GetValue(output) ?? Path.Combine("runs", $"finetune-{resolved.Spec.Name}");
+
+            AnsiConsole.MarkupLine($"[bold]task[/] {Markup.Escape(resolved.Spec.Name)}: {Markup.Escape(resolved.Spec.Description)} [grey]({Markup.Escape(resolved.Directory)})[/]");
+            var dataset = resolved.Load();
+            if (dataset.SkippedRows > 0) AnsiConsole.MarkupLine($"[yellow]skipped {dataset.SkippedRows} malformed row(s)[/]");
+            var tokenizer = ModelTokenizer.For(modelDir);
+            AnsiConsole.MarkupLine($"[bold]model[/] {Markup.Escape(Path.GetFullPath(modelDir))} on {Markup.Escape(dev.ToString())}, {Markup.Escape(TorchRuntime.Describe())}");
+
+            var tuner = new FineTuner(modelDir, tokenizer, options, dev, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+            var result = tuner.Run(dataset, outDir);
+            Print(result, seedCount);
+            AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.Combine(outDir, FineTuneResult.FileName))}" +
+                                   (result.SavedSeed is int s ? $"; model (seed {s}, best epoch): {Markup.Escape(outDir)}" : ""));
+            return 0;
+        });
+        return cmd;
+    }
+
+    static void Print(FineTuneResult result, int seedCount)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"{result.Task}: dev metrics, median over {seedCount} seed(s)");
+        table.AddColumn("metric").AddColumn(new TableColumn("median").RightAligned());
+        if (seedCount > 1) table.AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("max").RightAligned()).AddColumn(new TableColumn("std").RightAligned());
+        foreach (var (name, s) in result.Spread)
+        {
+            var label = name == TaskScorer.ScoreKey ? $"score ({result.ScoreDefinition})" : name;
+            var cells = new List<string> { Markup.Escape(label), $"{s.Median:F4}" };
+            if (seedCount > 1) cells.AddRange(new[] { $"{s.Min:F4}", $"{s.Max:F4}", $"{s.Std:F4}" });
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+        if (seedCount > 1)
+            AnsiConsole.MarkupLine("per seed (best epoch): " + string.Join(", ",
+                result.Seeds.Select(s => $"{s.Seed}: {s.Metrics[TaskScorer.ScoreKey]:F4} (epoch {s.BestEpoch})")));
+    }
+}
