@@ -11,7 +11,7 @@ public class BenchAttentionVerbTests
     {
         var root = new RootCommand("test");
         root.Subcommands.Add(new BenchVerb().Build());
-        return root.Parse(args).Invoke();
+        return Verb.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
     }
 
     [Fact]
