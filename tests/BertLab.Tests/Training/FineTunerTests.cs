@@ -132,6 +132,20 @@ public sealed class FineTunerTests : IDisposable
     }
 
     [Fact]
+    public void SameSeed_SameLossesAndMetrics_BitForBit()
+    {
+        var modelDir = TinyModel();
+        var data = TaskRegistry.Resolve(TinyTask()).Load();
+        var tokenizer = new WordTokenizer(Vocabulary.Load(Path.Combine(modelDir, "vocab.txt")));
+        var options = new FineTuneOptions { Epochs = 2, LearningRate = 1e-2, BatchSize = 4, MaxLength = 16, Seeds = new[] { 7 }, LogEvery = 0, SaveModel = false };
+        var a = new FineTuner(modelDir, tokenizer, options).Run(data, Path.Combine(_dir, "a")).Seeds[0];
+        var b = new FineTuner(modelDir, tokenizer, options).Run(data, Path.Combine(_dir, "b")).Seeds[0];
+        Assert.Equal(a.Epochs.Select(e => e.TrainLoss), b.Epochs.Select(e => e.TrainLoss));
+        Assert.Equal(a.Metrics, b.Metrics);
+        Assert.False(File.Exists(Path.Combine(_dir, "a", "model.safetensors")));   // SaveModel = false
+    }
+
+    [Fact]
     public void Median_OddAndEven()
     {
         Assert.Equal(2.0, FineTuneResult.Median(new[] { 3.0, 1, 2 }));
