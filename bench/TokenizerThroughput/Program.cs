@@ -5,7 +5,7 @@ using System.IO.Compression;
 using BertLab;
 using BertLab.Text;
 
-var path = args.Length > 0 ? args[0] : DataPaths.Find("corpus/austen-novels.txt.gz");
+var path = args.Length > 0 && args[0].Length > 0 ? args[0] : DataPaths.Find("corpus/austen-novels.txt.gz");
 int repeats = args.Length > 1 ? int.Parse(args[1]) : 3;
 string text;
 using (var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress))

@@ -160,5 +160,5 @@ public sealed class AttentionConfig
         n is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new BertLabException($"{path} must be a string, got {n.ToJsonString()}");
 
     static double Num(JsonNode n, string path) =>
-        n is JsonValue v && v.TryGetValue<double>(out var d) ? d : throw new BertLabException($"{path} must be a number, got {n.ToJsonString()}");
+        JsonNumbers.TryGetDouble(n, out var d) ? d : throw new BertLabException($"{path} must be a number, got {n.ToJsonString()}");
 }

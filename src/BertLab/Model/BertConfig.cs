@@ -185,7 +185,7 @@ public sealed class BertConfig
     {
         var n = o[key];
         if (n is null) return dflt;
-        if (n is JsonValue v && v.TryGetValue<double>(out double d)) return d;
+        if (JsonNumbers.TryGetDouble(n, out double d)) return d;
         throw new BertLabException($"'{key}' must be a number, got {n.ToJsonString()}");
     }
 

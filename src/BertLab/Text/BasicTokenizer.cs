@@ -38,6 +38,20 @@ public sealed class BasicTokenizer
         return result;
     }
 
+    /// <summary>
+    /// The plain reference: every character through the general (Unicode) path, no ASCII fast path. Same result as
+    /// <see cref="Split(string)"/>; tests compare the two.
+    /// </summary>
+    public List<string> SplitWithoutFastPath(string text)
+    {
+        var words = new WordBuffer();
+        SplitGeneral(text, words);
+        words.EndWord();
+        var result = new List<string>(words.Count);
+        for (int i = 0; i < words.Count; i++) result.Add(words[i].ToString());
+        return result;
+    }
+
     // ASCII classes: 0 = dropped control, 1 = whitespace, 2 = punctuation, 3 = word character.
     static readonly byte[] AsciiClass = BuildAsciiClass();
 
@@ -189,6 +203,7 @@ internal sealed class WordBuffer
     int _wordStart = -1;
 
     public int Count => _count;
+    public bool IsLarge => _chars.Length > 1 << 20;
     public ReadOnlySpan<char> this[int index] => _chars.AsSpan(_words[index].Start, _words[index].Length);
 
     public void Clear() { _length = 0; _count = 0; _wordStart = -1; }

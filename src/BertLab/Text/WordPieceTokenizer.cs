@@ -112,6 +112,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         words.Clear();
         Basic.Split(text, words);
         for (int w = 0; w < words.Count; w++) AppendWord(words[w], ids);
+        if (words.IsLarge) _words = null; // do not keep a huge text's buffer alive on this thread
     }
 
     void AppendWord(ReadOnlySpan<char> word, List<int> ids)

@@ -45,6 +45,10 @@ public sealed class RunSettings
     public bool MaskedOnlyLogits { get; set; } = true;
     /// <summary>Divergence guard: stop when the loss stays above factor × its running mean for this many logged steps.</summary>
     public double DivergenceFactor { get; set; } = 3.0;
+    /// <summary>Stop (as if interrupted) after this many steps, keeping the schedule of run.steps; 0 = run to the end. For tests and time-boxed sessions.</summary>
+    public int StopAfter { get; set; }
+    /// <summary>Start from this checkpoint's weights and configuration (continued pre-training) instead of a random init.</summary>
+    public string? InitFrom { get; set; }
     public int DivergencePatience { get; set; } = 3;
 }
 
@@ -202,7 +206,15 @@ public sealed class RunConfig
         c.Run.MaskedOnlyLogits = run.Bool("masked_only_logits", c.Run.MaskedOnlyLogits);
         c.Run.DivergenceFactor = run.Num("divergence_factor", c.Run.DivergenceFactor);
         c.Run.DivergencePatience = run.Int("divergence_patience", c.Run.DivergencePatience);
+        c.Run.InitFrom = run.Take("init_from", n => (string?)Str(n, "run.init_from"), c.Run.InitFrom);
         run.RejectUnknown();
+        if (c.Run.InitFrom is not null)
+        {
+            var attention = c.Model.Attention;
+            c.Model = BertCheckpoint.LoadConfig(c.Run.InitFrom);
+            if (json["attention"] is not null) c.Model.Attention = attention;
+            c.ModelPreset = "init_from";
+        }
 
         c.Validate();
         return c;
@@ -237,7 +249,7 @@ public sealed class RunConfig
     public JsonObject ToJson()
     {
         var model = JsonNode.Parse(Model.ToJson())!.AsObject();
-        var modelOut = new JsonObject { ["preset"] = ModelPreset };
+        var modelOut = new JsonObject { ["preset"] = ModelPresets.Names.Contains(ModelPreset) ? ModelPreset : "small" };
         foreach (var k in ModelPresets.AllowedKeys) if (model[k] is JsonNode v) modelOut[k] = v.DeepClone();
         return new JsonObject
         {
@@ -265,6 +277,7 @@ public sealed class RunConfig
                 ["checkpoint_interval"] = Run.CheckpointInterval, ["keep_last"] = Run.KeepLast, ["seed"] = Run.Seed,
                 ["device"] = Run.Device, ["threads"] = Run.Threads, ["masked_only_logits"] = Run.MaskedOnlyLogits,
                 ["divergence_factor"] = Run.DivergenceFactor, ["divergence_patience"] = Run.DivergencePatience,
+                ["init_from"] = Run.InitFrom,
             },
         };
     }
@@ -295,11 +308,11 @@ public sealed class RunConfig
         }
 
         public int Int(string key, int dflt) => Take(key, n =>
-            n is JsonValue v && v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue ? (int)d
+            JsonNumbers.TryGetDouble(n, out var d) && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue ? (int)d
                 : throw new BertLabException($"config: {_name}.{key} must be an integer, got {n.ToJsonString()}"), dflt);
 
         public double Num(string key, double dflt) => Take(key, n =>
-            n is JsonValue v && v.TryGetValue<double>(out var d) ? d
+            JsonNumbers.TryGetDouble(n, out var d) ? d
                 : throw new BertLabException($"config: {_name}.{key} must be a number, got {n.ToJsonString()}"), dflt);
 
         public bool Bool(string key, bool dflt) => Take(key, n =>

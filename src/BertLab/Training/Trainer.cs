@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using BertLab.Model;
 using BertLab.Runtime;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace BertLab.Training;
@@ -54,6 +55,7 @@ public sealed class Trainer
     sealed class GuardState
     {
         public double Ema = double.NaN;
+        public double MinEma = double.PositiveInfinity;
         public int Above;
         public int Seen;
         public double BestValLoss = double.PositiveInfinity;
@@ -69,6 +71,9 @@ public sealed class Trainer
 
         torch.manual_seed(_config.Run.Seed);
         var model = new BertForMaskedLM(_config.Model.Clone());
+        if (_config.Run.InitFrom is string init)
+            BertCheckpoint.LoadInto(model, BertCheckpoint.LoadWeights(init), init, _ => false,
+                n => n.StartsWith("bert.pooler.") || n.StartsWith("cls.seq_relationship.") || n == "cls.predictions.decoder.bias" || n == "cls.predictions.decoder.weight");
         model.to(device);
         var optimizer = Optimizers.Create(model, _config.Optimizer);
         var schedule = new LrSchedule(_config.Schedule, _config.Run.Steps);
@@ -101,7 +106,8 @@ public sealed class Trainer
         {
             var intervalClock = Stopwatch.StartNew();
             long intervalTokens = 0;
-            for (; step < _config.Run.Steps; step++)
+            int end = _config.Run.StopAfter > 0 ? Math.Min(_config.Run.StopAfter, _config.Run.Steps) : _config.Run.Steps;
+            for (; step < end; step++)
             {
                 bool logStep = (step + 1) % _config.Run.LogInterval == 0 || step == _config.Run.Steps - 1;
                 double lr = _config.Optimizer.Lr * schedule.Factor(step);
@@ -155,6 +161,7 @@ public sealed class Trainer
                 intervalClock.Restart();
             }
             summary["best_step"] = guard.BestStep;
+            if (step < _config.Run.Steps) return Finish(summary, "stopped", step, $"stopped after {step} of {_config.Run.Steps} steps (resume with --resume)", wall, tokensSeen, trainSeconds);
             var final = Path.Combine(_runDir, "model");
             SaveModel(model, final);
             summary["model_dir"] = final;
@@ -169,33 +176,54 @@ public sealed class Trainer
 
     sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics);
 
-    /// <summary>One optimiser step over run.accumulation micro-batches. The MLM loss of every micro-batch is divided by the
-    /// number of masked tokens of the whole accumulated batch, so the gradient equals that of the large batch.</summary>
-    StepResult TrainStep(BertForMaskedLM model, TorchSharp.Modules.OptimizerHelper optimizer, Device device, bool withStatistics)
+    /// <summary>One optimiser step over run.accumulation micro-batches.</summary>
+    StepResult TrainStep(BertForMaskedLM model, OptimizerHelper optimizer, Device device, bool withStatistics)
     {
         var batches = new List<TrainingBatch>();
         for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
-        long masked = batches.Sum(b => b.MaskedTokens);
         long tokens = batches.Sum(b => b.Tokens);
-        double denominator = Math.Max(1, masked);
         optimizer.zero_grad();
+        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics);
+        var norm = Optimizers.ClipGradNorm(model.parameters(), _config.Optimizer.ClipNorm);
+        double lossValue = g.Loss.item<float>();
+        double normValue = norm.item<float>();
+        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.step();
+        foreach (var b in batches) b.Dispose();
+        return new StepResult(lossValue, g.Correct.item<long>() / (double)Math.Max(1, g.Masked), normValue, tokens, g.Penalty?.item<float>(), g.Statistics);
+    }
+
+    /// <summary>What <see cref="AccumulateGradients"/> leaves besides the gradients.</summary>
+    public sealed record Accumulated(Tensor Loss, Tensor Correct, long Masked, Tensor? Penalty, JsonObject? Statistics);
+
+    /// <summary>
+    /// Backpropagates the masked-LM loss of all micro-batches of one step into the parameters' gradients. Each
+    /// micro-batch's summed loss is divided by the number of masked tokens of the whole accumulated batch, so the
+    /// gradient equals that of one large batch; the output penalty (a per-micro-batch mean) is weighted by its share
+    /// of those tokens. Returns the step's loss (the large batch's mean).
+    /// </summary>
+    public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<TrainingBatch> batches, bool maskedOnly, bool withStatistics = false)
+    {
+        long masked = batches.Sum(b => b.MaskedTokens);
+        double denominator = Math.Max(1, masked);
+        var device = batches[0].InputIds.device;
         Tensor lossSum = zeros(1, device: device);
         Tensor correct = zeros(1, dtype: ScalarType.Int64, device: device);
         Tensor? penalty = null;
         JsonObject? stats = null;
+        double lambda = model.Config.Attention.OutputPenalty;
         for (int i = 0; i < batches.Count; i++)
         {
             var b = batches[i];
             bool stat = withStatistics && i == 0;
             var output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
-                stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: _config.Run.MaskedOnlyLogits, lossDenominator: denominator);
-            var loss = output.Loss!;
+                stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, lossDenominator: denominator);
+            var loss = output.MlmLoss!;
             if (output.Encoder.OutputPenalty is not null)
             {
-                // the penalty is a mean per micro-batch: weight it like the loss of a micro-batch
-                var weight = b.MaskedTokens / denominator;
-                loss = output.MlmLoss! + _config.Model.Attention.OutputPenalty * output.Encoder.OutputPenalty * weight;
-                penalty = penalty is null ? output.Encoder.OutputPenalty.detach() * weight : penalty + output.Encoder.OutputPenalty.detach() * weight;
+                double weight = b.MaskedTokens / denominator;
+                loss = loss + lambda * weight * output.Encoder.OutputPenalty;
+                var term = output.Encoder.OutputPenalty.detach() * weight;
+                penalty = penalty is null ? term : penalty + term;
             }
             loss.backward();
             lossSum += output.MlmLoss!.detach();
@@ -207,12 +235,7 @@ public sealed class Trainer
             }
             if (stat) stats = AttentionStatistics(model, output.Encoder, b.AttentionMask);
         }
-        var norm = Optimizers.ClipGradNorm(model.parameters(), _config.Optimizer.ClipNorm);
-        double lossValue = lossSum.item<float>();
-        double normValue = norm.item<float>();
-        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.step();
-        foreach (var b in batches) b.Dispose();
-        return new StepResult(lossValue, correct.item<long>() / denominator, normValue, tokens, penalty?.item<float>(), stats);
+        return new Accumulated(lossSum, correct, masked, penalty, stats);
     }
 
     /// <summary>Per layer: mean norm of the attention output over real tokens, σ(m_h) per head (n_pow_sigma), p per head (lp).</summary>
@@ -244,20 +267,22 @@ public sealed class Trainer
         return new JsonObject { ["layers"] = layers };
     }
 
+    /// <summary>A loss far above its running mean for several steps: above divergence_factor × the lowest running
+    /// mean seen so far (an exponential mean over ~20 steps), for divergence_patience consecutive steps.</summary>
     string? CheckRunaway(GuardState g, double loss)
     {
         g.Seen++;
-        if (double.IsNaN(g.Ema)) { g.Ema = loss; return null; }
-        string? verdict = null;
-        if (g.Seen > 20 && loss > _config.Run.DivergenceFactor * g.Ema)
+        g.Ema = double.IsNaN(g.Ema) ? loss : 0.95 * g.Ema + 0.05 * loss;
+        if (g.Seen < 5) { g.MinEma = Math.Min(g.MinEma, g.Ema); return null; }
+        if (loss > _config.Run.DivergenceFactor * g.MinEma)
         {
             g.Above++;
             if (g.Above >= _config.Run.DivergencePatience)
-                verdict = $"loss {loss:G4} stayed above {_config.Run.DivergenceFactor}× its running mean ({g.Ema:G4}) for {g.Above} steps";
+                return $"loss {loss:G4} stayed above {_config.Run.DivergenceFactor}× its lowest running mean ({g.MinEma:G4}) for {g.Above} steps";
         }
         else g.Above = 0;
-        g.Ema = 0.95 * g.Ema + 0.05 * loss;
-        return verdict;
+        g.MinEma = Math.Min(g.MinEma, g.Ema);
+        return null;
     }
 
     public JsonObject Evaluate(BertForMaskedLM model, Device device)
@@ -320,7 +345,7 @@ public sealed class Trainer
     }
 
     /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
-    string SaveCheckpoint(BertForMaskedLM model, TorchSharp.Modules.OptimizerHelper optimizer, GuardState guard, int step)
+    string SaveCheckpoint(BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard, int step)
     {
         var root = Path.Combine(_runDir, CheckpointDir);
         Directory.CreateDirectory(root);
@@ -339,7 +364,8 @@ public sealed class Trainer
             ["data"] = _data.SaveState(),
             ["guard"] = new JsonObject
             {
-                ["ema"] = double.IsNaN(guard.Ema) ? null : guard.Ema, ["above"] = guard.Above, ["seen"] = guard.Seen,
+                ["ema"] = double.IsNaN(guard.Ema) ? null : guard.Ema, ["min_ema"] = double.IsInfinity(guard.MinEma) ? null : guard.MinEma,
+                ["above"] = guard.Above, ["seen"] = guard.Seen,
                 ["best_val_loss"] = double.IsInfinity(guard.BestValLoss) ? null : guard.BestValLoss, ["best_step"] = guard.BestStep,
             },
         };
@@ -374,7 +400,7 @@ public sealed class Trainer
         return all.Count == 0 ? null : all[^1].dir;
     }
 
-    int RestoreCheckpoint(string dir, BertForMaskedLM model, TorchSharp.Modules.OptimizerHelper optimizer, GuardState guard)
+    int RestoreCheckpoint(string dir, BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard)
     {
         var weights = BertCheckpoint.LoadWeights(dir);
         BertCheckpoint.LoadInto(model, weights, dir, _ => false, n => n == "cls.predictions.decoder.weight");
@@ -389,6 +415,7 @@ public sealed class Trainer
         _data.RestoreState(state["data"]!);
         var g = state["guard"]!.AsObject();
         guard.Ema = g["ema"] is JsonNode e1 ? e1.GetValue<double>() : double.NaN;
+        guard.MinEma = g["min_ema"] is JsonNode e2 ? e2.GetValue<double>() : double.PositiveInfinity;
         guard.Above = g["above"]!.GetValue<int>();
         guard.Seen = g["seen"]!.GetValue<int>();
         guard.BestValLoss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
@@ -420,6 +447,13 @@ public static class MemoryInfo
 {
     public static double ResidentMb() => ReadKb("VmRSS:") / 1024.0;
     public static double PeakResidentMb() => ReadKb("VmHWM:") / 1024.0;
+
+    /// <summary>Resets the peak (VmHWM) to the current resident size (Linux: clear_refs 5); false when not possible.</summary>
+    public static bool ResetPeak()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception) { return false; }
+    }
 
     static double ReadKb(string field)
     {

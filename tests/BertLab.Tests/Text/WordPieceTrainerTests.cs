@@ -63,6 +63,17 @@ public class WordPieceTrainerTests
     }
 
     [Fact]
+    public void TrainingIsDeterministic()
+    {
+        var documents = AustenSlice(300_000).Split("\n\n");
+        foreach (var rule in new[] { MergeRule.Frequency, MergeRule.Likelihood })
+        {
+            var options = new WordPieceTrainerOptions { VocabSize = 1500, Rule = rule };
+            Assert.Equal(new WordPieceTrainer(options).Train(documents).Tokens, new WordPieceTrainer(options).Train(documents.Reverse()).Tokens);
+        }
+    }
+
+    [Fact]
     public void VocabularyLearntFromAustenCoversAustenWithFewUnknowns()
     {
         var text = AustenSlice(2_000_000);

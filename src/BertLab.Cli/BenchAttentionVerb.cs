@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertLab.Attention;
+using BertLab.Plotting;
+using BertLab.Runtime;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertLab.Cli;
+
+/// <summary>
+/// <c>bertlab bench attention</c>: forward+backward time and peak memory of one attention call versus sequence length
+/// (H = 12, d = 64, constant tokens per step) for softmax (fused and explicit), cottention (linear), cosine-relu and lp.
+/// </summary>
+public static class BenchAttentionVerb
+{
+    public static Command Build()
+    {
+        var device = Verb.Opt<string>("--device", "cpu or cuda.", () => "cpu");
+        var maxLen = Verb.Opt<int>("--max-len", "Longest sequence length (powers of two from --min-len up to this).", () => 65536);
+        var minLen = Verb.Opt<int>("--min-len", "Shortest sequence length.", () => 128);
+        var tokens = Verb.Opt<int>("--tokens", "Tokens per step: batch = max(1, tokens / S).", () => 16384);
+        var lpTokens = Verb.Opt<int>("--lp-tokens", "Tokens per step for lp (its block-wise distance is much slower per token).", () => 1024);
+        var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => 16);
+        var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => 20);
+        var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 2 s).", () => 3);
+        var variantsOpt = Verb.Opt<string?>("--variants", "Comma-separated subset of: softmax-fused, softmax-explicit, cottention-linear, cosine-relu, lp.");
+        var json = Verb.Opt<string?>("--json", "Write the measurements as a JSON array of {variant, seq_len, batch, ms, peak_mb}.");
+        var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: time to this file, memory to the same name with '-memory' added.");
+
+        var cmd = new Command("attention", "Time (forward + backward) and peak memory of one attention layer's mechanism versus sequence length.");
+        foreach (var o in new Option[] { device, maxLen, minLen, tokens, lpTokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var dev = TorchRuntime.Device(r.GetValue(device)!);
+            int lo = r.GetValue(minLen), hi = r.GetValue(maxLen);
+            if (lo < 1 || hi < lo) throw new BertLabException($"--min-len/--max-len: need 1 ≤ min ≤ max, got {lo} and {hi}");
+            if (r.GetValue(tokens) < 1) throw new BertLabException("--tokens must be positive");
+            if (r.GetValue(reps) < 1) throw new BertLabException("--reps must be positive");
+            if (r.GetValue(lpTokens) < 1) throw new BertLabException("--lp-tokens must be positive");
+            var all = AttentionBenchmark.DefaultVariants(r.GetValue(lpTokens));
+            var chosen = all;
+            if (r.GetValue(variantsOpt) is string list)
+            {
+                var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                foreach (var n in names)
+                    if (all.All(v => v.Name != n)) throw new BertLabException($"--variants: unknown variant '{n}'; allowed: {string.Join(", ", all.Select(v => v.Name))}");
+                chosen = all.Where(v => names.Contains(v.Name)).ToList();
+            }
+            var bench = new AttentionBenchmark
+            {
+                Device = dev, MinLen = lo, MaxLen = hi, TokensPerStep = r.GetValue(tokens),
+                MemoryBudgetBytes = r.GetValue(budget) * (1L << 30), TimeLimitSeconds = r.GetValue(timeLimit), Repetitions = r.GetValue(reps),
+            };
+            AnsiConsole.MarkupLine($"[bold]bench attention[/] on {Markup.Escape(dev.ToString())}: H = {bench.Heads}, d = {bench.HeadDim}, {bench.TokensPerStep} tokens per step (lp: {r.GetValue(lpTokens)})");
+            AnsiConsole.MarkupLine($"peak memory: {Markup.Escape(bench.MemoryMethod)}");
+            var points = new List<AttentionBenchPoint>();
+            foreach (var p in bench.Run(chosen, msg => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(msg)}[/]")))
+            {
+                points.Add(p);
+                if (p.Ms is double ms) AnsiConsole.MarkupLine($"[grey]  {ms:F1} ms, {p.PeakMb:F1} MB[/]");
+            }
+            PrintTable(points);
+            var measured = points.Where(p => p.Ms is not null).ToList();
+            if (r.GetValue(json) is string jsonPath) WriteJson(jsonPath, measured);
+            if (r.GetValue(plot) is string plotPath)
+            {
+                string memPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plotPath))!, Path.GetFileNameWithoutExtension(plotPath) + "-memory" + Path.GetExtension(plotPath));
+                LinePlot.Save(plotPath, "One attention layer: forward + backward time", "sequence length S", "ms per step",
+                    Series(measured, p => p.Ms!.Value), logX: true, logY: true);
+                LinePlot.Save(memPath, $"One attention layer: peak memory ({(dev.type == DeviceType.CPU ? "sampled RSS" : "estimate")})", "sequence length S", "peak MB",
+                    Series(measured.Where(p => p.PeakMb > 0).ToList(), p => p.PeakMb!.Value), logX: true, logY: true);
+                AnsiConsole.MarkupLine($"plots: {Markup.Escape(plotPath)}, {Markup.Escape(memPath)}");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    static IEnumerable<Series> Series(List<AttentionBenchPoint> points, Func<AttentionBenchPoint, double> y) =>
+        points.GroupBy(p => p.Variant).Select(g => new Series(g.Key, g.Select(p => (double)p.SeqLen).ToArray(), g.Select(y).ToArray()));
+
+    static void PrintTable(List<AttentionBenchPoint> points)
+    {
+        var table = new Table().AddColumns("variant", "S", "batch", "ms (fwd+bwd)", "peak MB", "MB per 1k tokens", "note");
+        foreach (var p in points)
+            table.AddRow(p.Variant, p.SeqLen.ToString(CultureInfo.InvariantCulture), p.Batch.ToString(CultureInfo.InvariantCulture),
+                p.Ms?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", p.PeakMb?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
+                p.PeakMb is double mb ? (mb / (p.SeqLen * (double)p.Batch) * 1000).ToString("F2", CultureInfo.InvariantCulture) : "-",
+                Markup.Escape(p.Skipped is null ? "" : "skipped: " + p.Skipped));
+        AnsiConsole.Write(table);
+    }
+
+    static void WriteJson(string path, List<AttentionBenchPoint> points)
+    {
+        var arr = new JsonArray(points.Select(p => (JsonNode)new JsonObject
+        {
+            ["variant"] = p.Variant,
+            ["seq_len"] = p.SeqLen,
+            ["batch"] = p.Batch,
+            ["ms"] = Math.Round(p.Ms!.Value, 3),
+            ["peak_mb"] = Math.Round(p.PeakMb!.Value, 3),
+        }).ToArray());
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, arr.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AnsiConsole.MarkupLine($"json: {Markup.Escape(path)}");
+    }
+}

@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertLab.Attention;
+
+/// <summary>
+/// Per-layer numbers worth logging while training: the mean norm of the attention output over real tokens,
+/// σ(m_h) per head for n_pow_sigma scaling and p per head for the lp similarity (null where not used).
+/// </summary>
+public sealed record AttentionStatistics(double MeanOutputNorm, double[]? ScaleExponent, double[]? P)
+{
+    /// <param name="output">Attention output, (B, S, D) or (B, H, S, d) (then the heads are merged first).</param>
+    /// <param name="mask">(B, S) true = real token; null = all real.</param>
+    /// <param name="parameters">The layer's mechanism parameters by name (e.g. "scale_logit").</param>
+    public static AttentionStatistics Compute(Tensor output, Tensor? mask, IReadOnlyDictionary<string, Tensor> parameters)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var o = output.dim() == 4 ? output.transpose(1, 2).flatten(2) : output;
+        var norms = o.norm(-1);
+        double mean = mask is null
+            ? 0.0
+            : ((norms * mask.to_type(norms.dtype)).sum() / mask.to_type(norms.dtype).sum().clamp_min(1)).to_type(ScalarType.Float64).item<double>();
+        if (mask is null) mean = norms.mean().to_type(ScalarType.Float64).item<double>();
+        double[]? sigma = parameters.TryGetValue(LearnedExponentScaling.ParameterName, out var m)
+            ? m.detach().sigmoid().to_type(ScalarType.Float64).cpu().data<double>().ToArray() : null;
+        double[]? p = parameters.TryGetValue(LpSimilarity.ParameterName, out var r)
+            ? LpSimilarity.P(r.detach()).flatten().to_type(ScalarType.Float64).cpu().data<double>().ToArray() : null;
+        return new AttentionStatistics(mean, sigma, p);
+    }
+}

@@ -1,0 +1,150 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertLab.Attention;
+
+/// <summary>
+/// Sim(q, k) of ATTENTION.md §1: maps Q' (B, H, Sq, d) and K' (B, H, Sk, d) to the score matrix (B, H, Sq, Sk).
+/// Dot-product similarities also expose the two factors whose plain product is the matrix, which is what
+/// the linear (right-product) kernel needs.
+/// </summary>
+public abstract class Similarity
+{
+    public abstract string Name { get; }
+
+    /// <summary>True when Sim(Q, K) = A·Bᵀ for row-wise transforms A = f(Q), B = g(K) (dot, cosine).</summary>
+    public virtual bool IsDotProduct => false;
+
+    /// <summary>Extra learnable per-head parameters: name → initial value for this many heads.</summary>
+    public virtual IReadOnlyDictionary<string, Tensor> CreateParameters(int heads, AttentionConfig config) =>
+        new Dictionary<string, Tensor>();
+
+    /// <summary>The (B, H, Sq, Sk) score matrix.</summary>
+    public abstract Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter);
+
+    /// <summary>(A, B) with Scores(q, k) = A Bᵀ; only for <see cref="IsDotProduct"/> similarities.</summary>
+    public virtual (Tensor Q, Tensor K) DotFactors(Tensor q, Tensor k) =>
+        throw new InvalidOperationException($"similarity '{Name}' is not a dot product");
+
+    public static Similarity Create(AttentionConfig config) => config.Similarity switch
+    {
+        "dot" => new DotSimilarity(),
+        "cosine" => new CosineSimilarity(),
+        "euclidean" => new EuclideanSimilarity(),
+        "manhattan" => new ManhattanSimilarity(config.KeyBlock),
+        "lp" => new LpSimilarity(config.KeyBlock),
+        "angular" => new AngularSimilarity(),
+        _ => throw new BertLabException($"attention.similarity: '{config.Similarity}' is not allowed; allowed: {string.Join(", ", AttentionConfig.Similarities)}"),
+    };
+
+    /// <summary>
+    /// f(x) in the forward pass, but the gradient of f(clamp(x, lo, hi)): keeps the exact value of a function
+    /// whose derivative is infinite at the edge of its domain (sqrt at 0, arccos at ±1) while giving finite gradients.
+    /// </summary>
+    protected static Tensor WithSafeGradient(Tensor exactInput, Tensor safeInput, Func<Tensor, Tensor> f)
+    {
+        var safe = f(safeInput);
+        return safe + (f(exactInput) - safe).detach();
+    }
+}
+
+/// <summary>q·k / √d (BERT's).</summary>
+public sealed class DotSimilarity : Similarity
+{
+    public override string Name => "dot";
+    public override bool IsDotProduct => true;
+    public override (Tensor Q, Tensor K) DotFactors(Tensor q, Tensor k) => (q / Math.Sqrt(q.shape[^1]), k);
+    public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
+    {
+        var (a, b) = DotFactors(q, k);
+        return matmul(a, b.transpose(-2, -1));
+    }
+}
+
+/// <summary>N(q)·N(k) ∈ [−1, 1].</summary>
+public sealed class CosineSimilarity : Similarity
+{
+    public override string Name => "cosine";
+    public override bool IsDotProduct => true;
+    public override (Tensor Q, Tensor K) DotFactors(Tensor q, Tensor k) => (VectorNormalization.L2(q), VectorNormalization.L2(k));
+    public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
+    {
+        var (a, b) = DotFactors(q, k);
+        return matmul(a, b.transpose(-2, -1));
+    }
+}
+
+/// <summary>
+/// 1 − ‖N(q) − N(k)‖₂ / 2 ∈ [0, 1], through ‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b (one matmul, no S×S×d tensor;
+/// the general form keeps zero rows exact). The square root gets a finite gradient at distance 0.
+/// </summary>
+public sealed class EuclideanSimilarity : Similarity
+{
+    public override string Name => "euclidean";
+    public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter) => 1 - Distance(q, k) / 2;
+
+    public static Tensor Distance(Tensor q, Tensor k)
+    {
+        var a = VectorNormalization.L2(q);
+        var b = VectorNormalization.L2(k);
+        var squared = a.square().sum(-1, keepdim: true) + b.square().sum(-1).unsqueeze(-2) - 2 * matmul(a, b.transpose(-2, -1));
+        return WithSafeGradient(squared.clamp_min(0.0), squared.clamp_min(1e-12), t => t.sqrt());
+    }
+}
+
+/// <summary>1 − arccos(clamp(N(q)·N(k), −1, 1)) / π ∈ [0, 1]; finite gradient at ±1.</summary>
+public sealed class AngularSimilarity : Similarity
+{
+    public override string Name => "angular";
+    public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
+    {
+        var cos = matmul(VectorNormalization.L2(q), VectorNormalization.L2(k).transpose(-2, -1));
+        var angle = WithSafeGradient(cos.clamp(-1.0, 1.0), cos.clamp(-1.0 + 1e-6, 1.0 - 1e-6), t => t.arccos());
+        return 1 - angle / Math.PI;
+    }
+}
+
+/// <summary>1 − ‖N₁(q) − N₁(k)‖₁ / 2 ∈ [0, 1], computed block-wise over keys.</summary>
+public sealed class ManhattanSimilarity : Similarity
+{
+    readonly int _keyBlock;
+    public ManhattanSimilarity(int keyBlock) => _keyBlock = keyBlock;
+    public override string Name => "manhattan";
+    public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
+    {
+        var one = ones(1, 1, 1, 1, q.dtype, q.device);
+        return 1 - BlockwiseLpDistance.Compute(VectorNormalization.L1(q), VectorNormalization.L1(k), one, _keyBlock) / 2;
+    }
+}
+
+/// <summary>
+/// 1 − ‖Nₚ(q) − Nₚ(k)‖ₚ / 2 with a learnable p = softplus(r) + 1e-6 per head (parameter "p_logit", shape [H]),
+/// computed block-wise over keys. p → ∞ approaches the Chebyshev distance.
+/// </summary>
+public sealed class LpSimilarity : Similarity
+{
+    public const string ParameterName = "p_logit";
+    public const double MinP = 1e-6;
+    readonly int _keyBlock;
+    public LpSimilarity(int keyBlock) => _keyBlock = keyBlock;
+    public override string Name => "lp";
+
+    /// <summary>r with softplus(r) + 1e-6 = pInit: r = log(exp(pInit − 1e-6) − 1) (= pInit − 1e-6 + log1p(−exp(−(pInit − 1e-6)))).</summary>
+    public static double LogitFor(double pInit)
+    {
+        double x = pInit - MinP;
+        return x > 30 ? x + Math.Log(-double.ExpM1(-x)) : Math.Log(double.ExpM1(x));
+    }
+
+    /// <summary>p per head, (1, H, 1, 1), from the raw parameter r of shape [H].</summary>
+    public static Tensor P(Tensor logit) => (nn.functional.softplus(logit) + MinP).view(1, -1, 1, 1);
+
+    public override IReadOnlyDictionary<string, Tensor> CreateParameters(int heads, AttentionConfig config) =>
+        new Dictionary<string, Tensor> { [ParameterName] = full(heads, LogitFor(config.PInit), ScalarType.Float32) };
+
+    public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
+    {
+        var p = P(parameter(ParameterName)).to(q.dtype);
+        return 1 - BlockwiseLpDistance.Compute(VectorNormalization.Lp(q, p), VectorNormalization.Lp(k, p), p, _keyBlock) / 2;
+    }
+}

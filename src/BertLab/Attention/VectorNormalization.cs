@@ -1,0 +1,33 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertLab.Attention;
+
+/// <summary>Row-wise vector normalisations of ATTENTION.md: N(x) = x / max(‖x‖, 1e-12). Zero rows stay zero.</summary>
+public static class VectorNormalization
+{
+    public const double Epsilon = 1e-12;
+
+    /// <summary>N(x) over the last dimension (what PyTorch's F.normalize does).</summary>
+    public static Tensor L2(Tensor x) => nn.functional.normalize(x, p: 2.0, dim: -1, eps: Epsilon);
+
+    /// <summary>N₁(x): L1-normalised rows.</summary>
+    public static Tensor L1(Tensor x) => nn.functional.normalize(x, p: 1.0, dim: -1, eps: Epsilon);
+
+    /// <summary>
+    /// Nₚ(x) with a tensor p that broadcasts against x with the last dimension reduced (e.g. (1, H, 1, 1)),
+    /// differentiable in x and p. Zero rows stay zero with zero (not NaN) gradients.
+    /// </summary>
+    public static Tensor Lp(Tensor x, Tensor p)
+    {
+        // ‖x‖ₚ = m·(Σ (|x|/m)^p)^{1/p} with m = max|x|: no overflow or underflow for large p.
+        var abs = x.abs();
+        var max = abs.amax(new long[] { -1 }, keepdim: true);
+        var positive = max.gt(0);
+        var safeMax = where(positive, max, ones_like(max));
+        var sum = (abs / safeMax).pow(p).sum(-1, keepdim: true);
+        var safeSum = where(positive, sum, ones_like(sum));
+        var norm = where(positive, safeMax * safeSum.pow(p.reciprocal()), zeros_like(sum));
+        return x / norm.clamp_min(Epsilon);
+    }
+}

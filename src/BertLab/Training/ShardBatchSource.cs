@@ -1,0 +1,81 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertLab.Data;
+using BertLab.Text;
+
+namespace BertLab.Training;
+
+/// <summary>
+/// The trainer's <see cref="IBatchSource"/> over a directory made by <c>bertlab data prepare</c>: training batches
+/// from <see cref="MlmDataLoader"/> (seeded shuffle, new masks every epoch, resumable through <see cref="DataPosition"/>),
+/// validation batches with fixed masks. The data position counts sequences, so it survives a change of batch size.
+/// </summary>
+public sealed class ShardBatchSource : IBatchSource, IDisposable
+{
+    readonly ShardDataset _train;
+    readonly ShardDataset? _validation;
+    readonly Vocabulary _vocabulary;
+    readonly MaskingOptions _masking;
+    readonly ulong _seed;
+    MlmDataLoader? _loader;
+    DataPosition _position;
+
+    public ShardBatchSource(string directory, Vocabulary vocabulary, ulong seed, MaskingOptions? masking = null, bool verifyChecksums = true)
+    {
+        _vocabulary = vocabulary;
+        _masking = masking ?? new MaskingOptions();
+        _masking.Validate();
+        _seed = seed;
+        _train = ShardDataset.Open(directory, "train", vocabulary, verifyChecksums);
+        var validation = ShardDataset.Open(directory, "validation", vocabulary, verifyChecksums: false);
+        if (validation.Count > 0) _validation = validation; else validation.Dispose();
+        _position = new DataPosition(seed, 0, 0);
+    }
+
+    public ShardDataset Train => _train;
+    public DataPosition Position => _loader?.Position ?? _position;
+
+    public TrainingBatch NextTrain(int batchSize)
+    {
+        if (_loader is null || _loader.BatchSize != batchSize)
+        {
+            var position = Position;
+            _loader = new MlmDataLoader(_train, _vocabulary, batchSize, _masking, _seed);
+            _loader.Restore(position);
+        }
+        return ToTrainingBatch(_loader.Next());
+    }
+
+    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches)
+    {
+        if (_validation is null) yield break;
+        foreach (var b in MlmDataLoader.EvaluationBatches(_validation, _vocabulary, batchSize, _masking, _seed, maxBatches <= 0 ? long.MaxValue : maxBatches))
+            yield return ToTrainingBatch(b);
+    }
+
+    static TrainingBatch ToTrainingBatch(MlmBatch b) => new()
+    {
+        InputIds = b.InputIds, AttentionMask = b.AttentionMask, TokenTypeIds = b.TokenTypeIds, Labels = b.Labels,
+    };
+
+    public JsonNode SaveState() => JsonSerializer.SerializeToNode(Position)!;
+
+    public void RestoreState(JsonNode state)
+    {
+        var position = state.Deserialize<DataPosition>();
+        _position = position;
+        _loader?.Restore(position);
+    }
+
+    public string Describe()
+    {
+        var m = _train.Manifest;
+        return $"{_train.Directory}: {m.Counts.TrainSequences:N0} train / {m.Counts.ValidationSequences:N0} validation sequences of {m.SequenceLength} ({m.Mode}), {m.Counts.Tokens:N0} tokens from {m.Inputs.Count} file(s)";
+    }
+
+    public void Dispose()
+    {
+        _train.Dispose();
+        _validation?.Dispose();
+    }
+}
