@@ -16,7 +16,7 @@ public sealed class MlmDataLoader
     readonly long _padId, _sepId;
     readonly bool _shuffle, _dropLast;
     long[]? _order;
-    int _orderEpoch = -1;
+    (ulong Seed, int Epoch) _orderKey = (0, -1);
     // reusable buffers (one batch)
     long[] _ids = [], _inputIds = [], _types = [], _mask = [], _labels = [];
 
@@ -54,7 +54,7 @@ public sealed class MlmDataLoader
     public long SequenceAt(int epoch, long index)
     {
         if (!_shuffle) return index;
-        if (_orderEpoch != epoch || _order is null)
+        if (_orderKey != (Position.Seed, epoch) || _order is null)
         {
             _order ??= new long[_data.Count];
             for (long i = 0; i < _order.Length; i++) _order[i] = i;
@@ -64,7 +64,7 @@ public sealed class MlmDataLoader
                 long j = (long)random.NextBelow((ulong)(i + 1));
                 (_order[i], _order[j]) = (_order[j], _order[i]);
             }
-            _orderEpoch = epoch;
+            _orderKey = (Position.Seed, epoch);
         }
         return _order[index];
     }

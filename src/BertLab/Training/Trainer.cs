@@ -347,6 +347,7 @@ public sealed class Trainer
     /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
     string SaveCheckpoint(BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard, int step)
     {
+        using var scope = NewDisposeScope();
         var root = Path.Combine(_runDir, CheckpointDir);
         Directory.CreateDirectory(root);
         var name = $"step-{step:D8}";

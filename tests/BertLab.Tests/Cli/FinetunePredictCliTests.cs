@@ -8,7 +8,6 @@ using Xunit;
 namespace BertLab.Tests.Cli;
 
 /// <summary>bertlab finetune and bertlab predict, in-process, on a tiny random model with the bert-base-uncased vocabulary.</summary>
-[Collection(TorchGlobalRngCollection.Name)]
 public sealed class FinetunePredictCliTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("bertlab-cli-ft-").FullName;

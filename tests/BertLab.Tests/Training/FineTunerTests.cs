@@ -33,7 +33,6 @@ sealed class WordTokenizer : ITokenizer
 }
 
 /// <summary>The fine-tuning loop on a tiny random model and a hand-written task (seconds, not minutes).</summary>
-[Collection(TorchGlobalRngCollection.Name)]
 public sealed class FineTunerTests : IDisposable
 {
     static readonly string[] Words = { "good", "great", "fine", "nice", "bad", "awful", "poor", "sad", "movie", "film", "food", "it", "was", "the", "very" };

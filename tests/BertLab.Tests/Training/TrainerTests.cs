@@ -7,7 +7,6 @@ using static TorchSharp.torch;
 
 namespace BertLab.Tests.Training;
 
-[Collection(TorchGlobalRngCollection.Name)]
 public class TrainerTests : IDisposable
 {
     readonly string _tmp = Directory.CreateTempSubdirectory("bertlab-train-").FullName;
