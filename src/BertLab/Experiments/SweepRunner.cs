@@ -85,7 +85,8 @@ public sealed class SweepRunner
         PrepareData(todo, points.Count);
 
         var gate = new object();
-        Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, p =>
+        // in index order, one point at a time per worker (the default range partitioning would split the list in halves)
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(todo, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering), new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, p =>
         {
             var outcome = RunPoint(p, points.Count, threads, cancel);
             lock (gate) outcomes.Add(outcome);
