@@ -9,12 +9,15 @@ public sealed record FindingVerdict(string Id, string Claim, string Verdict, str
 /// Explicit decision rules, one per finding, over the research-log runs' final validation loss (val) and status. A run
 /// that diverged counts as worse than any run that did not; "beats" means a lower val by more than
 /// <see cref="Margin"/> nats; "helped a lot" means by more than <see cref="LargeMargin"/>. A rule whose runs are missing
-/// or failed gives "inconclusive".
+/// or failed gives "inconclusive", and so does a comparison of two completed runs neither of which learned (its final
+/// val is not below its first logged training loss by <see cref="MinProgress"/> nats): at a low lr and a small budget
+/// both runs are still near the uniform guess and their difference says nothing about the claim.
 /// </summary>
 public static class ResearchLogFindings
 {
     public const double Margin = 0.05;
     public const double LargeMargin = 0.25;
+    public const double MinProgress = 0.5;
     public const string Agrees = "agrees", Disagrees = "disagrees", Inconclusive = "inconclusive", Observed = "observed (no claim)";
 
     static string N(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
@@ -25,7 +28,7 @@ public static class ResearchLogFindings
     {
         null => "missing",
         { Diverged: true } => $"diverged at step {r.Step}",
-        { Completed: true } when r.ValLoss is double v => $"val {N(v)}",
+        { Completed: true } when r.ValLoss is double v => $"val {N(v)}" + (r.FirstLoss is double f ? $" (first loss {N(f)})" : ""),
         _ => r.Status,
     };
 
@@ -42,15 +45,19 @@ public static class ResearchLogFindings
     {
         if (Score(a) is not double sa || Score(b) is not double sb) return null;
         if (double.IsInfinity(sa) && double.IsInfinity(sb)) return 0;
+        if (!Learned(a!) && !Learned(b!)) return null;
         return sa - sb;
     }
 
+    /// <summary>Diverged, or completed with a final val at least <see cref="MinProgress"/> below the first logged training loss.</summary>
+    public static bool Learned(RunRecord r) => r.Diverged || (r.FirstLoss is double f && r.ValLoss is double v && f - v >= MinProgress);
+
     static string DiffText(double? d) => d switch
     {
-        null => "n/a",
+        null => "n/a (a run is missing or failed, or neither run learned)",
         double.PositiveInfinity => "+∞ (first diverged)",
         double.NegativeInfinity => "−∞ (second diverged)",
-        double v => (v >= 0 ? "+" : "") + N(v),
+        double v => (Math.Round(v, 3) >= 0 ? "+" : "") + N(Math.Round(v, 3) == 0 ? 0 : v),
     };
 
     public static List<FindingVerdict> Evaluate(SweepResults s)

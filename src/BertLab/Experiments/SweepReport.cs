@@ -68,7 +68,8 @@ public static class SweepReport
             doc.Heading(2, "Findings of the research log (ATTENTION.md §5) beside this reproduction");
             doc.Paragraph($"Decision rules compare final validation losses (val, nats): \"beats\" means lower by more than {N(ResearchLogFindings.Margin, "0.00")}, " +
                           $"\"a lot\" by more than {N(ResearchLogFindings.LargeMargin, "0.00")}; a diverged run is worse than any run that did not diverge; " +
-                          "missing or failed runs make a rule inconclusive. The lrs are the log's; at a small budget a low lr barely trains, so read the numbers, not only the verdicts.");
+                          $"missing or failed runs make a rule inconclusive, and so does comparing two runs neither of which learned (final val less than {N(ResearchLogFindings.MinProgress, "0.0")} below its first logged training loss). " +
+                          "The lrs are the log's; at a small budget a low lr barely trains, so read the numbers, not only the verdicts.");
             var verdicts = ResearchLogFindings.Evaluate(results);
             doc.Table(new[] { "finding", "claim", "verdict", "rule", "observed" },
                 verdicts.Select(v => new[] { v.Id, v.Claim, "**" + v.Verdict + "**", v.Rule, v.Observed }));

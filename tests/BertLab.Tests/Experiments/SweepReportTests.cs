@@ -118,8 +118,10 @@ public sealed class SweepReportTests : IDisposable
         Assert.Equal("inconclusive", Verdict(ResearchLog((soft, 6.0), (cos, 6.04)), "1").Verdict);  // within the margin
         Assert.Equal("disagrees", Verdict(ResearchLog((soft, 6.0), (cos, 5.9)), "1").Verdict);      // cosine better by 0.1
         Assert.Equal("inconclusive", Verdict(ResearchLog((soft, 6.0)), "1").Verdict);               // cosine missing
+        Assert.Equal("inconclusive", Verdict(ResearchLog((soft, 9.6), (cos, 9.8)), "1").Verdict);   // neither fell 0.5 below its first loss (9.9)
+        Assert.Equal("agrees", Verdict(ResearchLog((soft, 9.3), (cos, 9.8)), "1").Verdict);         // softmax learned
         var v = Verdict(ResearchLog((soft, 6.0), (cos, 6.2)), "1");
-        Assert.Contains("adam cosine lr=1e-4: val 6.200", v.Observed);
+        Assert.Contains("adam cosine lr=1e-4: val 6.200 (first loss 9.900)", v.Observed);
         Assert.Contains("cosine − softmax = +0.200", v.Observed);
     }
 
