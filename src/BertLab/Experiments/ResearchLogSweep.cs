@@ -4,7 +4,10 @@ using System.Text.Json.Nodes;
 namespace BertLab.Experiments;
 
 /// <summary>The scale of the built-in research-log sweep (all on the embedded corpus, fp32, seed 42).</summary>
-public sealed record SweepBudget(string Name, string Model, int SeqLen, int LongSeqLen, int BatchSize, int LongBatchSize, int Steps,
+/// <param name="DistanceBatchSize">Batch of the manhattan and lp runs: their |q−k|^p similarity materialises
+/// batch × heads × S × S × d on CPU (measured ≈ 5.5 s of CPU per step at 16×128 on the tiny model, ≈ 20× softmax), so CPU budgets
+/// give them a quarter of the batch (same steps, same schedule).</param>
+public sealed record SweepBudget(string Name, string Model, int SeqLen, int LongSeqLen, int BatchSize, int LongBatchSize, int DistanceBatchSize, int Steps,
     int Warmup, int LogInterval, int EvalInterval, int EvalBatches, string Expectation);
 
 /// <summary>
@@ -18,14 +21,15 @@ public static class ResearchLogSweep
 
     public static readonly IReadOnlyDictionary<string, SweepBudget> Budgets = new Dictionary<string, SweepBudget>
     {
-        // 36 runs × 24 steps of 8×64 tokens: a few minutes on 2 cores (CI)
-        ["tiny"] = new("tiny", "tiny", 64, 256, 8, 2, 24, 4, 4, 24, 4, "a few minutes on 2 cores (CI smoke test; too short for the findings: most verdicts are inconclusive)"),
-        // 36 runs × 400 steps of 16×128 tokens (~2.9M tokens per run), 2 workers × 1 thread: ~30–40 minutes on 2 quiet cores
-        ["small"] = new("small", "tiny", 128, 512, 16, 4, 400, 40, 10, 100, 8, "about 30–40 minutes on 2 quiet cores with --workers 2 (must stay under 60)"),
+        // 36 runs × 24 steps of 8×64 tokens: ~3 CPU-minutes, a few minutes on 2 cores (CI)
+        ["tiny"] = new("tiny", "tiny", 64, 256, 8, 2, 2, 24, 4, 4, 24, 4, "a few minutes on 2 cores (CI smoke test; too short for the findings: most verdicts are inconclusive)"),
+        // 36 runs × 300 steps of 16×128 tokens; measured ≈ 0.27 s of CPU per step (softmax, tiny model, 1 thread), so ≈ 1.6 CPU-minutes
+        // per run, ≈ 7 for manhattan/lp at batch 4: ≈ 68 CPU-minutes, ≈ 35 minutes with --workers 2 on 2 quiet cores
+        ["small"] = new("small", "tiny", 128, 512, 16, 4, 4, 300, 30, 10, 100, 8, "about 35 minutes on 2 quiet cores with --workers 2 (must stay under 60)"),
         // BERT-small (4×256), 2000 steps of 32×128 tokens: several hours on 2 cores; a GPU or a cluster (sweep slurm) is better
-        ["medium"] = new("medium", "small", 128, 512, 32, 8, 2000, 200, 20, 250, 16, "several hours on 2 cores; use a GPU or `bertlab sweep slurm`"),
+        ["medium"] = new("medium", "small", 128, 512, 32, 8, 32, 2000, 200, 20, 250, 16, "several hours on 2 cores; use a GPU or `bertlab sweep slurm`"),
         // BERT-base, 20000 steps of 32×512 tokens: a GPU/cluster job (days on CPU)
-        ["full"] = new("full", "base", 512, 2048, 32, 8, 20000, 2000, 50, 1000, 32, "a cluster or GPU job (days on CPU)"),
+        ["full"] = new("full", "base", 512, 2048, 32, 8, 32, 20000, 2000, 50, 1000, 32, "a cluster or GPU job (days on CPU)"),
     };
 
     public static string BudgetNames => string.Join(", ", Budgets.Keys);
@@ -74,13 +78,15 @@ public static class ResearchLogSweep
         foreach (var lr in new[] { 1e-4, 1e-3 }) Add(RunName("adamw", "cottention", lr), AdamW.Append(Att("cottention")).Append(Lr(lr)).ToArray());
         Add(RunName("adamw", "qkv-norm", 1e-4), AdamW.Append(Att("qkv-norm")).Append(Lr(1e-4)).ToArray());
         Add(RunName("adamw", "cosine-n", 1e-4, "output-penalty"), AdamW.Append(Att("cosine-n")).Append(("attention.output_penalty", 0.1)).Append(Lr(1e-4)).ToArray());
-        foreach (var preset in new[] { "euclidean", "manhattan", "lp" }) Add(RunName("adamw", preset, 1e-4), AdamW.Append(Att(preset)).Append(Lr(1e-4)).ToArray());
+        Add(RunName("adamw", "euclidean", 1e-4), AdamW.Append(Att("euclidean")).Append(Lr(1e-4)).ToArray());
+        foreach (var preset in new[] { "manhattan", "lp" })
+            Add(RunName("adamw", preset, 1e-4), AdamW.Append(Att(preset)).Append(Lr(1e-4)).Append(("run.batch_size", b.DistanceBatchSize)).ToArray());
 
         return new SweepDefinition
         {
             Name = Name,
             Description = $"ATTENTION.md §5 findings at the '{b.Name}' budget: model {b.Model}, seq_len {b.SeqLen} (long runs {b.LongSeqLen}), " +
-                          $"batch {b.BatchSize}, {b.Steps} steps; expected wall time {b.Expectation}",
+                          $"batch {b.BatchSize} (manhattan and lp: {b.DistanceBatchSize}), {b.Steps} steps; expected wall time {b.Expectation}",
             Base = baseConfig, Runs = runs, Builtin = Name, Budget = b.Name,
         };
     }

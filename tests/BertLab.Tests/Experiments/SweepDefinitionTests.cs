@@ -103,3 +103,14 @@ public class SweepDefinitionTests
         Assert.Throws<BertLabException>(() => ResearchLogSweep.Create("huge"));
     }
 }
+
+public class SweepExampleTests
+{
+    [Fact]
+    public void TheExampleSweepFile_IsValid()
+    {
+        var root = Path.GetDirectoryName(DataPaths.Root)!;   // the repository (data/ sits at its root)
+        var def = SweepDefinition.Load(Path.Combine(root, "examples", "sweep-attention-lr.json"));
+        Assert.Equal(2 * 3 * 3 * 2, def.Expand().Count);
+    }
+}
