@@ -116,6 +116,7 @@ public sealed class Trainer
             for (; step < end; step++)
             {
                 bool logStep = (step + 1) % _config.Run.LogInterval == 0 || step == _config.Run.Steps - 1;
+                if (step % 10 == 0) TorchRuntime.CollectNativeGarbage();
                 double lr = _config.Optimizer.Lr * schedule.Factor(step);
                 Optimizers.SetLearningRate(optimizer, lr);
                 Parallel?.BeforeStep(_config.Run.Seed, step);
@@ -141,6 +142,8 @@ public sealed class Trainer
                         ["step"] = step + 1, ["loss"] = Round(result.Loss), ["mlm_accuracy"] = Round(result.Accuracy), ["lr"] = lr,
                         ["grad_norm"] = Round(result.GradNorm), ["tokens_per_s"] = Math.Round(intervalTokens / Math.Max(seconds, 1e-9), 1),
                         ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2), ["rss_mb"] = MemoryInfo.ResidentMb(),
+                        ["live_tensors"] = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount,
+                        ["created_outside_scope"] = DisposeScopeManager.Statistics.TensorStatistics.CreatedOutsideScopeCount,
                     };
                     if (result.Penalty is double pen) record["output_penalty"] = Round(pen);
                     if (result.Statistics is not null) record["attention"] = result.Statistics;
@@ -382,6 +385,7 @@ public sealed class Trainer
     /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
     string SaveCheckpoint(BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard, int step)
     {
+        using var scope = NewDisposeScope();
         var root = Path.Combine(_runDir, CheckpointDir);
         Directory.CreateDirectory(root);
         var name = $"step-{step:D8}";

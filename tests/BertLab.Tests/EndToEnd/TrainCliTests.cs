@@ -123,7 +123,8 @@ public class TrainCliTests : IDisposable
         {
             "train", "--model", "tiny", "--attention", "softmax", "--steps", "2000", "--out", dir, "--threads", "1",
             "--corpus", CliProcess.SmallCorpus(_tmp), "--set", "data.seq_len=32", "--set", "run.batch_size=8",
-            "--set", "run.log_interval=100", "--set", "run.checkpoint_interval=1000", "--set", "run.eval_interval=1000",
+            // evaluation and checkpoints every 100 steps, so both measuring points have seen every kind of work
+            "--set", "run.log_interval=100", "--set", "run.checkpoint_interval=100", "--set", "run.eval_interval=100",
             "--set", "run.eval_batches=2", "--set", "data.cache_dir=" + Path.Combine(_tmp, "cache"),
         }, _tmp, TimeSpan.FromMinutes(15));
         Assert.True(code == 0, output);

@@ -1,0 +1,135 @@
+using System.CommandLine;
+using BertLab.Experiments;
+using Spectre.Console;
+
+namespace BertLab.Cli;
+
+/// <summary>bertlab sweep run | slurm: run a grid of training runs (locally in parallel workers, or as a SLURM job array).</summary>
+public sealed class SweepVerb : IVerb
+{
+    public int Order => 40;
+
+    const string SweepFileCopy = "sweep_file.json";
+
+    public Command Build()
+    {
+        var cmd = new Command("sweep", "Run experiment sweeps: a base configuration × axes (attention, lr, optimizer, seeds, ...) or named runs; "
+                                       + $"built-in: {ResearchLogSweep.Name} (the findings of ATTENTION.md §5)");
+        cmd.Subcommands.Add(BuildRun());
+        cmd.Subcommands.Add(BuildSlurm());
+        return cmd;
+    }
+
+    static Argument<string> SourceArgument() => new("sweep")
+    {
+        Description = $"A sweep file (JSON: name, base, axes, runs, seeds) or a built-in sweep: {ResearchLogSweep.Name}",
+    };
+
+    static Option<string?> BudgetOption() => Verb.Opt<string?>("--budget",
+        $"Scale of the built-in {ResearchLogSweep.Name} sweep: {string.Join("; ", ResearchLogSweep.Budgets.Values.Select(b => $"{b.Name} = model {b.Model}, seq {b.SeqLen}, {b.Steps} steps ({b.Expectation})"))}. Default: small");
+
+    /// <summary>The definition, the arguments that name it again (for job scripts), and a label.</summary>
+    static (SweepDefinition def, string label) Resolve(string source, string? budget)
+    {
+        if (source == ResearchLogSweep.Name) return (ResearchLogSweep.Create(budget ?? "small"), $"{source} (budget {budget ?? "small"})");
+        if (budget is not null)
+            throw new BertLabException($"--budget applies to the built-in {ResearchLogSweep.Name} sweep; a sweep file sets its scale in \"base\" (run.steps, model, data.seq_len)");
+        if (!File.Exists(source))
+            throw new BertLabException($"sweep '{source}' is neither a file nor a built-in sweep; built-in: {ResearchLogSweep.Name}");
+        return (SweepDefinition.Load(source), Path.GetFullPath(source));
+    }
+
+    static string DefaultOut(SweepDefinition def) => Path.Combine("sweeps", SweepDefinition.Slug(def.Name) + (def.Budget is string b ? "-" + b : ""));
+
+    static string CliDll() => typeof(Program).Assembly.Location;
+
+    Command BuildRun()
+    {
+        var source = SourceArgument();
+        var output = Verb.Opt<string?>("--out", "Sweep directory: sweep.json, runs/<index>-<name>/, report.md (default sweeps/<name>)");
+        var workers = Verb.Opt("--workers", "Runs trained at once, each its own process with max(1, cores / workers) threads", () => 1);
+        var budget = BudgetOption();
+        var only = Verb.Opt<int?>("--only", "Run only this grid point (0-based index; a SLURM array task's $SLURM_ARRAY_TASK_ID)");
+        var keep = Verb.Opt("--keep-checkpoints", "Keep finished runs' checkpoints/ (default: delete them; model/ keeps the final weights)", () => false);
+        var noReport = Verb.Opt("--no-report", "Do not write report.md / report.html at the end", () => false);
+        var cmd = new Command("run", "Run a sweep's grid points: skips finished runs, resumes interrupted ones, records each run's status in sweep.json, then writes the report");
+        cmd.Arguments.Add(source);
+        foreach (var o in new Option[] { output, workers, budget, only, keep, noReport }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var (def, label) = Resolve(r.GetValue(source)!, r.GetValue(budget));
+            string dir = r.GetValue(output) ?? DefaultOut(def);
+            var options = new SweepRunOptions { Workers = r.GetValue(workers), Only = r.GetValue(only), PruneCheckpoints = !r.GetValue(keep) };
+            int count = def.Expand().Count;
+            AnsiConsole.MarkupLine($"[bold]bertlab sweep run[/] {Markup.Escape(label)}: {count} grid point(s) → {Markup.Escape(Path.GetFullPath(dir))}");
+            AnsiConsole.MarkupLine($"  {options.Workers} worker(s), {options.Cores} core(s)" + (options.Only is int o ? $", only point {o}" : ""));
+            var gate = new object();
+            var runner = new SweepRunner(def, dir, ChildProcessLauncher.ForAssembly(CliDll()), options,
+                line => { lock (gate) AnsiConsole.MarkupLine("  " + Markup.Escape(line)); }, label);
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            IReadOnlyList<PointOutcome> outcomes;
+            try { outcomes = runner.Run(cancel.Token); }
+            catch (OperationCanceledException) { Verb.Error("interrupted: run the same command again to resume"); return 130; }
+            finally { Console.CancelKeyPress -= onCancel; }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("#").AddColumn("run").AddColumn("this time").AddColumn("status").AddColumn("detail");
+            foreach (var x in outcomes)
+                table.AddRow(x.Index.ToString(), Markup.Escape(x.Dir), x.Action, x.Status + (x.Step is int s && x.Status == "diverged" ? $" at step {s}" : ""), Markup.Escape(x.Detail ?? ""));
+            AnsiConsole.Write(table);
+            if (options.Only is null && !r.GetValue(noReport))
+            {
+                var files = SweepReport.Write(dir);
+                AnsiConsole.MarkupLine($"report: {Markup.Escape(files.Markdown)} and {Markup.Escape(files.Html)}");
+            }
+            AnsiConsole.MarkupLine($"status of every run: {Markup.Escape(SweepState.PathOf(dir))}");
+            return outcomes.Any(x => x.Status == "failed") ? 1 : 0;
+        });
+        return cmd;
+    }
+
+    Command BuildSlurm()
+    {
+        var source = SourceArgument();
+        var output = new Option<string>("--out") { Description = "Sweep directory on storage shared with the compute nodes (the job script, sweep.json and runs/ go there)", Required = true };
+        var budget = BudgetOption();
+        var partition = Verb.Opt<string?>("--partition", "SLURM partition (default: the cluster's default partition)");
+        var time = Verb.Opt("--time", "Time limit per array task, HH:MM:SS", () => "04:00:00");
+        var cpus = Verb.Opt("--cpus", "CPUs per array task (the run's thread count)", () => 2);
+        var mem = Verb.Opt<string?>("--mem", "Memory per array task, e.g. 8G (default: the partition's default)");
+        var bertlab = Verb.Opt<string?>("--bertlab", "Command that runs bertlab on the compute nodes (default: this dotnet and this BertLab.Cli.dll)");
+        var cmd = new Command("slurm", "Write an sbatch job-array script (one array task per grid point, each `bertlab sweep run ... --only $SLURM_ARRAY_TASK_ID`) into the sweep directory");
+        cmd.Arguments.Add(source);
+        foreach (var o in new Option[] { output, budget, partition, time, cpus, mem, bertlab }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            string src = r.GetValue(source)!;
+            var (def, label) = Resolve(src, r.GetValue(budget));
+            string dir = Path.GetFullPath(r.GetValue(output)!);
+            var points = def.Expand();
+            SweepState.Initialize(dir, def, points, label);
+            Directory.CreateDirectory(Path.Combine(dir, "slurm"));
+            List<string> sourceArgs;
+            if (def.Builtin is not null) sourceArgs = new() { src, "--budget", def.Budget! };
+            else
+            {
+                // the array tasks read a copy inside the shared sweep directory: later edits of the file do not change a submitted sweep
+                var copy = Path.Combine(dir, SweepFileCopy);
+                if (Path.GetFullPath(src) != copy) File.Copy(src, copy, overwrite: true);
+                sourceArgs = new() { copy };
+            }
+            string command = r.GetValue(bertlab) ?? ChildProcessLauncher.ForAssembly(CliDll()).CommandLine();
+            var script = SlurmScript.Create(def.Name, points.Count, dir, Directory.GetCurrentDirectory(), command, sourceArgs,
+                new SlurmOptions { Partition = r.GetValue(partition), Time = r.GetValue(time)!, Cpus = r.GetValue(cpus), Memory = r.GetValue(mem) });
+            var path = Path.Combine(dir, SlurmScript.FileName);
+            File.WriteAllText(path, script);
+            AnsiConsole.MarkupLine($"[bold]bertlab sweep slurm[/] {Markup.Escape(label)}: {points.Count} array task(s)");
+            AnsiConsole.MarkupLine($"  job script: {Markup.Escape(path)}");
+            AnsiConsole.MarkupLine($"  submit:     sbatch {Markup.Escape(ChildProcessLauncher.ShellQuote(path))}");
+            AnsiConsole.MarkupLine($"  afterwards: bertlab report {Markup.Escape(ChildProcessLauncher.ShellQuote(dir))}  (rerun failed points with `bertlab sweep run ... --out {Markup.Escape(dir)}`)");
+            return 0;
+        });
+        return cmd;
+    }
+}

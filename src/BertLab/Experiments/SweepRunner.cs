@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertLab.Training;
+
+namespace BertLab.Experiments;
+
+/// <summary>How a sweep runs: parallel workers, one grid point only (a SLURM array task), the cores to divide.</summary>
+public sealed class SweepRunOptions
+{
+    public int Workers { get; init; } = 1;
+    /// <summary>Run only this grid point (the SLURM array index); null = all.</summary>
+    public int? Only { get; init; }
+    /// <summary>Cores divided among the workers (run.threads = max(1, cores / workers) unless a run sets run.threads).
+    /// Default: SLURM_CPUS_PER_TASK when set, else the cores this process may use.</summary>
+    public int Cores { get; init; } = DefaultCores();
+    /// <summary>Delete a finished run's checkpoints/ (its model/ keeps the final weights): a sweep of many runs fills disks.</summary>
+    public bool PruneCheckpoints { get; init; }
+
+    public static int DefaultCores() =>
+        int.TryParse(Environment.GetEnvironmentVariable("SLURM_CPUS_PER_TASK"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var c) && c > 0
+            ? c : Environment.ProcessorCount;
+}
+
+/// <summary>What happened to one grid point in this invocation.</summary>
+public sealed record PointOutcome(int Index, string Dir, string Action, string Status, int? Step, string? Detail);
+
+/// <summary>
+/// Runs a sweep's grid points into &lt;sweep-dir&gt;/runs/&lt;index&gt;-&lt;slug&gt;/: skips finished ones (summary.json says completed
+/// or diverged), resumes interrupted ones from their last checkpoint, starts the rest; a failing run never stops the sweep.
+/// The tokenised data is prepared once (under a lock) before any worker starts, since runs share the shard cache.
+/// </summary>
+public sealed class SweepRunner
+{
+    public const string ResolvedConfigFile = "resolved_config.json";
+    const string RunLockFile = ".sweep-run.lock";
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    readonly SweepDefinition _definition;
+    readonly string _sweepDir;
+    readonly IRunLauncher _launcher;
+    readonly SweepRunOptions _options;
+    readonly Action<string> _log;
+    readonly string _source;
+
+    public SweepRunner(SweepDefinition definition, string sweepDir, IRunLauncher launcher, SweepRunOptions? options = null, Action<string>? log = null, string? source = null)
+    {
+        _definition = definition;
+        _sweepDir = Path.GetFullPath(sweepDir);
+        _launcher = launcher;
+        _options = options ?? new SweepRunOptions();
+        _log = log ?? (_ => { });
+        _source = source ?? definition.Name;
+        if (_options.Workers < 1) throw new BertLabException($"--workers must be at least 1, got {_options.Workers}");
+    }
+
+    public IReadOnlyList<PointOutcome> Run(CancellationToken cancel = default)
+    {
+        var points = _definition.Expand();
+        SweepState.Initialize(_sweepDir, _definition, points, _source);
+        if (_options.Only is int only && (only < 0 || only >= points.Count))
+            throw new BertLabException($"--only {only}: the sweep '{_definition.Name}' has grid points 0..{points.Count - 1}");
+        var selected = _options.Only is int o ? points.Where(p => p.Index == o).ToList() : points;
+
+        var todo = new List<SweepPoint>();
+        var outcomes = new List<PointOutcome>();
+        foreach (var p in selected)
+        {
+            var dir = RunDirOf(p, points.Count);
+            var summary = ReadSummary(dir);
+            string? status = summary?["status"]?.GetValue<string>();
+            string? mismatch = ConfigMismatch(dir, p);
+            if (mismatch is null && status is "completed" or "diverged")
+            {
+                var outcome = new PointOutcome(p.Index, Rel(dir), "skipped", status, summary?["step"]?.GetValue<int>(), "already finished");
+                outcomes.Add(outcome);
+                Record(p, FromSummary(summary!, null, null));
+                _log($"[{p.Index}] {Rel(dir)}: {status}, already finished: skipped");
+            }
+            else todo.Add(p);
+        }
+
+        int workers = Math.Max(1, Math.Min(_options.Workers, todo.Count));
+        int threads = Math.Max(1, _options.Cores / workers);
+        PrepareData(todo, points.Count);
+
+        var gate = new object();
+        // in index order, one point at a time per worker (the default range partitioning would split the list in halves)
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(todo, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering), new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, p =>
+        {
+            var outcome = RunPoint(p, points.Count, threads, cancel);
+            lock (gate) outcomes.Add(outcome);
+        });
+        return outcomes.OrderBy(x => x.Index).ToList();
+    }
+
+    PointOutcome RunPoint(SweepPoint p, int count, int defaultThreads, CancellationToken cancel)
+    {
+        var dir = RunDirOf(p, count);
+        Directory.CreateDirectory(dir);
+        using var runLock = FileLock.TryAcquire(Path.Combine(dir, RunLockFile));
+        if (runLock is null)
+        {
+            _log($"[{p.Index}] {Rel(dir)}: another process is running it: skipped");
+            return new PointOutcome(p.Index, Rel(dir), "busy", "running", null, "another process is running this point");
+        }
+        if (ConfigMismatch(dir, p) is string mismatch)
+        {
+            var error = $"{Rel(dir)} holds a run with a different configuration ({mismatch}); delete it or run the sweep into another --out";
+            Record(p, new JsonObject { ["status"] = "failed", ["error"] = error });
+            _log($"[{p.Index}] {Rel(dir)}: failed: {error}");
+            return new PointOutcome(p.Index, Rel(dir), "refused", "failed", null, error);
+        }
+        var configPath = Path.Combine(dir, ResolvedConfigFile);
+        File.WriteAllText(configPath, p.Config.ToJsonString(Indented) + "\n");
+        int configuredThreads = p.Config["run"]?["threads"]?.GetValue<int>() ?? 0;
+        int threads = configuredThreads > 0 ? configuredThreads : defaultThreads;
+        bool resume = Trainer.LatestCheckpoint(dir) is not null;
+        if (!resume)
+            foreach (var stale in new[] { Trainer.SummaryFile, Trainer.MetricsFile })
+                if (File.Exists(Path.Combine(dir, stale))) File.Delete(Path.Combine(dir, stale));
+        int attempts = (PointStatus(p.Index)?["attempts"]?.GetValue<int>() ?? 0) + 1;
+        Record(p, new JsonObject { ["status"] = "running", ["attempts"] = attempts });
+        _log($"[{p.Index}] {Rel(dir)}: {(resume ? "resuming from its last checkpoint" : "starting")} ({threads} thread{(threads == 1 ? "" : "s")})");
+
+        LaunchResult result;
+        try { result = _launcher.Launch(new RunLaunch(dir, configPath, resume, threads), cancel); }
+        catch (Exception e) when (e is not OperationCanceledException) { result = new LaunchResult(-1, e.Message); }
+
+        var summary = ReadSummary(dir);
+        JsonObject status;
+        string? summaryStatus = summary?["status"]?.GetValue<string>();
+        if (summary is not null && summaryStatus is "completed" or "diverged" or "stopped")
+            status = FromSummary(summary, attempts, result.ExitCode);
+        else
+        {
+            string error = result.Error ?? summary?["reason"]?.GetValue<string>() ?? $"exit code {result.ExitCode} without a summary";
+            status = new JsonObject { ["status"] = "failed", ["step"] = summary?["step"]?.GetValue<int>(), ["error"] = error, ["attempts"] = attempts, ["exit_code"] = result.ExitCode };
+        }
+        Record(p, status);
+        string st = status["status"]!.GetValue<string>();
+        if (_options.PruneCheckpoints && st is "completed" or "diverged" && Directory.Exists(Path.Combine(dir, "checkpoints")))
+            Directory.Delete(Path.Combine(dir, "checkpoints"), recursive: true);
+        string? detail = status["reason"]?.GetValue<string>() ?? status["error"]?.GetValue<string>();
+        _log($"[{p.Index}] {Rel(dir)}: {st}" + (status["step"] is JsonNode s ? $" at step {s}" : "") + (detail is null ? "" : $": {detail}"));
+        return new PointOutcome(p.Index, Rel(dir), resume ? "resumed" : "started", st, status["step"]?.GetValue<int>(), detail);
+    }
+
+    static JsonObject FromSummary(JsonObject summary, int? attempts, int? exitCode)
+    {
+        var o = new JsonObject { ["status"] = summary["status"]!.GetValue<string>(), ["step"] = summary["step"]?.GetValue<int>() };
+        if (summary["reason"] is JsonNode r) o["reason"] = r.GetValue<string>();
+        if (attempts is int a) o["attempts"] = a;
+        if (exitCode is int e) o["exit_code"] = e;
+        return o;
+    }
+
+    void Record(SweepPoint p, JsonObject status)
+    {
+        if (status["attempts"] is null && PointStatus(p.Index)?["attempts"] is JsonNode a) status["attempts"] = a.GetValue<int>();
+        SweepState.UpdatePoint(_sweepDir, p.Index, status);
+    }
+
+    JsonObject? PointStatus(int index) =>
+        (SweepState.Read(_sweepDir)["points"] as JsonArray)?.FirstOrDefault(x => x?["index"]?.GetValue<int>() == index) as JsonObject;
+
+    /// <summary>Tokenises each distinct data setting once, under a lock on its cache folder (parallel runs would race on it).</summary>
+    void PrepareData(IReadOnlyList<SweepPoint> todo, int count)
+    {
+        var seen = new HashSet<string>();
+        foreach (var p in todo)
+        {
+            var config = RunConfig.FromJson(p.Config);
+            var dir = RunDirOf(p, count);
+            var cacheRoot = PretrainingData.CacheRoot(config, dir);
+            string key = cacheRoot + "\n" + p.Config["data"]!.ToJsonString();
+            if (!seen.Add(key)) continue;
+            using var _ = FileLock.Acquire(Path.Combine(cacheRoot, ".prepare.lock"), TimeSpan.FromHours(2));
+            try
+            {
+                using var data = PretrainingData.Open(config, dir, m => _log("data: " + m.Replace("data: ", "")));
+            }
+            catch (BertLabException) { /* the run itself will fail with this message, recorded per point */ }
+        }
+    }
+
+    string RunDirOf(SweepPoint p, int count) => Path.Combine(_sweepDir, SweepState.RunDir(p, count));
+    string Rel(string dir) => Path.GetRelativePath(_sweepDir, dir);
+
+    static JsonObject? ReadSummary(string dir)
+    {
+        var path = Path.Combine(dir, Trainer.SummaryFile);
+        if (!File.Exists(path)) return null;
+        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>Null when the run directory has no run yet or holds this point's configuration (run.threads aside);
+    /// else the first differing key path.</summary>
+    static string? ConfigMismatch(string dir, SweepPoint p)
+    {
+        var saved = Path.Combine(dir, Trainer.ConfigFile);
+        if (!File.Exists(saved)) return null;
+        JsonObject existing;
+        try { existing = JsonNode.Parse(File.ReadAllText(saved)) as JsonObject ?? new JsonObject(); }
+        catch (JsonException) { return null; }
+        var wanted = JsonNode.Parse(p.Config.ToJsonString())!.AsObject();
+        foreach (var o in new[] { existing, wanted }) (o["run"] as JsonObject)?.Remove("threads");
+        return FirstDifference(existing, wanted, "");
+    }
+
+    static string? FirstDifference(JsonNode? a, JsonNode? b, string path)
+    {
+        if (a is JsonObject oa && b is JsonObject ob)
+        {
+            foreach (var key in oa.Select(kv => kv.Key).Union(ob.Select(kv => kv.Key)))
+                if (FirstDifference(oa[key], ob[key], path.Length == 0 ? key : path + "." + key) is string d) return d;
+            return null;
+        }
+        string sa = a?.ToJsonString() ?? "null", sb = b?.ToJsonString() ?? "null";
+        if (JsonNumbers.TryGetDouble(a, out var da) && JsonNumbers.TryGetDouble(b, out var db) && da == db) return null;
+        return sa == sb ? null : $"{path}: {sa} there, {sb} here";
+    }
+}

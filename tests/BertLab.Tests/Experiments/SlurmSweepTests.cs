@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Diagnostics;
+using BertLab.Cli;
+using BertLab.Experiments;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace BertLab.Tests.Experiments;
+
+/// <summary>A test that needs a SLURM cluster: skipped, saying so, when <c>sbatch</c> is not on PATH (start one with .ci/slurm-setup.sh).</summary>
+public sealed class SlurmFactAttribute : FactAttribute
+{
+    public SlurmFactAttribute()
+    {
+        if (FindOnPath("sbatch") is null)
+            Skip = "SLURM is not available (sbatch is not on PATH): run .ci/slurm-setup.sh (as root) to start a one-node cluster on localhost";
+    }
+
+    public static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+}
+
+public sealed class SlurmSweepTests : IDisposable
+{
+    readonly string _dir;
+    readonly ITestOutputHelper _out;
+
+    public SlurmSweepTests(ITestOutputHelper output)
+    {
+        _out = output;
+        // the compute node reads and writes the sweep directory: a path it can see (one node here; shared storage on a cluster)
+        _dir = Directory.CreateTempSubdirectory("bertlab-slurm-").FullName;
+    }
+
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    static int Cli(IVerb verb, params string[] args)
+    {
+        var root = new RootCommand("test");
+        root.Subcommands.Add(verb.Build());
+        return Verb.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+    }
+
+    [SlurmFact]
+    [Trait("Category", "Slurm")]
+    public void JobArray_OfFourPoints_Completes_AndItsReportEqualsTheLocalSweeps()
+    {
+        var corpus = SweepTestKit.WriteCorpus(_dir);
+        var file = Path.Combine(_dir, "slurm.json");
+        File.WriteAllText(file, "{\"name\": \"slurm-test\", \"base\": " + SweepTestKit.TinyBase(corpus, 6, 3).ToJsonString() +
+                                ", \"axes\": {\"attention\": [\"softmax\", \"cottention\"]}, \"seeds\": [1, 2]}");
+        var clusterDir = Path.Combine(_dir, "cluster");
+        Assert.Equal(0, Cli(new SweepVerb(), "sweep", "slurm", file, "--out", clusterDir, "--cpus", "1", "--time", "00:15:00"));
+        var script = Path.Combine(clusterDir, SlurmScript.FileName);
+        var text = File.ReadAllText(script);
+        Assert.Contains("#SBATCH --array=0-3", text);
+        Assert.Contains("--only \"$SLURM_ARRAY_TASK_ID\"", text);
+
+        // submit and wait for every array task (bounded)
+        var psi = new ProcessStartInfo("sbatch") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var a in new[] { "--wait", script }) psi.ArgumentList.Add(a);
+        using (var p = Process.Start(psi)!)
+        {
+            var so = p.StandardOutput.ReadToEndAsync();
+            var se = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromMinutes(8)))
+            {
+                string jobId = so.IsCompleted ? so.Result.Trim().Split(' ').Last() : "";
+                if (jobId.Length > 0) Process.Start("scancel", jobId)?.WaitForExit(10_000);
+                p.Kill();
+                Assert.Fail("the SLURM job array did not finish within 8 minutes");
+            }
+            _out.WriteLine(so.Result + se.Result);
+            foreach (var log in Directory.EnumerateFiles(Path.Combine(clusterDir, "slurm")).OrderBy(x => x)) _out.WriteLine($"== {log}\n{File.ReadAllText(log)}");
+            Assert.True(p.ExitCode == 0, $"sbatch --wait exited {p.ExitCode}: {se.Result}");
+        }
+        var points = SweepState.Read(clusterDir)["points"]!.AsArray();
+        Assert.Equal(4, points.Count);
+        Assert.All(points, x => Assert.Equal("completed", x!["status"]!.GetValue<string>()));
+
+        // the same sweep run locally gives the same report (all but the wall-clock section)
+        var localDir = Path.Combine(_dir, "local");
+        var local = new SweepRunner(SweepDefinition.Load(file), localDir, SweepTestKit.Launcher(), new SweepRunOptions { Workers = 2 }).Run();
+        Assert.All(local, o => Assert.Equal("completed", o.Status));
+        var clusterReport = File.ReadAllText(SweepReport.Write(clusterDir).Markdown);
+        var localReport = File.ReadAllText(SweepReport.Write(localDir).Markdown);
+        Assert.Contains("4 runs: 4 completed.", clusterReport);
+        Assert.Equal(ReportDocument.DeterministicPart(localReport), ReportDocument.DeterministicPart(clusterReport));
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using BertLab.Experiments;
+using Xunit;
+
+namespace BertLab.Tests.Experiments;
+
+public class SweepDefinitionTests
+{
+    const string Grid = """
+        { // comments are allowed
+          "name": "grid",
+          "base": {"model": "tiny", "optimizer": {"clip_norm": 0.5}, "run": {"steps": 10}},
+          "axes": {"attention": ["softmax", "cosine-n"], "optimizer.lr": [1e-4, 1e-3]},
+          "runs": [{"name": "plain"}, {"name": "dropout", "set": {"attention.token_dropout": 0.1}}],
+          "seeds": [1, 2],
+        }
+        """;
+
+    [Fact]
+    public void RunsTimesAxesTimesSeeds_InOrder_WithResolvedConfigs()
+    {
+        var points = SweepDefinition.Parse(Grid, "grid.json").Expand();
+        Assert.Equal(2 * 2 * 2 * 2, points.Count);
+        Assert.Equal(Enumerable.Range(0, 16), points.Select(p => p.Index));
+        // runs outermost, then the first axis, then the second, then seeds
+        Assert.Equal("plain softmax lr=1e-4 seed1", points[0].Name);
+        Assert.Equal("plain softmax lr=1e-4 seed2", points[1].Name);
+        Assert.Equal("plain softmax lr=0.001 seed1", points[2].Name);
+        Assert.Equal("plain cosine-n lr=1e-4 seed1", points[4].Name);
+        Assert.Equal("dropout softmax lr=1e-4 seed1", points[8].Name);
+        Assert.Equal("00-plain-softmax-lr1e-4-seed1", points[0].DirName(points.Count));
+        Assert.Equal("15-dropout-cosine-n-lr0.001-seed2", points[15].DirName(points.Count));
+
+        var c = points[13].Config; // dropout, cosine-n, lr 1e-4, seed 2
+        Assert.Equal("cosine-n", c["attention"]!["preset"]!.GetValue<string>());
+        Assert.Equal(0.1, c["attention"]!["token_dropout"]!.GetValue<double>()); // the run's set refines the axis value
+        Assert.Equal(1e-4, c["optimizer"]!["lr"]!.GetValue<double>());
+        Assert.Equal(0.5, c["optimizer"]!["clip_norm"]!.GetValue<double>());   // from base
+        Assert.Equal("adamw", c["optimizer"]!["name"]!.GetValue<string>());    // from the defaults of `train`
+        Assert.Equal(2, c["run"]!["seed"]!.GetValue<long>());
+        Assert.Equal(10, c["run"]!["steps"]!.GetValue<int>());
+        Assert.Equal(128, c["model"]!["hidden_size"]!.GetValue<int>());        // tiny preset
+        Assert.Equal(new[] { "attention", "optimizer.lr", "attention.token_dropout", "run.seed" }, points[13].Settings.Select(s => s.Key));
+    }
+
+    [Fact]
+    public void NoAxesNoRuns_IsOnePoint()
+    {
+        var points = SweepDefinition.Parse("""{"name": "one", "base": {"attention": "cottention"}}""", "one.json").Expand();
+        Assert.Single(points);
+        Assert.Equal("00-one", points[0].DirName(1));
+        Assert.Equal("cottention", points[0].Config["attention"]!["preset"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("""{"axes": {"optimizer.lrr": [1e-4]}}""", "optimizer.lrr")]
+    [InlineData("""{"axes": {"optimizer.lr": ["fast"]}}""", "optimizer.lr must be a number")]
+    [InlineData("""{"axes": {"attention": ["softmax", "nosuch"]}}""", "grid point 1")]
+    [InlineData("""{"axes": {"attention": ["softmax", "nosuch"]}}""", "unknown attention preset 'nosuch'")]
+    [InlineData("""{"axes": {"optimizer.lr": []}}""", "axes.optimizer.lr must be a non-empty array")]
+    [InlineData("""{"axes": {"lr": [1]}}""", "axes.lr: unknown configuration key 'lr'")]
+    [InlineData("""{"runs": [{"name": "a"}, {"name": "a"}]}""", "runs[1].name 'a' is used twice")]
+    [InlineData("""{"runs": [{"name": "a", "sett": {}}]}""", "runs[0]: unknown key 'sett'")]
+    [InlineData("""{"runs": [{"name": "a", "set": {"run.steps": 0}}]}""", "run.steps must be a positive integer")]
+    [InlineData("""{"seeds": [1, 1]}""", "seeds: 1 appears twice")]
+    [InlineData("""{"axis": {}}""", "unknown key 'axis'; allowed: name, description, base, axes, runs, seeds")]
+    [InlineData("""{"base": "tiny"}""", "base must be a run configuration object")]
+    [InlineData("""{"name": "x",""", "invalid JSON")]
+    public void InvalidSweeps_NameTheKeyPath(string json, string expected)
+    {
+        var e = Assert.Throws<BertLabException>(() => SweepDefinition.Parse(json, "bad.json"));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith("bad.json", e.Message);
+    }
+
+    [Theory]
+    [InlineData("tiny")]
+    [InlineData("small")]
+    [InlineData("medium")]
+    [InlineData("full")]
+    public void ResearchLog_EveryBudgetExpands_AndEveryFindingsRunIsInTheGrid(string budget)
+    {
+        var def = ResearchLogSweep.Create(budget);
+        var points = def.Expand();
+        Assert.Equal(36, points.Count);
+        var b = ResearchLogSweep.Budgets[budget];
+        Assert.All(points, p => Assert.Equal(b.Steps, p.Config["run"]!["steps"]!.GetValue<int>()));
+        Assert.Equal(points.Count, points.Select(p => p.Name).Distinct().Count());
+        // the findings refer to runs by name: every one of them must be a grid point
+        var pending = new SweepResults
+        {
+            Directory = "x", Plan = new JsonObject { ["name"] = def.Name },
+            Runs = points.Select(p => new RunRecord { Index = p.Index, Name = p.Name, Dir = p.DirName(points.Count), Settings = new JsonObject(), Status = "pending" }).ToList(),
+        };
+        var verdicts = ResearchLogFindings.Evaluate(pending);
+        Assert.Equal(new[] { "1", "2a", "2b", "2c", "2d", "3", "4a", "4b", "4c", "4d", "4e", "5", "6a", "6b", "6c", "6d", "7", "8", "9" }, verdicts.Select(v => v.Id));
+        foreach (var v in verdicts)
+            foreach (var run in v.Runs) Assert.True(pending.Find(run) is not null, $"finding {v.Id} refers to '{run}', which is not a grid point");
+        // long-sequence runs: 4 × the sequence length, same tokens per step
+        var longRun = points.Single(p => p.Name == ResearchLogSweep.RunName("adamw", "cosine-sqrt-n", 1e-4, "long"));
+        Assert.Equal(b.LongSeqLen, longRun.Config["data"]!["seq_len"]!.GetValue<int>());
+        Assert.True(longRun.Config["model"]!["max_position_embeddings"]!.GetValue<int>() >= b.LongSeqLen);
+        Assert.Throws<BertLabException>(() => ResearchLogSweep.Create("huge"));
+    }
+}
+
+public class SweepExampleTests
+{
+    [Fact]
+    public void TheExampleSweepFile_IsValid()
+    {
+        var root = Path.GetDirectoryName(DataPaths.Root)!;   // the repository (data/ sits at its root)
+        var def = SweepDefinition.Load(Path.Combine(root, "examples", "sweep-attention-lr.json"));
+        Assert.Equal(2 * 3 * 3 * 2, def.Expand().Count);
+    }
+}
