@@ -64,8 +64,9 @@ public class MpiTrainingTests : IClassFixture<MpiReferenceRun>
     readonly MpiReferenceRun _fixture;
     public MpiTrainingTests(MpiReferenceRun fixture) => _fixture = fixture;
 
-    public static string? MpiRun { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-        .Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
+    // through the real directory: started as /bin/mpirun (Debian's /bin links to /usr/bin) Open MPI takes "/" as its prefix and stops
+    public static string? MpiRun { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        .Select(d => Path.Combine(Directory.Exists(d) ? new DirectoryInfo(d).ResolveLinkTarget(true)?.FullName ?? d : d, "mpirun")).FirstOrDefault(File.Exists);
 
     public static string[] TrainArgs(string corpus, string dir, int batch, int steps, int checkpointInterval = 2) =>
     [
@@ -105,7 +106,8 @@ public class MpiTrainingTests : IClassFixture<MpiReferenceRun>
         p.BeginErrorReadLine();
         try
         {
-            whileRunning?.Invoke(p);
+            try { whileRunning?.Invoke(p); }
+            catch (Exception e) { lock (output) throw new Xunit.Sdk.XunitException($"{e.Message}\noutput of {psi.FileName}:\n{output}"); }
             if (!p.WaitForExit(timeoutSeconds * 1000)) Assert.Fail($"{psi.FileName} did not end within {timeoutSeconds} s:\n{output}");
             p.WaitForExit();
         }
