@@ -3,6 +3,7 @@
 # Prints a closing "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 log=$(mktemp)
 dotnet test BertLab.slnx -c Release "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

@@ -38,6 +38,7 @@ for (int i = 0; i < args.Length; i++)
 if (model is null) { Console.Error.WriteLine("usage: MiniLmEmbedding MODEL [--input TSV] [--batch 32] [--threads 2] [--max-length 256] [--rounds 3]"); return 2; }
 
 TorchRuntime.Initialize(threads);
+string loadBefore = LoadAverage();
 string? temp = null;
 try
 {
@@ -94,29 +95,43 @@ try
     using (no_grad())
     {
         Embed(encoded, 0, Math.Min(batch, encoded.Count)); // warm-up
+        var cpuRates = new List<double>();
         List<double> Measure(IReadOnlyList<TokenizedInput> items)
         {
             var rates = new List<double>();
+            var process = Process.GetCurrentProcess();
             for (int round = 0; round < rounds; round++)
             {
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
                 sw.Restart();
                 for (int b = 0; b < items.Count; b += batch) Embed(items, b, Math.Min(batch, items.Count - b));
-                rates.Add(items.Count / sw.Elapsed.TotalSeconds);
+                double wall = sw.Elapsed.TotalSeconds;
+                process.Refresh();
+                double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+                rates.Add(items.Count / wall);
+                cpuRates.Add(items.Count / cpu);
             }
             rates.Sort();
             return rates;
         }
-        string Show(List<double> rates) => $"{string.Join(", ", rates.Select(r => r.ToString("F1", inv)))} sentences/s; median {rates[rates.Count / 2]:F1}";
-        var fileOrder = Measure(encoded);
-        var byLength = Measure(sorted);
+        string Show(List<double> rates)
+        {
+            var cpu = cpuRates.OrderBy(r => r).ToList();
+            cpuRates.Clear();
+            return $"{string.Join(", ", rates.Select(r => r.ToString("F1", inv)))} sentences/s (wall); median {rates[rates.Count / 2]:F1}; " +
+                   $"per CPU-second {cpu[cpu.Count / 2]:F1}";
+        }
+        string fileOrder = Show(Measure(encoded));
+        string byLength = Show(Measure(sorted));
         var first = Embed(encoded, 0, 1);
-        Console.WriteLine($"machine     {TorchRuntime.Describe()}");
+        Console.WriteLine($"machine     {TorchRuntime.Describe()}, {Environment.ProcessorCount} cores, load average {loadBefore} before, {LoadAverage()} after");
         Console.WriteLine($"model       {dir} ({bert.Config.NumHiddenLayers} layers, hidden {bert.Config.HiddenSize}, attention {bert.Config.Attention.Preset}/{bert.Config.Attention.Implementation})");
         Console.WriteLine($"input       {input}: {encoded.Count} sentences, {realTokens} tokens ({(double)realTokens / encoded.Count:F1} per sentence)");
         Console.WriteLine($"settings    batch {batch}, {threads} threads, max length {maxLength}, {rounds} timed rounds per order after one warm-up batch");
         Console.WriteLine($"tokenize    {encoded.Count / tokenizeSeconds:F0} sentences/s (single thread, not included below)");
-        Console.WriteLine($"file order  {Show(fileOrder)} ({Padded(encoded)} tokens after padding)");
-        Console.WriteLine($"by length   {Show(byLength)} ({Padded(sorted)} tokens after padding)");
+        Console.WriteLine($"file order  {fileOrder} ({Padded(encoded)} tokens after padding)");
+        Console.WriteLine($"by length   {byLength} ({Padded(sorted)} tokens after padding)");
         Console.WriteLine($"check       first sentence's embedding starts {string.Join(", ", first.Take(3).Select(v => v.ToString("F6", inv)))}");
     }
     return 0;
@@ -130,3 +145,6 @@ finally
 {
     if (temp is not null && Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
 }
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";

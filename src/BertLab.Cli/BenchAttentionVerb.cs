@@ -26,16 +26,17 @@ public static class BenchAttentionVerb
         var lpTokens = Verb.Opt<int>("--lp-tokens", "Tokens per step for lp (its block-wise distance is much slower per token).", () => 1024);
         var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => 16);
         var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => 20);
-        var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 2 s).", () => 3);
+        var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 8 s).", () => 3);
         var variantsOpt = Verb.Opt<string?>("--variants", "Comma-separated subset of: softmax-fused, softmax-explicit, cottention-linear, cosine-relu, lp.");
-        var json = Verb.Opt<string?>("--json", "Write the measurements as a JSON array of {variant, seq_len, batch, ms, peak_mb}.");
-        var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: time to this file, memory to the same name with '-memory' added.");
+        var json = Verb.Opt<string?>("--json", "Write the measurements as a JSON array of {variant, seq_len, batch, ms, peak_mb} (plus cpu_ms: process CPU time).");
+        var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: FILE.png gives FILE-time.png (wall clock), FILE-cpu-time.png and FILE-memory.png.");
 
         var cmd = new Command("attention", "Time (forward + backward) and peak memory of one attention layer's mechanism versus sequence length.");
         foreach (var o in new Option[] { device, maxLen, minLen, tokens, lpTokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var dev = TorchRuntime.Device(r.GetValue(device)!);
+            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);   // a log keeps whole table rows
             int lo = r.GetValue(minLen), hi = r.GetValue(maxLen);
             if (lo < 1 || hi < lo) throw new BertLabException($"--min-len/--max-len: need 1 ≤ min ≤ max, got {lo} and {hi}");
             if (r.GetValue(tokens) < 1) throw new BertLabException("--tokens must be positive");
@@ -61,19 +62,23 @@ public static class BenchAttentionVerb
             foreach (var p in bench.Run(chosen, msg => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(msg)}[/]")))
             {
                 points.Add(p);
-                if (p.Ms is double ms) AnsiConsole.MarkupLine($"[grey]  {ms:F1} ms, {p.PeakMb:F1} MB[/]");
+                if (p.Ms is double ms) AnsiConsole.MarkupLine($"[grey]  {ms:F1} ms (CPU {p.CpuMs:F0} ms), {p.PeakMb:F1} MB[/]");
             }
             PrintTable(points);
             var measured = points.Where(p => p.Ms is not null).ToList();
             if (r.GetValue(json) is string jsonPath) WriteJson(jsonPath, measured);
             if (r.GetValue(plot) is string plotPath)
             {
-                string memPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plotPath))!, Path.GetFileNameWithoutExtension(plotPath) + "-memory" + Path.GetExtension(plotPath));
-                LinePlot.Save(plotPath, "One attention layer: forward + backward time", "sequence length S", "ms per step",
+                string Suffixed(string suffix) => Path.Combine(Path.GetDirectoryName(plotPath) ?? "", Path.GetFileNameWithoutExtension(plotPath) + suffix + (Path.HasExtension(plotPath) ? Path.GetExtension(plotPath) : ".png"));
+                string timePath = Suffixed("-time"), memPath = Suffixed("-memory");
+                LinePlot.Save(timePath, "One attention layer: forward + backward time", "sequence length S", "ms per step",
                     Series(measured, p => p.Ms!.Value), logX: true, logY: true);
+                string cpuPath = Suffixed("-cpu-time");
+                LinePlot.Save(cpuPath, "One attention layer: forward + backward process CPU time (all threads)", "sequence length S", "CPU ms per step",
+                    Series(measured.Where(p => p.CpuMs > 0).ToList(), p => p.CpuMs!.Value), logX: true, logY: true);
                 LinePlot.Save(memPath, $"One attention layer: peak memory ({(dev.type == DeviceType.CPU ? "sampled RSS" : "estimate")})", "sequence length S", "peak MB",
                     Series(measured.Where(p => p.PeakMb > 0).ToList(), p => p.PeakMb!.Value), logX: true, logY: true);
-                AnsiConsole.MarkupLine($"plots: {Markup.Escape(plotPath)}, {Markup.Escape(memPath)}");
+                AnsiConsole.MarkupLine($"plots: {Markup.Escape(timePath)}, {Markup.Escape(cpuPath)}, {Markup.Escape(memPath)}");
             }
             return 0;
         });
@@ -85,10 +90,10 @@ public static class BenchAttentionVerb
 
     static void PrintTable(List<AttentionBenchPoint> points)
     {
-        var table = new Table().AddColumns("variant", "S", "batch", "ms (fwd+bwd)", "peak MB", "MB per 1k tokens", "note");
+        var table = new Table().AddColumns("variant", "S", "batch", "ms (fwd+bwd)", "CPU ms", "peak MB", "MB per 1k tokens", "note");
         foreach (var p in points)
             table.AddRow(p.Variant, p.SeqLen.ToString(CultureInfo.InvariantCulture), p.Batch.ToString(CultureInfo.InvariantCulture),
-                p.Ms?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", p.PeakMb?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
+                p.Ms?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", p.CpuMs?.ToString("F0", CultureInfo.InvariantCulture) ?? "-", p.PeakMb?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
                 p.PeakMb is double mb ? (mb / (p.SeqLen * (double)p.Batch) * 1000).ToString("F2", CultureInfo.InvariantCulture) : "-",
                 Markup.Escape(p.Skipped is null ? "" : "skipped: " + p.Skipped));
         AnsiConsole.Write(table);
@@ -103,6 +108,7 @@ public static class BenchAttentionVerb
             ["batch"] = p.Batch,
             ["ms"] = Math.Round(p.Ms!.Value, 3),
             ["peak_mb"] = Math.Round(p.PeakMb!.Value, 3),
+            ["cpu_ms"] = p.CpuMs is double c ? Math.Round(c, 1) : null,
         }).ToArray());
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);

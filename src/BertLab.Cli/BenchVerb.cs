@@ -14,6 +14,7 @@ public sealed class BenchVerb : IVerb
     static readonly Func<Command>[] Benchmarks =
     {
         BenchAttentionVerb.Build,
+        BenchTrainVerb.Build,
     };
 
     public Command Build()

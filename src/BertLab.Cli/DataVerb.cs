@@ -18,7 +18,7 @@ public sealed class DataVerb : IVerb
         Arity = ArgumentArity.ZeroOrMore,
     };
     readonly Option<string?> _vocab = Verb.Opt<string?>("--vocab", "WordPiece vocabulary (vocab.txt or a folder holding one). Default: the embedded bert-base-uncased vocabulary.");
-    readonly Option<bool> _cased = Verb.Opt<bool>("--cased", "Do not lower-case before WordPiece (for a cased vocabulary).");
+    readonly Option<bool> _cased = Verb.Opt<bool>("--cased", "Do not lower-case before WordPiece (automatic when the vocabulary is cased, i.e. holds capitalised words).");
     readonly Option<bool> _lineDocs = Verb.Opt<bool>("--line-docs", "Plain-text files hold one document per line (default: auto, blank-line separated when the file has blank lines).");
     readonly Option<bool> _blankLineDocs = Verb.Opt<bool>("--blank-line-docs", "Plain-text files hold documents separated by blank lines, whatever the file looks like.");
     readonly Option<string> _textField = Verb.Opt("--text-field", "The JSON field holding the text in .jsonl files.", () => "text");
@@ -132,7 +132,13 @@ public sealed class DataVerb : IVerb
         };
     }
 
-    ITokenizer CreateTokenizer(ParseResult r) => new WordPieceTokenizer(Vocabulary.Load(r.GetValue(_vocab)), lowerCase: !r.GetValue(_cased));
+    ITokenizer CreateTokenizer(ParseResult r)
+    {
+        var vocab = Vocabulary.Load(r.GetValue(_vocab));
+        bool cased = r.GetValue(_cased) || CorpusInspector.IsCased(vocab);
+        if (cased && !r.GetValue(_cased)) Console.Error.WriteLine("the vocabulary is cased: not lower-casing (as with --cased)");
+        return new WordPieceTokenizer(vocab, lowerCase: !cased);
+    }
 
     static void Print(CorpusReport r)
     {
@@ -149,6 +155,7 @@ public sealed class DataVerb : IVerb
         Row("[UNK] rate", $"{r.UnknownRate:P3}");
         Row("non-ASCII characters", $"{r.NonAsciiShare:P3}");
         Row("upper-case letters", $"{r.UpperCaseShare:P2}");
+        if (r.UndecodableCharacters > 0) Row("invalid UTF-8 characters", $"{r.UndecodableCharacters:N0}");
         AnsiConsole.Write(t);
         var h = new Table().AddColumns("tokens per document", "documents");
         foreach (var b in r.LengthHistogram) h.AddRow(b.MaxTokens == long.MaxValue ? $"≥ {b.MinTokens}" : $"{b.MinTokens}–{b.MaxTokens}", $"{b.Documents:N0}");

@@ -15,7 +15,7 @@ public sealed class FinetuneVerb : IVerb
 
     public Command Build()
     {
-        var task = Verb.Opt("--task", $"Task: a name ({TaskRegistry.KnownNames}), a folder (GLUE task folder, or train.* + dev.* with text/label columns, or task.json), or a task JSON file", () => "sentiment");
+        var task = Verb.Opt("--task", $"Task: a name ({TaskRegistry.KnownNames}), glue (all nine GLUE tasks found in --data, and the GLUE average), a folder (GLUE task folder, or train.* + dev.* with text/label columns, or task.json), or a task JSON file", () => "sentiment");
         var data = Verb.Opt<string?>("--data", "Folder with the task's files, for GLUE tasks (glue_data/ or glue_data/MRPC); default: $GLUE_DIR, or the embedded copy");
         var from = new Option<string>("--from") { Description = "Model folder to start from (config.json + model.safetensors [+ vocab.txt]): a BertLab or Hugging Face BERT", Required = true };
         var output = Verb.Opt<string?>("--out", "Output folder: results.json and the best fine-tuned model (default: runs/finetune-<task>)");
@@ -49,6 +49,8 @@ public sealed class FinetuneVerb : IVerb
             };
             options.Validate();
             var modelDir = r.GetValue(from)!;
+            if (string.Equals(r.GetValue(task), "glue", StringComparison.OrdinalIgnoreCase))
+                return RunGlue(r.GetValue(data), modelDir, options, dev, r.GetValue(output) ?? Path.Combine("runs", "finetune-glue"), seedCount);
             var resolved = TaskRegistry.Resolve(r.GetValue(task)!, r.GetValue(data));
             var outDir = r.GetValue(output) ?? Path.Combine("runs", $"finetune-{resolved.Spec.Name}");
 
@@ -66,6 +68,23 @@ public sealed class FinetuneVerb : IVerb
             return 0;
         });
         return cmd;
+    }
+
+    static int RunGlue(string? data, string modelDir, FineTuneOptions options, TorchSharp.torch.Device dev, string outDir, int seedCount)
+    {
+        var glueDir = data ?? Environment.GetEnvironmentVariable(TaskRegistry.GlueDirVariable)
+            ?? throw new BertLabException($"--task glue needs the GLUE folder (glue_data/ with CoLA/, SST-2/, ...): pass --data DIR or set {TaskRegistry.GlueDirVariable}");
+        AnsiConsole.MarkupLine($"[bold]GLUE[/] from {Markup.Escape(Path.GetFullPath(glueDir))}; model {Markup.Escape(Path.GetFullPath(modelDir))} on {Markup.Escape(dev.ToString())}, {Markup.Escape(TorchRuntime.Describe())}");
+        var result = GlueBenchmark.Run(glueDir, modelDir, ModelTokenizer.For(modelDir), options, dev, outDir,
+            line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        foreach (var (_, r) in result.Tasks) Print(r, seedCount);
+        var table = new Table().Border(TableBorder.Rounded).Title($"GLUE dev scores, median over {seedCount} seed(s)");
+        table.AddColumn("task").AddColumn(new TableColumn("score").RightAligned()).AddColumn("score is");
+        foreach (var (name, r) in result.Tasks) table.AddRow(name, $"{r.Metrics[TaskScorer.ScoreKey]:F4}", Markup.Escape(r.ScoreDefinition));
+        table.AddRow(result.Partial ? "[yellow]average (partial)[/]" : "[bold]GLUE average[/]", $"{result.Average:F4}", result.Partial ? Markup.Escape($"missing: {string.Join(", ", result.Missing)}") : "mean of the nine");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.Combine(outDir, FineTuneResult.FileName))} (each task in its own folder)");
+        return 0;
     }
 
     static void Print(FineTuneResult result, int seedCount)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BertLab.Distributed;
 using BertLab.Runtime;
 using BertLab.Training;
 using Spectre.Console;
@@ -28,6 +29,26 @@ public sealed class TrainVerb : IVerb
         var cmd = new Command("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)");
         foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, threads, set }) cmd.Options.Add(o);
         cmd.SetAction(r =>
+        {
+            // Under mpirun/srun with several processes: data-parallel training, one rank per process (see MpiDataParallel).
+            var parallel = MpiDataParallel.StartIfLaunched();
+            if (parallel is null) return Train(r, null);
+            if (parallel.Rank > 0) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+            int code;
+            try { code = Train(r, parallel); }
+            catch (Exception e)
+            {
+                // One rank failing stops all of them at once, with this rank's message (no rank is left waiting).
+                Verb.Error($"rank {parallel.Rank} of {parallel.Size}: " + (Verb.IsUserError(e) ? e.Message : e.ToString()));
+                parallel.Abort(Verb.IsUserError(e) ? Verb.UserError : 1);
+                throw;
+            }
+            parallel.Dispose();
+            return code;
+        });
+        return cmd;
+
+        int Train(ParseResult r, MpiDataParallel? parallel)
         {
             string? resumeDir = r.GetValue(resume);
             JsonObject json;
@@ -65,12 +86,18 @@ public sealed class TrainVerb : IVerb
             var console = new ConsoleObserver();
             AnsiConsole.MarkupLine($"[bold]bertlab train[/] → {Markup.Escape(Path.GetFullPath(runDir))}");
             AnsiConsole.MarkupLine($"  {Markup.Escape(TorchRuntime.Describe())}");
+            if (parallel is not null)
+                AnsiConsole.MarkupLine($"  data-parallel over {parallel.Size} MPI ranks ({Markup.Escape(parallel.Library)}): global batch {parallel.Size} × {runConfig.Run.BatchSize} × {runConfig.Run.Accumulation} = {parallel.Size * runConfig.Run.BatchSize * runConfig.Run.Accumulation} sequences");
+            // Rank 0 prepares the shared data cache first; the others then find it up to date.
+            if (parallel is { Rank: > 0 }) parallel.Barrier();
             using var data = PretrainingData.Open(runConfig, runDir, console.OnMessage, console.OnPrepareProgress);
-            var summary = new Trainer(runConfig, runDir, data, runConfig.Data.Vocab, console).Run(resume: resumeDir is not null);
+            if (parallel is { Rank: 0 }) parallel.Barrier();
+            IBatchSource source = parallel is null ? data : new RankSliceBatchSource(data, parallel.Rank, parallel.Size);
+            var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, console) { Parallel = parallel };
+            var summary = trainer.Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
             return summary["status"]!.GetValue<string>() switch { "completed" or "stopped" => 0, "diverged" => 3, _ => 1 };
-        });
-        return cmd;
+        }
     }
 
     /// <summary>Progress lines: step, loss, accuracy, tokens/s, ETA; validation results; checkpoints.</summary>

@@ -6,7 +6,9 @@ using static TorchSharp.torch;
 namespace BertLab.Attention;
 
 /// <summary>One measured (or skipped) point of <see cref="AttentionBenchmark"/>.</summary>
-public sealed record AttentionBenchPoint(string Variant, int SeqLen, int Batch, double? Ms, double? PeakMb, string? Skipped = null);
+/// <param name="Ms">Median wall-clock milliseconds of one forward + backward.</param>
+/// <param name="CpuMs">Median process CPU milliseconds (all threads) of the same steps: robust to other load on the machine.</param>
+public sealed record AttentionBenchPoint(string Variant, int SeqLen, int Batch, double? Ms, double? PeakMb, string? Skipped = null, double? CpuMs = null);
 
 /// <summary>
 /// Time and memory of one attention mechanism call (forward + backward through Q, K, V and the mechanism's
@@ -92,33 +94,39 @@ public sealed class AttentionBenchmark
         var v = randn(shape, device: Device).requires_grad_();
         var parameters = mech.CreateParameters(Heads).ToDictionary(kv => kv.Key, kv => kv.Value.to(Device).requires_grad_());
 
-        double Step()
+        var process = Process.GetCurrentProcess();
+        (double wall, double cpu) Step()
         {
             using var scope = NewDisposeScope();
             foreach (var t in new[] { q, k, v }.Concat(parameters.Values)) t.grad?.zero_();
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             var o = mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] }).Output;
             o.sum().backward();
             if (Device.type == DeviceType.CUDA) cuda.synchronize();
-            return sw.Elapsed.TotalMilliseconds;
+            double wall = sw.Elapsed.TotalMilliseconds;
+            process.Refresh();
+            return (wall, (process.TotalProcessorTime - cpu0).TotalMilliseconds);
         }
 
-        double warm = Step();                                   // warm-up (also allocates the .grad tensors)
-        int reps = warm > 2000 ? 1 : Repetitions;
+        double warm = Step().wall;                              // warm-up (also allocates the .grad tensors)
+        int reps = warm > 8000 ? 1 : Repetitions;
         var times = new List<double>();
+        var cpuTimes = new List<double>();
         double peak = 0;
         for (int r = 0; r < reps; r++)
         {
             GC.Collect(); GC.WaitForPendingFinalizers();
             ReleaseFreedMemory();
             using var sampler = Device.type == DeviceType.CPU ? new RssSampler() : null;
-            times.Add(Step());
+            var (wall, cpu) = Step();
+            times.Add(wall); cpuTimes.Add(cpu);
             if (sampler is not null) peak = Math.Max(peak, sampler.PeakAboveStartBytes());
         }
-        times.Sort();
-        double median = times[times.Count / 2];
+        static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
         double peakMb = (Device.type == DeviceType.CPU ? peak : estimate) / (1 << 20);
-        return new AttentionBenchPoint(variant.Name, seqLen, batch, median, peakMb);
+        return new AttentionBenchPoint(variant.Name, seqLen, batch, Median(times), peakMb, CpuMs: Median(cpuTimes));
     }
 
     [DllImport("libc", EntryPoint = "malloc_trim")]

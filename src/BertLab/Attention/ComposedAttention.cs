@@ -88,7 +88,9 @@ public sealed class ComposedAttention : IAttentionMechanism
         var output = matmul(attn, v);
         var divisor = Scaling.Divisor(mask.Counts, () => attn.sum(-1, keepdim: true), inputs.Parameter);
         if (divisor is not null) output = output / divisor;
-        return new AttentionResult { Output = output, Probs = inputs.NeedProbs ? attn : null };
+        // Probs: the effective matrix, O = Probs · V'.
+        Tensor? probs = inputs.NeedProbs ? (divisor is null ? attn : attn / divisor) : null;
+        return new AttentionResult { Output = output, Probs = probs };
     }
 
     /// <summary>O = Q'(K'ᵀV') / divisor; rowsum: divisor_i = |q'_i · Σ_j k'_j| + 1e-6. Cost 2·S·d² per head.</summary>

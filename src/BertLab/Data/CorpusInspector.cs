@@ -16,14 +16,19 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
         var processor = new DocumentProcessor(new TextCleaner(Cleaning), tokenizer) { CollectStats = true };
         var seen = new HashSet<ulong>();
         long read = 0, tooShort = 0, duplicates = 0, kept = 0, chars = 0, tokens = 0, unk = 0, punct = 0, ends = 0,
-            letters = 0, upper = 0, nonAscii = 0;
+            letters = 0, upper = 0, nonAscii = 0, undecodable = 0;
         var histogram = new long[16];
         long currentTokens = -1; // length of the document being assembled from pieces; -1 = none
+        bool currentEnds = false; // whether its last piece ends in sentence punctuation
         bool skippingDocument = false;
 
         void CloseDocument()
         {
-            if (currentTokens >= 0) histogram[Bucket(currentTokens)]++;
+            if (currentTokens >= 0)
+            {
+                histogram[Bucket(currentTokens)]++;
+                if (currentEnds) ends++;
+            }
             currentTokens = -1;
         }
 
@@ -35,6 +40,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
                 {
                     if (skippingDocument || d.Empty || currentTokens < 0) continue;
                     currentTokens += d.Ids.Length;
+                    currentEnds = d.Stats.EndsWithSentencePunctuation;
                 }
                 else
                 {
@@ -46,10 +52,10 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
                     if (Cleaning.Deduplicate && !seen.Add(d.Hash)) { duplicates++; skippingDocument = true; continue; }
                     kept++;
                     currentTokens = d.Ids.Length;
-                    if (d.Stats.EndsWithSentencePunctuation) ends++;
+                    currentEnds = d.Stats.EndsWithSentencePunctuation;
                 }
                 chars += d.Chars; tokens += d.Ids.Length; unk += d.Stats.UnknownTokens; punct += d.Stats.Punctuation;
-                letters += d.Stats.Letters; upper += d.Stats.UpperCase; nonAscii += d.Stats.NonAscii;
+                letters += d.Stats.Letters; upper += d.Stats.UpperCase; nonAscii += d.Stats.NonAscii; undecodable += d.Stats.UndecodableChars;
             }
             Progress?.Invoke(read, tokens);
         }, Workers, weight: d => d.Text.Length, maxBatchWeight: 1 << 20);
@@ -65,7 +71,7 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
             Files = files.Select(f => f.Path).ToList(),
             VocabularySha256 = vocab.Sha256,
             DocumentsRead = read, DocumentsTooShort = tooShort, DuplicateDocuments = duplicates, Documents = kept,
-            Characters = chars, Tokens = tokens, UnknownTokens = unk,
+            Characters = chars, Tokens = tokens, UnknownTokens = unk, UndecodableCharacters = undecodable,
             PunctuationPer1000Chars = chars == 0 ? 0 : 1000.0 * punct / chars,
             SentenceEndShare = kept == 0 ? 0 : (double)ends / kept,
             UnknownRate = tokens == 0 ? 0 : (double)unk / tokens,

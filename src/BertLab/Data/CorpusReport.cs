@@ -20,6 +20,8 @@ public sealed record CorpusReport
     public long Characters { get; init; }
     public long Tokens { get; init; }
     public long UnknownTokens { get; init; }
+    /// <summary>Characters that were not valid UTF-8 in the input (shown as U+FFFD, removed by cleaning).</summary>
+    public long UndecodableCharacters { get; init; }
     public double PunctuationPer1000Chars { get; init; }
     /// <summary>Share of documents (paragraphs, or lines in one-per-line files) ending in . ! ? or ….</summary>
     public double SentenceEndShare { get; init; }
@@ -41,7 +43,7 @@ public sealed record CorpusReport
 
     /// <summary>Thresholds of the warnings (English-like prose has 20–40 punctuation marks per 1000 characters).</summary>
     public const double MinPunctuationPer1000 = 5, MinSentenceEndShare = 0.01, LongDocumentChars = 200,
-        MaxUnknownRate = 0.01, MaxDuplicateRate = 0.10, MaxUpperCaseShare = 0.5, MinUpperCaseShareForCased = 0.001, MaxTooShortShare = 0.5;
+        MaxUnknownRate = 0.01, MaxDuplicateRate = 0.10, MaxUpperCaseShare = 0.5, MinUpperCaseShareForCased = 0.001, MaxTooShortShare = 0.5, MaxUndecodableShare = 0.0001;
 
     internal static List<string> WarningsFor(CorpusReport r)
     {
@@ -64,6 +66,8 @@ public sealed record CorpusReport
             w.Add($"{r.UnknownRate:P1} of tokens are [UNK]: the vocabulary does not fit this text (another language or script, a cased/uncased mismatch, or encoding damage).");
         if (r.DuplicateRate > MaxDuplicateRate)
             w.Add($"{r.DuplicateRate:P0} of documents are exact duplicates (removed): heavy duplication; check how the corpus was collected.");
+        if (r.Characters > 0 && (double)r.UndecodableCharacters / r.Characters > MaxUndecodableShare)
+            w.Add($"{r.UndecodableCharacters:N0} characters were not valid UTF-8 (removed): the corpus is probably in another encoding (Latin-1, Windows-1252?); convert it to UTF-8.");
         long considered = r.DocumentsRead;
         if (considered > 0 && (double)r.DocumentsTooShort / considered > MaxTooShortShare)
             w.Add($"{(double)r.DocumentsTooShort / considered:P0} of documents are shorter than the minimum length: is the document split right (blank lines vs --line-docs)?");

@@ -37,6 +37,8 @@ public sealed record PrepareResult(ShardManifest Manifest, bool UpToDate, string
 public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options = null)
 {
     public PrepareOptions Options { get; } = options ?? new PrepareOptions();
+    const string TokenizerProbe = "Hello WORLD, Ünïcödé façade — naïve café 你好! Straße x² ﬁ [MASK] 3.14";
+    static readonly System.Text.RegularExpressions.Regex ShardFileName = new(@"^(train|validation)-\d{5}\.bin(\.tmp)?$");
     /// <summary>Called every batch of documents with (documents, tokens) so far.</summary>
     public Action<long, long>? Progress { get; init; }
 
@@ -59,7 +61,8 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
             if (reason.Length == 0) reason = "forced";
             File.Delete(Path.Combine(outDirectory, ShardManifest.FileName));
         }
-        foreach (var old in Directory.EnumerateFiles(outDirectory, "*.bin*")) File.Delete(old);
+        // remove earlier shards (only files named like ours: train-00000.bin, validation-00003.bin.tmp)
+        foreach (var old in Directory.EnumerateFiles(outDirectory).Where(f => ShardFileName.IsMatch(Path.GetFileName(f)))) File.Delete(old);
 
         string tokenType = vocab.Count <= 65536 ? "uint16" : "int32";
         int bytesPerToken = tokenType == "uint16" ? 2 : 4;
@@ -141,6 +144,8 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
             ShardManifest.CurrentVersion, inputs = inputs.Select(i => i.Sha256), vocab = vocab.Sha256, o.SequenceLength, o.Mode,
             o.Seed, o.ValidationFraction, o.TokensPerShard, o.Cleaning, o.Reading.Split, o.Reading.TextField, o.Reading.MaxPieceChars,
             tokenizer = tokenizer.GetType().FullName,
+            // the tokenizer's settings (lower-casing, accents, …) are not visible through ITokenizer: fingerprint its behaviour
+            probe = tokenizer.EncodeIds(TokenizerProbe),
         }, ShardManifest.Json);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(what))).ToLowerInvariant();
     }

@@ -47,6 +47,7 @@ public sealed class DocumentProcessor(TextCleaner cleaner, ITokenizer tokenizer)
             stats = TextStats.Of(text);
             int unk = Tokenizer.Vocabulary.UnkId;
             foreach (var id in ids) if (id == unk) stats.UnknownTokens++;
+            foreach (char c in raw.Text.AsSpan()) if (c == '\uFFFD') stats.UndecodableChars++;
         }
         return new ProcessedDocument
         {

@@ -16,7 +16,7 @@ public sealed class MlmDataLoader
     readonly long _padId, _sepId;
     readonly bool _shuffle, _dropLast;
     long[]? _order;
-    int _orderEpoch = -1;
+    (ulong Seed, int Epoch) _orderKey = (0, -1);
     // reusable buffers (one batch)
     long[] _ids = [], _inputIds = [], _types = [], _mask = [], _labels = [];
 
@@ -54,7 +54,7 @@ public sealed class MlmDataLoader
     public long SequenceAt(int epoch, long index)
     {
         if (!_shuffle) return index;
-        if (_orderEpoch != epoch || _order is null)
+        if (_orderKey != (Position.Seed, epoch) || _order is null)
         {
             _order ??= new long[_data.Count];
             for (long i = 0; i < _order.Length; i++) _order[i] = i;
@@ -64,14 +64,23 @@ public sealed class MlmDataLoader
                 long j = (long)random.NextBelow((ulong)(i + 1));
                 (_order[i], _order[j]) = (_order[j], _order[i]);
             }
-            _orderEpoch = epoch;
+            _orderKey = (Position.Seed, epoch);
         }
         return _order[index];
     }
 
     /// <summary>The next batch; moves to the next epoch when this one is used up.</summary>
-    public MlmBatch Next(Device? device = null)
+    public MlmBatch Next(Device? device = null) => NextSlice(0, BatchSize, device);
+
+    /// <summary>
+    /// Rows [<paramref name="start"/>, start + <paramref name="count"/>) of the next batch, while the position moves past
+    /// the whole batch: one rank's share of a global batch in data-parallel training (every rank reads the order of a
+    /// single process with this batch size).
+    /// </summary>
+    public MlmBatch NextSlice(int start, int count, Device? device = null)
     {
+        if (start < 0 || count <= 0 || start + count > BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) are not within a batch of {BatchSize}");
         var p = Position;
         long remaining = _data.Count - p.Index;
         if (remaining <= 0 || (_dropLast && remaining < BatchSize))
@@ -80,9 +89,10 @@ public sealed class MlmDataLoader
             remaining = _data.Count;
         }
         int rows = (int)Math.Min(BatchSize, remaining);
-        var batch = Assemble(p.Seed, p.Epoch, Enumerable.Range(0, rows).Select(r => SequenceAt(p.Epoch, p.Index + r)).ToArray(), out long selected, out long real);
+        int from = Math.Min(start, rows), taken = Math.Min(count, rows - from);
+        var batch = Assemble(p.Seed, p.Epoch, Enumerable.Range(from, taken).Select(r => SequenceAt(p.Epoch, p.Index + r)).ToArray(), out long selected, out long real);
         Position = p with { Index = p.Index + rows };
-        return MlmBatch.FromArrays(batch.InputIds, batch.Types, batch.Mask, batch.Labels, rows, _data.SequenceLength, selected, real, Position, device);
+        return MlmBatch.FromArrays(batch.InputIds, batch.Types, batch.Mask, batch.Labels, taken, _data.SequenceLength, selected, real, Position, device);
     }
 
     /// <summary>

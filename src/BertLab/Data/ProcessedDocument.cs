@@ -4,6 +4,8 @@ namespace BertLab.Data;
 public struct TextStats
 {
     public long Letters, UpperCase, NonAscii, Punctuation, UnknownTokens;
+    /// <summary>U+FFFD in the raw text: bytes that were not valid UTF-8 (removed by cleaning).</summary>
+    public long UndecodableChars;
     public bool EndsWithSentencePunctuation;
 
     public static TextStats Of(string text)

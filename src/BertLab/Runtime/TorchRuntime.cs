@@ -27,12 +27,24 @@ public static class TorchRuntime
                 _initialized = true;
                 if (OperatingSystem.IsLinux())
                 {
-                    TuneMalloc();
+                    if (Environment.GetEnvironmentVariable("BERTLAB_MALLOC_TUNE") != "0") TuneMalloc();
                     if (Environment.GetEnvironmentVariable("BERTLAB_MKL_FIX") != "0") MklFastPath = LoadMklFix();
                 }
             }
             if (threads > 0) torch.set_num_threads(threads);
         }
+    }
+
+    /// <summary>
+    /// A full garbage collection with finalizers. Some TorchSharp objects hold native memory the GC cannot see and
+    /// free it only when finalized; in a training loop that allocates little managed memory the GC rarely runs, and
+    /// resident memory grew ~3 MB per step (measured: tiny model, 300 steps, 420 → 1280 MB; with this every 10 steps
+    /// it stays flat). Costs a few milliseconds.
+    /// </summary>
+    public static void CollectNativeGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
     }
 
     public static torch.Device Device(string name)

@@ -35,15 +35,18 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
     public ShardDataset Train => _train;
     public DataPosition Position => _loader?.Position ?? _position;
 
-    public TrainingBatch NextTrain(int batchSize)
+    public TrainingBatch NextTrain(int batchSize) => NextTrainSlice(batchSize, 0, batchSize);
+
+    /// <summary>Rows [start, start + count) of the next training batch of <paramref name="globalBatchSize"/>; the position moves past all of it.</summary>
+    public TrainingBatch NextTrainSlice(int globalBatchSize, int start, int count)
     {
-        if (_loader is null || _loader.BatchSize != batchSize)
+        if (_loader is null || _loader.BatchSize != globalBatchSize)
         {
             var position = Position;
-            _loader = new MlmDataLoader(_train, _vocabulary, batchSize, _masking, _seed);
+            _loader = new MlmDataLoader(_train, _vocabulary, globalBatchSize, _masking, _seed);
             _loader.Restore(position);
         }
-        return ToTrainingBatch(_loader.Next());
+        return ToTrainingBatch(_loader.NextSlice(start, count));
     }
 
     public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches)

@@ -51,6 +51,10 @@ public sealed class Trainer
 
     sealed class NullObserver : ITrainingObserver { }
 
+    /// <summary>Data-parallel group (null: one process). Every rank runs the same steps; rank 0 alone writes files.</summary>
+    public IDataParallel? Parallel { get; init; }
+    bool Writes => Parallel is null || Parallel.Rank == 0;
+
     /// <summary>Runtime state that a checkpoint must carry for an exact resume.</summary>
     sealed class GuardState
     {
@@ -67,7 +71,7 @@ public sealed class Trainer
         Directory.CreateDirectory(_runDir);
         var device = TorchRuntime.Device(_config.Run.Device);
         TorchRuntime.Initialize(_config.Run.Threads);
-        File.WriteAllText(Path.Combine(_runDir, ConfigFile), _config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        if (Writes) File.WriteAllText(Path.Combine(_runDir, ConfigFile), _config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
         torch.manual_seed(_config.Run.Seed);
         var model = new BertForMaskedLM(_config.Model.Clone());
@@ -85,11 +89,12 @@ public sealed class Trainer
         if (latest is not null)
         {
             startStep = RestoreCheckpoint(latest, model, optimizer, guard);
-            TruncateMetrics(startStep);
+            if (Writes) TruncateMetrics(startStep);
             _observer.OnMessage($"resumed from {latest} at step {startStep}");
         }
-        else if (File.Exists(Path.Combine(_runDir, MetricsFile))) File.Delete(Path.Combine(_runDir, MetricsFile));
+        else if (Writes && File.Exists(Path.Combine(_runDir, MetricsFile))) File.Delete(Path.Combine(_runDir, MetricsFile));
 
+        Parallel?.BroadcastParameters(model.parameters().ToList());
         long parameters = model.parameters().Sum(p => p.numel());
         _observer.OnStart(_config, _runDir, parameters, startStep);
         var summary = new JsonObject
@@ -98,6 +103,7 @@ public sealed class Trainer
             ["model"] = _config.ModelPreset, ["parameters"] = parameters, ["device"] = _config.Run.Device,
             ["cpu"] = TorchRuntime.Describe(), ["data"] = _data.Describe(),
         };
+        if (Parallel is not null) summary["ranks"] = Parallel.Size;
         var wall = Stopwatch.StartNew();
         long tokensSeen = 0;
         double trainSeconds = 0;
@@ -110,8 +116,10 @@ public sealed class Trainer
             for (; step < end; step++)
             {
                 bool logStep = (step + 1) % _config.Run.LogInterval == 0 || step == _config.Run.Steps - 1;
+                if (step % 10 == 0) TorchRuntime.CollectNativeGarbage();
                 double lr = _config.Optimizer.Lr * schedule.Factor(step);
                 Optimizers.SetLearningRate(optimizer, lr);
+                Parallel?.BeforeStep(_config.Run.Seed, step);
                 JsonObject record;
                 using (var scope = NewDisposeScope())
                 {
@@ -134,6 +142,8 @@ public sealed class Trainer
                         ["step"] = step + 1, ["loss"] = Round(result.Loss), ["mlm_accuracy"] = Round(result.Accuracy), ["lr"] = lr,
                         ["grad_norm"] = Round(result.GradNorm), ["tokens_per_s"] = Math.Round(intervalTokens / Math.Max(seconds, 1e-9), 1),
                         ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2), ["rss_mb"] = MemoryInfo.ResidentMb(),
+                        ["live_tensors"] = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount,
+                        ["created_outside_scope"] = DisposeScopeManager.Statistics.TensorStatistics.CreatedOutsideScopeCount,
                     };
                     if (result.Penalty is double pen) record["output_penalty"] = Round(pen);
                     if (result.Statistics is not null) record["attention"] = result.Statistics;
@@ -142,7 +152,7 @@ public sealed class Trainer
                 _observer.OnLog(record, _config.Run.Steps);
                 intervalTokens = 0;
                 int done = step + 1;
-                bool evalStep = done % _config.Run.EvalInterval == 0 || done == _config.Run.Steps;
+                bool evalStep = Writes && (done % _config.Run.EvalInterval == 0 || done == _config.Run.Steps);
                 if (evalStep)
                 {
                     var eval = Evaluate(model, device);
@@ -153,7 +163,7 @@ public sealed class Trainer
                     if (vl < guard.BestValLoss) { guard.BestValLoss = vl; guard.BestStep = done; }
                     summary["validation"] = eval.DeepClone();
                 }
-                if (done % _config.Run.CheckpointInterval == 0 || done == _config.Run.Steps)
+                if (Writes && (done % _config.Run.CheckpointInterval == 0 || done == _config.Run.Steps))
                 {
                     var path = SaveCheckpoint(model, optimizer, guard, done);
                     _observer.OnCheckpoint(path);
@@ -163,7 +173,7 @@ public sealed class Trainer
             summary["best_step"] = guard.BestStep;
             if (step < _config.Run.Steps) return Finish(summary, "stopped", step, $"stopped after {step} of {_config.Run.Steps} steps (resume with --resume)", wall, tokensSeen, trainSeconds);
             var final = Path.Combine(_runDir, "model");
-            SaveModel(model, final);
+            if (Writes) SaveModel(model, final);
             summary["model_dir"] = final;
             return Finish(summary, "completed", step, null, wall, tokensSeen, trainSeconds);
         }
@@ -183,13 +193,31 @@ public sealed class Trainer
         for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
         long tokens = batches.Sum(b => b.Tokens);
         optimizer.zero_grad();
-        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics);
+        // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
+        long? globalMasked = null;
+        if (Parallel is not null)
+        {
+            var count = new double[] { batches.Sum(b => b.MaskedTokens) };
+            Parallel.SumAll(count);
+            globalMasked = (long)count[0];
+        }
+        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked);
+        if (Parallel is not null) Parallel.SumGradients(model.parameters().ToList());
         var norm = Optimizers.ClipGradNorm(model.parameters(), _config.Optimizer.ClipNorm);
         double lossValue = g.Loss.item<float>();
         double normValue = norm.item<float>();
+        double correct = g.Correct.item<long>();
+        double? penalty = g.Penalty?.item<float>();
+        if (Parallel is not null)
+        {
+            var sums = new double[] { lossValue, correct, tokens, penalty ?? 0 };
+            Parallel.SumAll(sums);
+            (lossValue, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
+            if (penalty is not null) penalty = sums[3];
+        }
         if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.step();
         foreach (var b in batches) b.Dispose();
-        return new StepResult(lossValue, g.Correct.item<long>() / (double)Math.Max(1, g.Masked), normValue, tokens, g.Penalty?.item<float>(), g.Statistics);
+        return new StepResult(lossValue, correct / Math.Max(1, g.Masked), normValue, tokens, penalty, g.Statistics);
     }
 
     /// <summary>What <see cref="AccumulateGradients"/> leaves besides the gradients.</summary>
@@ -199,11 +227,13 @@ public sealed class Trainer
     /// Backpropagates the masked-LM loss of all micro-batches of one step into the parameters' gradients. Each
     /// micro-batch's summed loss is divided by the number of masked tokens of the whole accumulated batch, so the
     /// gradient equals that of one large batch; the output penalty (a per-micro-batch mean) is weighted by its share
-    /// of those tokens. Returns the step's loss (the large batch's mean).
+    /// of those tokens. Returns the step's loss (the large batch's mean). <paramref name="maskedTotal"/>: the masked tokens of the
+    /// whole global batch when other processes hold the rest of it (data-parallel), else those of <paramref name="batches"/>.
     /// </summary>
-    public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<TrainingBatch> batches, bool maskedOnly, bool withStatistics = false)
+    public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<TrainingBatch> batches, bool maskedOnly, bool withStatistics = false,
+        long? maskedTotal = null)
     {
-        long masked = batches.Sum(b => b.MaskedTokens);
+        long masked = maskedTotal ?? batches.Sum(b => b.MaskedTokens);
         double denominator = Math.Max(1, masked);
         var device = batches[0].InputIds.device;
         Tensor lossSum = zeros(1, device: device);
@@ -233,35 +263,24 @@ public sealed class Trainer
                 var logits = output.Logits.reshape(-1, output.Logits.shape[^1]);
                 correct += (logits.argmax(-1).eq(labels) & labels.ne(-100)).sum();
             }
-            if (stat) stats = AttentionStatistics(model, output.Encoder, b.AttentionMask);
+            if (stat) stats = AttentionStatisticsRecord(model, output.Encoder, b.AttentionMask);
         }
         return new Accumulated(lossSum, correct, masked, penalty, stats);
     }
 
     /// <summary>Per layer: mean norm of the attention output over real tokens, σ(m_h) per head (n_pow_sigma), p per head (lp).</summary>
-    static JsonObject AttentionStatistics(BertForMaskedLM model, BertModelOutput enc, Tensor attentionMask)
+    static JsonObject AttentionStatisticsRecord(BertForMaskedLM model, BertModelOutput enc, Tensor attentionMask)
     {
-        using var _ = no_grad();
         var layers = new JsonArray();
-        var real = attentionMask.to_type(ScalarType.Float32);
+        var mask = attentionMask.to_type(ScalarType.Bool);
         for (int i = 0; i < model.Bert.Encoder.Layers.Count; i++)
         {
-            var o = new JsonObject();
-            if (i < enc.Contexts.Count)
-                o["output_norm"] = Round((enc.Contexts[i].norm(-1) * real).sum().item<float>() / Math.Max(1f, real.sum().item<float>()));
             var self = model.Bert.Encoder.Layers[i].Attention.Self;
-            foreach (var name in self.ExtraParameterNames)
-            {
-                var p = self.get_parameter(name)!;
-                var values = name switch
-                {
-                    "scale_logit" => p.sigmoid(),
-                    "p_logit" => nn.functional.softplus(p) + 1e-6,
-                    _ => p,
-                };
-                string key = name switch { "scale_logit" => "sigma", "p_logit" => "p", _ => name };
-                o[key] = new JsonArray(values.to_type(ScalarType.Float64).cpu().data<double>().Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
-            }
+            var parameters = self.ExtraParameterNames.ToDictionary(n => n, n => (Tensor)self.get_parameter(n)!);
+            var s = BertLab.Attention.AttentionStatistics.Compute(enc.Contexts[i], mask, parameters);
+            var o = new JsonObject { ["output_norm"] = Round(s.MeanOutputNorm) };
+            if (s.ScaleExponent is not null) o["sigma"] = new JsonArray(s.ScaleExponent.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
+            if (s.P is not null) o["p"] = new JsonArray(s.P.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             layers.Add(o);
         }
         return new JsonObject { ["layers"] = layers };
@@ -322,6 +341,14 @@ public sealed class Trainer
         summary["tokens"] = tokens;
         summary["tokens_per_s"] = Math.Round(tokens / Math.Max(trainSeconds > 0 ? trainSeconds : wall.Elapsed.TotalSeconds, 1e-9), 1);
         summary["peak_rss_mb"] = MemoryInfo.PeakResidentMb();
+        if (Parallel is not null)
+        {
+            var t = Parallel.Timing();
+            summary["allreduce_s"] = Math.Round(t.AllreduceSeconds, 3);
+            if (t.WaitSeconds > 0) summary["allreduce_wait_s"] = Math.Round(t.WaitSeconds, 3);
+            summary["allreduce_mb"] = Math.Round(t.Bytes / 1048576.0, 1);
+        }
+        if (!Writes) return summary;
         var latest = LatestCheckpoint(_runDir);
         if (latest is not null) summary["last_checkpoint"] = latest;
         BertCheckpoint.WriteAtomically(Path.Combine(_runDir, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -347,6 +374,7 @@ public sealed class Trainer
     /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
     string SaveCheckpoint(BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard, int step)
     {
+        using var scope = NewDisposeScope();
         var root = Path.Combine(_runDir, CheckpointDir);
         Directory.CreateDirectory(root);
         var name = $"step-{step:D8}";
@@ -423,8 +451,10 @@ public sealed class Trainer
         return state["step"]!.GetValue<int>();
     }
 
-    void AppendMetrics(JsonObject record) =>
-        File.AppendAllText(Path.Combine(_runDir, MetricsFile), record.ToJsonString() + "\n");
+    void AppendMetrics(JsonObject record)
+    {
+        if (Writes) File.AppendAllText(Path.Combine(_runDir, MetricsFile), record.ToJsonString() + "\n");
+    }
 
     /// <summary>On resume, drop records written after the checkpoint (they will be produced again, identically).</summary>
     void TruncateMetrics(int step)
@@ -447,6 +477,13 @@ public static class MemoryInfo
 {
     public static double ResidentMb() => ReadKb("VmRSS:") / 1024.0;
     public static double PeakResidentMb() => ReadKb("VmHWM:") / 1024.0;
+
+    /// <summary>Resets the peak (VmHWM) to the current resident size (Linux: clear_refs 5); false when not possible.</summary>
+    public static bool ResetPeak()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception) { return false; }
+    }
 
     static double ReadKb(string field)
     {

@@ -75,6 +75,26 @@ public class LinearKernelTests
         }
     }
 
+    [Theory]
+    [InlineData("cottention")]
+    [InlineData("lp")]
+    [InlineData("cosine-sigmoid")]
+    public void ProbabilitiesAreTheEffectiveMatrix(string preset)
+    {
+        // NeedProbs forces the quadratic kernel and returns P with O = P · V (real rows; V unnormalised here).
+        manual_seed(8);
+        var mech = new ComposedAttention(AttentionConfig.FromPreset(preset));
+        var ps = Parameters(mech, 2, ScalarType.Float32);
+        var q = randn(2, 2, 40, 8); var k = randn(2, 2, 40, 8); var v = randn(2, 2, 40, 8);
+        var mask = LengthMask(40, 40, 25);
+        var withProbs = Run(mech, q, k, v, mask, ps, needProbs: true);
+        var plain = Run(mech, q, k, v, mask, ps);
+        Assert.NotNull(withProbs.Probs);
+        Assert.Equal(new long[] { 2, 2, 40, 40 }, withProbs.Probs!.shape);
+        Assert.True(RelativeError(matmul(withProbs.Probs, v * mask.view(2, 1, 40, 1)), plain.Output) <= 1e-5);
+        Assert.True(RelativeError(withProbs.Output, plain.Output) <= 1e-5);
+    }
+
     [Fact]
     public void LinearKernelRejectsNonLinearizableConfigurations()
     {

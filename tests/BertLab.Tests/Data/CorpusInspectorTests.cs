@@ -31,6 +31,19 @@ public class CorpusInspectorTests
     }
 
     [Fact]
+    public void ALongDocumentReadInPiecesCountsOnce()
+    {
+        var dir = DataTestSupport.TempDir();
+        var text = string.Join(' ', Enumerable.Range(0, 1000).Select(i => "word")) + " end.";   // 5004 characters, 1001 tokens + "."
+        var path = DataTestSupport.Write(dir, "long.txt", text + "\nA second, shorter document here.\n");
+        var r = new CorpusInspector(DataTestSupport.Tokenizer, reading: new CorpusReaderOptions { MaxPieceChars = 1000 }).Inspect(CorpusFile.Resolve([path]));
+        Assert.Equal(2, r.Documents);
+        Assert.Equal(1002 + 7, r.Tokens);
+        Assert.Equal(1.0, r.SentenceEndShare);
+        Assert.Equal(new LengthBucket(512, 1023, 1), r.LengthHistogram.Single(b => b.MinTokens == 512));
+    }
+
+    [Fact]
     public void TheDefaultCorpusAsShippedDoesNotWarn()
     {
         var dir = DataTestSupport.TempDir();
@@ -63,6 +76,18 @@ public class CorpusInspectorTests
 
         var unk = DataTestSupport.Write(dir, "unk.txt", string.Join("\n", lines.Select(l => l + " ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ")));
         Assert.Contains(Inspect(unk).Warnings, w => w.Contains("[UNK]"));
+    }
+
+    [Fact]
+    public void WarnsOnTextThatIsNotUtf8()
+    {
+        var dir = DataTestSupport.TempDir();
+        var lines = File.ReadAllLines(DataTestSupport.DefaultCorpusSlice(dir, s => s.Replace("e", "é"), 300, 1, 300));
+        var latin1 = Path.Combine(dir, "latin1.txt");
+        File.WriteAllBytes(latin1, System.Text.Encoding.Latin1.GetBytes(string.Join("\n", lines)));
+        var r = Inspect(latin1);
+        Assert.True(r.UndecodableCharacters > 1000);
+        Assert.Contains(r.Warnings, w => w.Contains("UTF-8"));
     }
 
     [Fact]

@@ -12,9 +12,19 @@ public static class DataTestSupport
     public static Vocabulary Vocab => _vocab.Value;
     public static ITokenizer Tokenizer => new WordPieceTokenizer(Vocab);
 
+    static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "bertlab-data-tests");
+
+    static DataTestSupport()
+    {
+        // folders of earlier runs (open memory maps make deleting them during a run pointless)
+        if (!Directory.Exists(TempRoot)) return;
+        foreach (var old in Directory.EnumerateDirectories(TempRoot).Where(d => Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddHours(-1)))
+            try { Directory.Delete(old, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "bertlab-data-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -148,3 +148,22 @@ public class ShardBatchSourceTests
         Assert.Contains("train", c.Describe());
     }
 }
+
+public class MlmBatchOwnershipTests
+{
+    [Fact]
+    public void ABatchKeepsItsValuesWhenTheLoaderBuildsTheNextOne()
+    {
+        var dir = DataTestSupport.TempDir();
+        var input = DataTestSupport.Write(dir, "c.txt", string.Join("\n", Enumerable.Range(0, 200).Select(i => $"Sentence {i} is here, with several words.")));
+        var output = Path.Combine(dir, "out");
+        new DataPreparer(DataTestSupport.Tokenizer, new PrepareOptions { SequenceLength = 16, ValidationFraction = 0 }).Prepare(CorpusFile.Resolve([input]), output);
+        using var data = ShardDataset.Open(output);
+        var loader = new MlmDataLoader(data, DataTestSupport.Vocab, 4, seed: 1);
+        using var first = loader.Next();
+        var before = first.InputIds.data<long>().ToArray();
+        using var second = loader.Next();                                // reuses the loader's buffers
+        Assert.Equal(before, first.InputIds.data<long>().ToArray());
+        Assert.NotEqual(before, second.InputIds.data<long>().ToArray());
+    }
+}

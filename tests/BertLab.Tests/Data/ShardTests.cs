@@ -137,3 +137,56 @@ public class ShardTests
         Assert.Contains("no usable documents", e.Message);
     }
 }
+
+public class SentencePairPreparationTests
+{
+    [Fact]
+    public void SentencePairShardsGiveTokenTypesOneForTheSecondSegment()
+    {
+        var dir = DataTestSupport.TempDir();
+        var input = DataTestSupport.Write(dir, "c.txt", string.Join("\n\n", Enumerable.Range(0, 60).Select(i =>
+            $"First sentence of story {i}. The second one follows here! Does a third ask something? A fourth ends it.")));
+        var output = Path.Combine(dir, "out");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "notes.bin"), "keep me");
+        new DataPreparer(DataTestSupport.Tokenizer, new PrepareOptions { SequenceLength = 48, Mode = PackingMode.SentencePairs, ValidationFraction = 0 })
+            .Prepare(CorpusFile.Resolve([input]), output);
+        Assert.True(File.Exists(Path.Combine(output, "notes.bin")));      // only our own shard files are ever deleted
+        var v = DataTestSupport.Vocab;
+        using var data = ShardDataset.Open(output);
+        Assert.Equal(60, data.Count);                                      // one pair per (short) story
+        var loader = new MlmDataLoader(data, v, 4, seed: 2);
+        using var batch = loader.Next();
+        var types = batch.TokenTypeIds.data<long>().ToArray();
+        var mask = batch.AttentionMask.data<long>().ToArray();
+        var ids = new long[48];
+        for (int r = 0; r < 4; r++)
+        {
+            data.Read(loader.SequenceAt(0, r), ids);
+            int sep1 = Array.IndexOf(ids, (long)v.SepId), sep2 = Array.IndexOf(ids, (long)v.SepId, sep1 + 1);
+            Assert.True(sep1 > 1 && sep2 > sep1 + 1);
+            Assert.Contains(ids[sep1 - 1], new long[] { v.IdOf("."), v.IdOf("!"), v.IdOf("?") });   // A ends with a whole sentence
+            for (int i = 0; i < 48; i++)
+            {
+                Assert.Equal(i > sep1 && i <= sep2 ? 1 : 0, types[r * 48 + i]);
+                Assert.Equal(i <= sep2 ? 1 : 0, mask[r * 48 + i]);
+            }
+        }
+    }
+}
+
+public class PreparationFingerprintTests
+{
+    [Fact]
+    public void ATokenizerWithOtherSettingsMeansPreparingAgain()
+    {
+        var dir = DataTestSupport.TempDir();
+        var input = DataTestSupport.Write(dir, "c.txt", string.Join("\n", Enumerable.Range(0, 40).Select(i => $"Line Number {i} With Capitals.")));
+        var output = Path.Combine(dir, "out");
+        var options = new PrepareOptions { SequenceLength = 16, ValidationFraction = 0 };
+        new DataPreparer(new BertLab.Text.WordPieceTokenizer(DataTestSupport.Vocab), options).Prepare(CorpusFile.Resolve([input]), output);
+        Assert.True(new DataPreparer(new BertLab.Text.WordPieceTokenizer(DataTestSupport.Vocab), options).Prepare(CorpusFile.Resolve([input]), output).UpToDate);
+        var cased = new DataPreparer(new BertLab.Text.WordPieceTokenizer(DataTestSupport.Vocab, lowerCase: false), options).Prepare(CorpusFile.Resolve([input]), output);
+        Assert.False(cased.UpToDate);
+    }
+}

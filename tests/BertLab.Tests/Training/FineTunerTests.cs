@@ -132,6 +132,42 @@ public sealed class FineTunerTests : IDisposable
     }
 
     [Fact]
+    public void SameSeed_SameLossesAndMetrics_BitForBit()
+    {
+        var modelDir = TinyModel();
+        var data = TaskRegistry.Resolve(TinyTask()).Load();
+        var tokenizer = new WordTokenizer(Vocabulary.Load(Path.Combine(modelDir, "vocab.txt")));
+        var options = new FineTuneOptions { Epochs = 2, LearningRate = 1e-2, BatchSize = 4, MaxLength = 16, Seeds = new[] { 7 }, LogEvery = 0, SaveModel = false };
+        var a = new FineTuner(modelDir, tokenizer, options).Run(data, Path.Combine(_dir, "a")).Seeds[0];
+        var b = new FineTuner(modelDir, tokenizer, options).Run(data, Path.Combine(_dir, "b")).Seeds[0];
+        Assert.Equal(a.Epochs.Select(e => e.TrainLoss), b.Epochs.Select(e => e.TrainLoss));
+        Assert.Equal(a.Metrics, b.Metrics);
+        Assert.False(File.Exists(Path.Combine(_dir, "a", "model.safetensors")));   // SaveModel = false
+    }
+
+    [Fact]
+    public void Glue_AllNineFixtureTasks_OneEpoch_AverageOfTheTaskScores()
+    {
+        // the hand-written GLUE samples: a smoke test of every task's head, metrics and the GLUE average
+        var glue = Path.Combine(AppContext.BaseDirectory, "fixtures", "glue");
+        var modelDir = TinyModel();
+        var tokenizer = new WordTokenizer(new Vocabulary(new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }.Concat(Words)));
+        var outDir = Path.Combine(_dir, "glue");
+        var result = GlueBenchmark.Run(glue, modelDir, tokenizer,
+            new FineTuneOptions { Epochs = 1, LearningRate = 1e-3, BatchSize = 2, MaxLength = 24, LogEvery = 0, SaveModel = false },
+            torch.CPU, outDir);
+        Assert.False(result.Partial);
+        Assert.Equal(GlueTasks.All.Select(t => t.Name), result.Tasks.Keys);
+        Assert.Equal(result.Tasks.Values.Average(r => r.Metrics["score"]), result.Average, 12);
+        Assert.Equal(new[] { "accuracy_matched", "accuracy_mismatched", "score" }, result.Tasks["mnli"].Metrics.Keys);
+        Assert.Equal(new[] { "pearson", "spearman", "score" }, result.Tasks["stsb"].Metrics.Keys);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        Assert.Equal("glue", json.RootElement.GetProperty("task").GetString());
+        Assert.Equal(Math.Round(result.Average, 6), json.RootElement.GetProperty("metrics").GetProperty("score").GetDouble());
+        Assert.True(File.Exists(Path.Combine(outDir, "cola", "results.json")));
+    }
+
+    [Fact]
     public void Median_OddAndEven()
     {
         Assert.Equal(2.0, FineTuneResult.Median(new[] { 3.0, 1, 2 }));

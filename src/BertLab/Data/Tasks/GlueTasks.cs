@@ -15,6 +15,8 @@ namespace BertLab.Data.Tasks;
 /// RTE    index, sentence1, sentence2, label (entailment/not_entailment)
 /// WNLI   index, sentence1, sentence2, label (0/1; 1 = entailment)
 /// </code>
+/// Rows with too few fields are skipped and counted (<see cref="TaskDataset.SkippedRows"/>), as Hugging Face's
+/// loader drops them: the original QQP release has a few.
 /// Class ids: 0/1 files keep their numbers (SST-2 0 = negative; MRPC 1 = equivalent; QQP 1 = duplicate;
 /// WNLI 1 = entailment); named classes are sorted: MNLI contradiction, entailment, neutral (the order of
 /// Google's original BERT code); QNLI and RTE entailment, not_entailment.
@@ -29,7 +31,7 @@ public static class GlueTasks
     public static readonly TaskSpec CoLA = new()
     {
         Name = "cola", GlueFolder = "CoLA", Description = "Corpus of Linguistic Acceptability: is the sentence grammatical?",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         HeaderlessColumns = new[] { "source", "label", "original_label", "sentence" },
         TextColumn = "sentence", LabelColumn = "label",
         Labels = new[] { "unacceptable", "acceptable" }, LabelValues = ZeroOne,
@@ -39,7 +41,7 @@ public static class GlueTasks
     public static readonly TaskSpec SST2 = new()
     {
         Name = "sst2", GlueFolder = "SST-2", Description = "Stanford Sentiment Treebank, binary sentiment of movie-review phrases",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "sentence", LabelColumn = "label",
         Labels = new[] { "negative", "positive" }, LabelValues = ZeroOne,
         Metrics = new[] { TaskMetric.Accuracy }, ScoreMetrics = new[] { "accuracy" },
@@ -48,7 +50,7 @@ public static class GlueTasks
     public static readonly TaskSpec MRPC = new()
     {
         Name = "mrpc", GlueFolder = "MRPC", Description = "Microsoft Research Paraphrase Corpus: are the two sentences paraphrases?",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "#1 String", PairColumn = "#2 String", LabelColumn = "Quality",
         Labels = new[] { "not_equivalent", "equivalent" }, LabelValues = ZeroOne, PositiveLabelId = 1,
         Metrics = new[] { TaskMetric.F1, TaskMetric.Accuracy }, ScoreMetrics = new[] { "f1", "accuracy" },
@@ -57,17 +59,16 @@ public static class GlueTasks
     public static readonly TaskSpec QQP = new()
     {
         Name = "qqp", GlueFolder = "QQP", Description = "Quora Question Pairs: do the two questions ask the same?",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "question1", PairColumn = "question2", LabelColumn = "is_duplicate",
         Labels = new[] { "not_duplicate", "duplicate" }, LabelValues = ZeroOne, PositiveLabelId = 1,
-        SkipMalformedRows = true,
         Metrics = new[] { TaskMetric.F1, TaskMetric.Accuracy }, ScoreMetrics = new[] { "f1", "accuracy" },
     };
 
     public static readonly TaskSpec STSB = new()
     {
         Name = "stsb", GlueFolder = "STS-B", Description = "Semantic Textual Similarity Benchmark: similarity score 0 to 5 (regression)",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "sentence1", PairColumn = "sentence2", LabelColumn = "score", IsRegression = true,
         Metrics = new[] { TaskMetric.Pearson, TaskMetric.Spearman }, ScoreMetrics = new[] { "pearson", "spearman" },
     };
@@ -75,7 +76,7 @@ public static class GlueTasks
     public static readonly TaskSpec MNLI = new()
     {
         Name = "mnli", GlueFolder = "MNLI", Description = "Multi-Genre NLI: does the premise entail, contradict or neither the hypothesis?",
-        TrainFile = "train.tsv",
+        SkipMalformedRows = true, TrainFile = "train.tsv",
         DevSplits = new[] { new TaskSplit("matched", "dev_matched.tsv"), new TaskSplit("mismatched", "dev_mismatched.tsv") },
         TextColumn = "sentence1", PairColumn = "sentence2", LabelColumn = "gold_label",
         Labels = new[] { "contradiction", "entailment", "neutral" },
@@ -85,7 +86,7 @@ public static class GlueTasks
     public static readonly TaskSpec QNLI = new()
     {
         Name = "qnli", GlueFolder = "QNLI", Description = "Question NLI (from SQuAD): does the sentence answer the question?",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "question", PairColumn = "sentence", LabelColumn = "label",
         Labels = new[] { "entailment", "not_entailment" },
         Metrics = new[] { TaskMetric.Accuracy }, ScoreMetrics = new[] { "accuracy" },
@@ -94,7 +95,7 @@ public static class GlueTasks
     public static readonly TaskSpec RTE = new()
     {
         Name = "rte", GlueFolder = "RTE", Description = "Recognizing Textual Entailment",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "sentence1", PairColumn = "sentence2", LabelColumn = "label",
         Labels = new[] { "entailment", "not_entailment" },
         Metrics = new[] { TaskMetric.Accuracy }, ScoreMetrics = new[] { "accuracy" },
@@ -103,7 +104,7 @@ public static class GlueTasks
     public static readonly TaskSpec WNLI = new()
     {
         Name = "wnli", GlueFolder = "WNLI", Description = "Winograd NLI: is the sentence with the pronoun replaced entailed?",
-        TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
+        SkipMalformedRows = true, TrainFile = "train.tsv", DevSplits = new[] { new TaskSplit("dev", "dev.tsv") },
         TextColumn = "sentence1", PairColumn = "sentence2", LabelColumn = "label",
         Labels = new[] { "not_entailment", "entailment" }, LabelValues = ZeroOne,
         Metrics = new[] { TaskMetric.Accuracy }, ScoreMetrics = new[] { "accuracy" },

@@ -40,7 +40,7 @@ public sealed class TaskSpec
     /// <summary>The class F1 is computed for (MRPC: equivalent, QQP: duplicate).</summary>
     public int PositiveLabelId { get; init; } = 1;
 
-    /// <summary>Rows with too few columns are skipped (and counted) instead of failing: QQP's train.tsv has a few.</summary>
+    /// <summary>Rows with too few columns are skipped (and counted) instead of failing: the GLUE tasks (the original QQP release has a few).</summary>
     public bool SkipMalformedRows { get; init; }
 
     /// <summary>The metrics reported on every evaluation split.</summary>

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Text.Json;
+using BertLab.Runtime;
+using BertLab.Training;
+using Spectre.Console;
+
+namespace BertLab.Cli;
+
+/// <summary>bertlab bench train: masked-LM training throughput and MFU for the BERT-base and small shapes.</summary>
+public static class BenchTrainVerb
+{
+    public static Command Build()
+    {
+        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<string?>("--json") { Description = "Write the records as a JSON array to this file" };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per configuration (after 2 warm-up steps)", DefaultValueFactory = _ => 4 };
+        var only = new Option<string?>("--only") { Description = "Only configurations whose 'model/attention/seq' contains this text, e.g. base/softmax/128" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("train", "Masked-LM training steps/s, tokens/s, FLOPs per token, MFU against the matmul peak measured in the same run, and peak memory");
+        foreach (var o in new Option[] { device, json, steps, only, threads }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            TorchRuntime.Initialize(r.GetValue(threads));
+            var dev = TorchRuntime.Device(r.GetValue(device)!);
+            var bench = new TrainBenchmark { Device = dev, Steps = r.GetValue(steps) };
+            AnsiConsole.MarkupLine($"[bold]bench train[/] on {Markup.Escape(dev.type.ToString())}: {Markup.Escape(TorchRuntime.Describe())}");
+            double peak = bench.MeasureMatmulPeak();
+            AnsiConsole.MarkupLine($"  fp32 matmul peak (2048³): {peak * 1000:F1} GFLOP/s");
+            var records = new List<TrainBenchRecord>();
+            var table = new Table().AddColumns("model", "attention", "seq", "batch", "steps/s", "tokens/s", "GFLOP/token", "TFLOP/s", "MFU", "peak MB");
+            foreach (var k in TrainBenchmark.DefaultCases(dev.type == TorchSharp.DeviceType.CUDA))
+            {
+                if (r.GetValue(only) is string filter && !$"{k.Model}/{k.Attention}/{k.SeqLen}".Contains(filter)) continue;
+                var rec = bench.Run(k, peak, m => AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(m)}[/]"));
+                records.Add(rec);
+                table.AddRow(rec.Model, rec.Attention, rec.SeqLen.ToString(), rec.Batch.ToString(), rec.StepsPerS.ToString("F3"), rec.TokensPerS.ToString("N0"),
+                    (rec.FlopsPerToken / 1e9).ToString("F3"), rec.AchievedTflops.ToString("F4"), rec.Mfu.ToString("P1"), rec.PeakMb?.ToString("N0") ?? "-");
+            }
+            AnsiConsole.Write(table);
+            if (r.GetValue(json) is string path)
+            {
+                var rows = records.Select(x => new Dictionary<string, object?>
+                {
+                    ["model"] = x.Model, ["attention"] = x.Attention, ["seq_len"] = x.SeqLen, ["batch"] = x.Batch, ["steps_per_s"] = x.StepsPerS,
+                    ["tokens_per_s"] = x.TokensPerS, ["flops_per_token"] = x.FlopsPerToken, ["achieved_tflops"] = x.AchievedTflops,
+                    ["peak_tflops"] = x.PeakTflops, ["mfu"] = x.Mfu, ["peak_mb"] = x.PeakMb, ["device"] = x.Device,
+                    ["cpu"] = TorchRuntime.Describe(), ["mkl_fast_path"] = TorchRuntime.MklFastPath,
+                });
+                TextArrayFile.WriteAtomically(path, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+                AnsiConsole.MarkupLine($"  records → {Markup.Escape(path)}");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,27 @@
+using System.Text.Json.Nodes;
+
+namespace BertLab.Training;
+
+/// <summary>
+/// One rank's view of the shards in data-parallel training: each micro-batch of b sequences is rows [rank·b, (rank+1)·b)
+/// of the next global micro-batch of ranks·b sequences, so the ranks together read exactly the order of one process with
+/// batch ranks·b (2 ranks × 16 = 1 rank × 32). The position counts sequences and is the same on every rank, so a run can
+/// resume with another number of ranks.
+/// </summary>
+public sealed class RankSliceBatchSource : IBatchSource
+{
+    readonly ShardBatchSource _inner;
+    readonly int _rank, _ranks;
+
+    public RankSliceBatchSource(ShardBatchSource inner, int rank, int ranks)
+    {
+        if (ranks < 1 || rank < 0 || rank >= ranks) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} of {ranks}");
+        _inner = inner; _rank = rank; _ranks = ranks;
+    }
+
+    public TrainingBatch NextTrain(int batchSize) => _inner.NextTrainSlice(batchSize * _ranks, _rank * batchSize, batchSize);
+    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches) => _inner.Validation(batchSize, maxBatches);
+    public JsonNode SaveState() => _inner.SaveState();
+    public void RestoreState(JsonNode state) => _inner.RestoreState(state);
+    public string Describe() => $"{_inner.Describe()}; rank {_rank} of {_ranks} reads rows [{_rank}·b, {_rank + 1}·b) of every global micro-batch";
+}
