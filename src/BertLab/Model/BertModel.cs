@@ -77,17 +77,15 @@ public sealed class BertModel : nn.Module
         if (options.HiddenStates) hidden.Add(h);
         double lambda = Config.Attention.OutputPenalty;
         Tensor? penalty = null;
-        Tensor? realTokens = lambda > 0 ? (keyMask ?? ones_like(inputIds, dtype: ScalarType.Bool)).to_type(h.dtype) : null;
         foreach (var layer in encoder.Layers)
         {
             var input = h;
             var (next, probs, context) = layer.Forward(h, keyMask, options.Attentions);
             if (options.Attentions && probs is not null) attn.Add(probs);
             if (options.Contexts) contexts.Add(context);
-            if (realTokens is not null)
+            if (lambda > 0)
             {
-                var excess = nn.functional.relu(context.norm(-1) - input.norm(-1)) * realTokens;
-                var term = excess.sum() / realTokens.sum().clamp_min(1);
+                var term = Attention.OutputPenalty.Term(input, context, keyMask);
                 penalty = penalty is null ? term : penalty + term;
             }
             h = next;

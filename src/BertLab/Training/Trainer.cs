@@ -263,35 +263,24 @@ public sealed class Trainer
                 var logits = output.Logits.reshape(-1, output.Logits.shape[^1]);
                 correct += (logits.argmax(-1).eq(labels) & labels.ne(-100)).sum();
             }
-            if (stat) stats = AttentionStatistics(model, output.Encoder, b.AttentionMask);
+            if (stat) stats = AttentionStatisticsRecord(model, output.Encoder, b.AttentionMask);
         }
         return new Accumulated(lossSum, correct, masked, penalty, stats);
     }
 
     /// <summary>Per layer: mean norm of the attention output over real tokens, σ(m_h) per head (n_pow_sigma), p per head (lp).</summary>
-    static JsonObject AttentionStatistics(BertForMaskedLM model, BertModelOutput enc, Tensor attentionMask)
+    static JsonObject AttentionStatisticsRecord(BertForMaskedLM model, BertModelOutput enc, Tensor attentionMask)
     {
-        using var _ = no_grad();
         var layers = new JsonArray();
-        var real = attentionMask.to_type(ScalarType.Float32);
+        var mask = attentionMask.to_type(ScalarType.Bool);
         for (int i = 0; i < model.Bert.Encoder.Layers.Count; i++)
         {
-            var o = new JsonObject();
-            if (i < enc.Contexts.Count)
-                o["output_norm"] = Round((enc.Contexts[i].norm(-1) * real).sum().item<float>() / Math.Max(1f, real.sum().item<float>()));
             var self = model.Bert.Encoder.Layers[i].Attention.Self;
-            foreach (var name in self.ExtraParameterNames)
-            {
-                var p = self.get_parameter(name)!;
-                var values = name switch
-                {
-                    "scale_logit" => p.sigmoid(),
-                    "p_logit" => nn.functional.softplus(p) + 1e-6,
-                    _ => p,
-                };
-                string key = name switch { "scale_logit" => "sigma", "p_logit" => "p", _ => name };
-                o[key] = new JsonArray(values.to_type(ScalarType.Float64).cpu().data<double>().Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
-            }
+            var parameters = self.ExtraParameterNames.ToDictionary(n => n, n => (Tensor)self.get_parameter(n)!);
+            var s = BertLab.Attention.AttentionStatistics.Compute(enc.Contexts[i], mask, parameters);
+            var o = new JsonObject { ["output_norm"] = Round(s.MeanOutputNorm) };
+            if (s.ScaleExponent is not null) o["sigma"] = new JsonArray(s.ScaleExponent.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
+            if (s.P is not null) o["p"] = new JsonArray(s.P.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             layers.Add(o);
         }
         return new JsonObject { ["layers"] = layers };

@@ -14,6 +14,23 @@ public sealed class SlurmFactAttribute : FactAttribute
     {
         if (FindOnPath("sbatch") is null)
             Skip = "SLURM is not available (sbatch is not on PATH): run .ci/slurm-setup.sh (as root) to start a one-node cluster on localhost";
+        else if (NodeState() is var state && state is null || !System.Text.RegularExpressions.Regex.IsMatch(state!, "idle|mixed|allocated|completing"))
+            Skip = $"SLURM is installed but no node is up (sinfo: '{state ?? "no answer"}'): run .ci/slurm-setup.sh (as root)";
+    }
+
+    /// <summary>The node states sinfo reports, or null when the controller does not answer within 15 s.</summary>
+    static string? NodeState()
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("sinfo") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "-h", "-o", "%T" }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEndAsync();
+            if (!p.WaitForExit(15_000)) { p.Kill(); return null; }
+            return p.ExitCode == 0 ? output.Result.Trim() : null;
+        }
+        catch (System.ComponentModel.Win32Exception) { return null; }
     }
 
     public static string? FindOnPath(string name) =>

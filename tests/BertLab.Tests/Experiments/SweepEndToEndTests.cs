@@ -100,6 +100,19 @@ public sealed class SweepEndToEndTests : IDisposable
             new SweepRunOptions { Workers = 2, PruneCheckpoints = true }, _out.WriteLine).Run();
         _out.WriteLine($"research-log tiny: {outcomes.Count} runs in {watch.Elapsed.TotalSeconds:F0} s");
         Assert.Equal(36, outcomes.Count);
+        var failed = outcomes.Where(o => o.Status == "failed").ToList();
+        if (failed.Count > 0)
+        {
+            // a failed run is retried by running the sweep again (as a user would); a failure that repeats fails the test.
+            // Keep the evidence: libtorch has been seen failing once in a while on this loaded machine ("Expected false to be true").
+            foreach (var f in failed)
+                _out.WriteLine($"== {f.Dir} failed ({f.Detail}); its train.log ends:\n" +
+                               string.Join("\n", File.ReadLines(Path.Combine(dir, f.Dir, ChildProcessLauncher.LogFile)).TakeLast(40)));
+            var retried = new SweepRunner(ResearchLogSweep.Create("tiny"), dir, SweepTestKit.Launcher(),
+                new SweepRunOptions { Workers = 2, PruneCheckpoints = true }, _out.WriteLine).Run();
+            Assert.Equal(failed.Select(f => f.Index), retried.Where(o => o.Action != "skipped").Select(o => o.Index));
+            outcomes = retried;
+        }
         Assert.All(outcomes, o => Assert.True(o.Status is "completed" or "diverged", $"point {o.Index} ({o.Dir}): {o.Status}: {o.Detail}"));
         var md = File.ReadAllText(SweepReport.Write(dir).Markdown);
         foreach (var id in new[] { "1", "2a", "2b", "2c", "2d", "3", "4a", "4b", "4c", "4d", "4e", "5", "6a", "6b", "6c", "6d", "7", "8", "9" })
