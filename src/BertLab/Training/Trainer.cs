@@ -115,7 +115,12 @@ public sealed class Trainer
             int end = _config.Run.StopAfter > 0 ? Math.Min(_config.Run.StopAfter, _config.Run.Steps) : _config.Run.Steps;
             for (; step < end; step++)
             {
-                bool logStep = (step + 1) % _config.Run.LogInterval == 0 || step == _config.Run.Steps - 1;
+                int done = step + 1;
+                bool evalStep = done % _config.Run.EvalInterval == 0 || done == _config.Run.Steps;
+                bool checkpointStep = done % _config.Run.CheckpointInterval == 0 || done == _config.Run.Steps;
+                // every evaluation and checkpoint step is also a logged step: one metrics line per logged step, with
+                // step and loss always, and the validation results on the steps that have them
+                bool logStep = done % _config.Run.LogInterval == 0 || done == _config.Run.Steps || evalStep || checkpointStep;
                 if (step % 10 == 0) TorchRuntime.CollectNativeGarbage();
                 double lr = _config.Optimizer.Lr * schedule.Factor(step);
                 Optimizers.SetLearningRate(optimizer, lr);
@@ -148,22 +153,21 @@ public sealed class Trainer
                     if (result.Penalty is double pen) record["output_penalty"] = Round(pen);
                     if (result.Statistics is not null) record["attention"] = result.Statistics;
                 }
-                AppendMetrics(record);
-                _observer.OnLog(record, _config.Run.Steps);
-                intervalTokens = 0;
-                int done = step + 1;
-                bool evalStep = Writes && (done % _config.Run.EvalInterval == 0 || done == _config.Run.Steps);
-                if (evalStep)
+                JsonObject? eval = null;
+                if (evalStep && Writes)
                 {
-                    var eval = Evaluate(model, device);
-                    eval["step"] = done;
-                    AppendMetrics(eval);
-                    _observer.OnEvaluation(eval);
+                    eval = Evaluate(model, device);
+                    foreach (var (k, v) in eval) record[k] = v?.DeepClone();
                     double vl = eval["val_loss"]!.GetValue<double>();
                     if (vl < guard.BestValLoss) { guard.BestValLoss = vl; guard.BestStep = done; }
+                    eval["step"] = done;
                     summary["validation"] = eval.DeepClone();
                 }
-                if (Writes && (done % _config.Run.CheckpointInterval == 0 || done == _config.Run.Steps))
+                AppendMetrics(record);
+                _observer.OnLog(record, _config.Run.Steps);
+                if (eval is not null) _observer.OnEvaluation(eval);
+                intervalTokens = 0;
+                if (Writes && checkpointStep)
                 {
                     var path = SaveCheckpoint(model, optimizer, guard, done);
                     _observer.OnCheckpoint(path);

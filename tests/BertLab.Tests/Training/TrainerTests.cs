@@ -145,6 +145,11 @@ public class TrainerTests : IDisposable
         new Trainer(WithStopAt(partial, 5), cut, FixedBatchSource.Random(32, 32, 200, 5)).Run();
         new Trainer(config, cut, FixedBatchSource.Random(32, 32, 200, 5)).Run(resume: true);
 
+        // metrics.jsonl: one line per logged step, each with step and loss; validation on the evaluation steps
+        var lines = TrainingPlots.ReadMetrics(full);
+        Assert.Equal(Enumerable.Range(1, 8), lines.Select(m => m["step"]!.GetValue<int>()));
+        Assert.All(lines, m => Assert.NotNull(m["loss"]));
+        Assert.Equal(new[] { 4, 8 }, lines.Where(m => m["val_loss"] is not null).Select(m => m["step"]!.GetValue<int>()));
         var a = TrainRecords(full).Select(r => r["loss"]!.GetValue<double>()).ToList();
         var b = TrainRecords(cut).Select(r => r["loss"]!.GetValue<double>()).ToList();
         Assert.Equal(a, b);
