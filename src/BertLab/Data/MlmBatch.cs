@@ -41,6 +41,19 @@ public sealed class MlmBatch : IDisposable
         }
     }
 
+    /// <summary>Labelled positions, counted from the labels (whoever built the batch).</summary>
+    public long CountMaskedTokens() => Labels.ne(-100).sum().item<long>();
+
+    /// <summary>Real (non-padding) tokens, counted from the attention mask.</summary>
+    public long CountRealTokens() => AttentionMask.sum().item<long>();
+
+    /// <summary>The same batch on another device (itself on the CPU).</summary>
+    public MlmBatch To(Device device) => device.type == DeviceType.CPU ? this : new MlmBatch
+    {
+        InputIds = InputIds.to(device), TokenTypeIds = TokenTypeIds.to(device), AttentionMask = AttentionMask.to(device), Labels = Labels.to(device),
+        SelectedTokens = SelectedTokens, RealTokens = RealTokens, Next = Next,
+    };
+
     /// <summary>Moves the four tensors to the outer dispose scope.</summary>
     public MlmBatch MoveToOuterDisposeScope()
     {

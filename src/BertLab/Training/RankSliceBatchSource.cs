@@ -1,3 +1,4 @@
+using BertLab.Data;
 using System.Text.Json.Nodes;
 
 namespace BertLab.Training;
@@ -19,9 +20,9 @@ public sealed class RankSliceBatchSource : IBatchSource
         _inner = inner; _rank = rank; _ranks = ranks;
     }
 
-    public TrainingBatch NextTrain(int batchSize) => _inner.NextTrainSlice(batchSize * _ranks, _rank * batchSize, batchSize);
+    public MlmBatch NextTrain(int batchSize) => _inner.NextTrainSlice(batchSize * _ranks, _rank * batchSize, batchSize);
     /// <summary>The single-process validation set of the global batch size (rank 0 evaluates it alone).</summary>
-    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches) => _inner.Validation(batchSize * _ranks, maxBatches);
+    public IEnumerable<MlmBatch> Validation(int batchSize, int maxBatches) => _inner.Validation(batchSize * _ranks, maxBatches);
     public JsonNode SaveState() => _inner.SaveState();
     public void RestoreState(JsonNode state) => _inner.RestoreState(state);
     public string Describe() => $"{_inner.Describe()}; rank {_rank} of {_ranks} reads rows [{_rank}·b, {_rank + 1}·b) of every global micro-batch";

@@ -35,10 +35,10 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
     public ShardDataset Train => _train;
     public DataPosition Position => _loader?.Position ?? _position;
 
-    public TrainingBatch NextTrain(int batchSize) => NextTrainSlice(batchSize, 0, batchSize);
+    public MlmBatch NextTrain(int batchSize) => NextTrainSlice(batchSize, 0, batchSize);
 
     /// <summary>Rows [start, start + count) of the next training batch of <paramref name="globalBatchSize"/>; the position moves past all of it.</summary>
-    public TrainingBatch NextTrainSlice(int globalBatchSize, int start, int count)
+    public MlmBatch NextTrainSlice(int globalBatchSize, int start, int count)
     {
         if (_loader is null || _loader.BatchSize != globalBatchSize)
         {
@@ -46,20 +46,15 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
             _loader = new MlmDataLoader(_train, _vocabulary, globalBatchSize, _masking, _seed);
             _loader.Restore(position);
         }
-        return ToTrainingBatch(_loader.NextSlice(start, count));
+        return _loader.NextSlice(start, count);
     }
 
-    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches)
+    public IEnumerable<MlmBatch> Validation(int batchSize, int maxBatches)
     {
         if (_validation is null) yield break;
         foreach (var b in MlmDataLoader.EvaluationBatches(_validation, _vocabulary, batchSize, _masking, _seed, maxBatches <= 0 ? long.MaxValue : maxBatches))
-            yield return ToTrainingBatch(b);
+            yield return b;
     }
-
-    static TrainingBatch ToTrainingBatch(MlmBatch b) => new()
-    {
-        InputIds = b.InputIds, AttentionMask = b.AttentionMask, TokenTypeIds = b.TokenTypeIds, Labels = b.Labels,
-    };
 
     public JsonNode SaveState() => JsonSerializer.SerializeToNode(Position)!;
 

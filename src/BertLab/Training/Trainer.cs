@@ -1,3 +1,4 @@
+using BertLab.Data;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -193,15 +194,15 @@ public sealed class Trainer
     /// <summary>One optimiser step over run.accumulation micro-batches.</summary>
     StepResult TrainStep(BertForMaskedLM model, OptimizerHelper optimizer, Device device, bool withStatistics)
     {
-        var batches = new List<TrainingBatch>();
+        var batches = new List<MlmBatch>();
         for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
-        long tokens = batches.Sum(b => b.Tokens);
+        long tokens = batches.Sum(b => b.CountRealTokens());
         optimizer.zero_grad();
         // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
         long? globalMasked = null;
         if (Parallel is not null)
         {
-            var count = new double[] { batches.Sum(b => b.MaskedTokens) };
+            var count = new double[] { batches.Sum(b => b.CountMaskedTokens()) };
             Parallel.SumAll(count);
             globalMasked = (long)count[0];
         }
@@ -234,10 +235,10 @@ public sealed class Trainer
     /// of those tokens. Returns the step's loss (the large batch's mean). <paramref name="maskedTotal"/>: the masked tokens of the
     /// whole global batch when other processes hold the rest of it (data-parallel), else those of <paramref name="batches"/>.
     /// </summary>
-    public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<TrainingBatch> batches, bool maskedOnly, bool withStatistics = false,
+    public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<MlmBatch> batches, bool maskedOnly, bool withStatistics = false,
         long? maskedTotal = null)
     {
-        long masked = maskedTotal ?? batches.Sum(b => b.MaskedTokens);
+        long masked = maskedTotal ?? batches.Sum(b => b.CountMaskedTokens());
         double denominator = Math.Max(1, masked);
         var device = batches[0].InputIds.device;
         Tensor lossSum = zeros(1, device: device);
@@ -254,7 +255,7 @@ public sealed class Trainer
             var loss = output.MlmLoss!;
             if (output.Encoder.OutputPenalty is not null)
             {
-                double weight = b.MaskedTokens / denominator;
+                double weight = b.CountMaskedTokens() / denominator;
                 loss = loss + lambda * weight * output.Encoder.OutputPenalty;
                 var term = output.Encoder.OutputPenalty.detach() * weight;
                 penalty = penalty is null ? term : penalty + term;

@@ -1,3 +1,4 @@
+using BertLab.Data;
 using System.Text.Json.Nodes;
 using BertLab.Training;
 using static TorchSharp.torch;
@@ -17,22 +18,22 @@ public sealed class FixedBatchSource : IBatchSource
     }
 
     /// <summary>Rows [i·b, (i+1)·b) of the batch, cycling.</summary>
-    public TrainingBatch NextTrain(int batchSize)
+    public MlmBatch NextTrain(int batchSize)
     {
         long rows = _ids.shape[0];
         long start = batchSize >= rows ? 0 : (_next * batchSize) % rows;
         long take = Math.Min(batchSize, rows);
         _next++;
-        return new TrainingBatch
+        return new MlmBatch
         {
             InputIds = _ids.narrow(0, start, take).clone(), AttentionMask = _mask.narrow(0, start, take).clone(),
             TokenTypeIds = _types.narrow(0, start, take).clone(), Labels = _labels.narrow(0, start, take).clone(),
         };
     }
 
-    public IEnumerable<TrainingBatch> Validation(int batchSize, int maxBatches)
+    public IEnumerable<MlmBatch> Validation(int batchSize, int maxBatches)
     {
-        yield return new TrainingBatch { InputIds = _ids.clone(), AttentionMask = _mask.clone(), TokenTypeIds = _types.clone(), Labels = _labels.clone() };
+        yield return new MlmBatch { InputIds = _ids.clone(), AttentionMask = _mask.clone(), TokenTypeIds = _types.clone(), Labels = _labels.clone() };
     }
 
     public JsonNode SaveState() => new JsonObject { ["next"] = _next };

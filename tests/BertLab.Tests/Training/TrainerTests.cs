@@ -1,3 +1,4 @@
+using BertLab.Data;
 using System.Text.Json.Nodes;
 using BertLab.Model;
 using BertLab.Training;
@@ -85,7 +86,7 @@ public class TrainerTests : IDisposable
         if (dtype == "float64") model.to(ScalarType.Float64);
         var big = source.NextTrain(32);
         var small = Enumerable.Range(0, 4).Select(_ => source.NextTrain(8)).ToList();
-        Dictionary<string, Tensor> Grads(IReadOnlyList<TrainingBatch> batches, out double loss)
+        Dictionary<string, Tensor> Grads(IReadOnlyList<MlmBatch> batches, out double loss)
         {
             model.zero_grad();
             loss = Trainer.AccumulateGradients(model, batches, maskedOnly: true).Loss.to_type(ScalarType.Float64).item<double>();
