@@ -60,6 +60,13 @@ public sealed class ComposedAttention : IAttentionMechanism
         long B = q.shape[0], S = q.shape[2], d = q.shape[3];
         if (k.shape[2] != S || v.shape[2] != S)
             throw new ArgumentException("ComposedAttention is self-attention: Q, K and V must have the same sequence length");
+        var kernel = KernelFor(S, d, inputs.NeedProbs);
+        // Mixed precision: Q, K, V come from bf16 projections; everything but the fused kernel (normalisation, σ/p
+        // parameters, activations on the matrix, the linear kernel's sums over S) runs in fp32.
+        if (kernel != "fused" && MixedPrecision.IsReduced(q.dtype))
+        {
+            q = q.to_type(ScalarType.Float32); k = k.to_type(ScalarType.Float32); v = v.to_type(ScalarType.Float32);
+        }
         var mask = new PaddingMask(inputs.KeyMask, B, S, q.dtype, q.device);
 
         // Vector normalisation (cosine normalises q and k inside its similarity; an extra N is idempotent).
@@ -71,7 +78,7 @@ public sealed class ComposedAttention : IAttentionMechanism
         // Padded rows of Q', K', V' are zero (this alone makes the linear kernel exact).
         if (mask.HasPadding) { q = q * mask.Rows; k = k * mask.Rows; v = v * mask.Rows; }
 
-        return KernelFor(S, d, inputs.NeedProbs) switch
+        return kernel switch
         {
             "linear" => Linear(q, k, v, mask, inputs),
             "fused" => Fused(q, k, v, mask, inputs),

@@ -41,7 +41,8 @@ public sealed class SoftmaxAttention : IAttentionMechanism
     /// <summary>The plain reference: scores, additive mask (float min, as Hugging Face), softmax, dropout, product.</summary>
     public static AttentionResult Explicit(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout, bool training)
     {
-        var scores = matmul(q, k.transpose(-1, -2)) / Math.Sqrt(q.shape[^1]);
+        // Mixed precision: the product in bf16, the mask and softmax in fp32, the probabilities back to V's type (as autocast).
+        var scores = MixedPrecision.Float(matmul(q, k.transpose(-1, -2))) / Math.Sqrt(q.shape[^1]);
         if (keyMask is not null)
         {
             var additive = (~keyMask).to(scores.dtype) * finfo(scores.dtype).min;
@@ -49,6 +50,6 @@ public sealed class SoftmaxAttention : IAttentionMechanism
         }
         var probs = scores.softmax(-1);
         var used = training && dropout > 0 ? nn.functional.dropout(probs, dropout, true) : probs;
-        return new AttentionResult { Output = matmul(used, v), Probs = probs };
+        return new AttentionResult { Output = matmul(used.to_type(v.dtype), v), Probs = probs };
     }
 }

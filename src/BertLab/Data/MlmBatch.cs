@@ -14,6 +14,9 @@ public sealed class MlmBatch : IDisposable
     public required Tensor TokenTypeIds { get; init; }
     public required Tensor AttentionMask { get; init; }
     public required Tensor Labels { get; init; }
+    /// <summary>Flat indices of the labelled positions, found on the host before the batch moved to an accelerator
+    /// (so the masked-only logits need no device synchronisation); null on the CPU.</summary>
+    public Tensor? MaskedIndex { get; init; }
     public int BatchSize => (int)InputIds.shape[0];
     public int SequenceLength => (int)InputIds.shape[1];
     /// <summary>Positions with a label (selected for prediction).</summary>
@@ -51,6 +54,7 @@ public sealed class MlmBatch : IDisposable
     public MlmBatch To(Device device) => device.type == DeviceType.CPU ? this : new MlmBatch
     {
         InputIds = InputIds.to(device), TokenTypeIds = TokenTypeIds.to(device), AttentionMask = AttentionMask.to(device), Labels = Labels.to(device),
+        MaskedIndex = (MaskedIndex ?? Model.BertForMaskedLM.MaskedPositions(Labels)).to(device),
         SelectedTokens = SelectedTokens, RealTokens = RealTokens, Next = Next,
     };
 
@@ -58,12 +62,12 @@ public sealed class MlmBatch : IDisposable
     public MlmBatch MoveToOuterDisposeScope()
     {
         InputIds.MoveToOuterDisposeScope(); TokenTypeIds.MoveToOuterDisposeScope();
-        AttentionMask.MoveToOuterDisposeScope(); Labels.MoveToOuterDisposeScope();
+        AttentionMask.MoveToOuterDisposeScope(); Labels.MoveToOuterDisposeScope(); MaskedIndex?.MoveToOuterDisposeScope();
         return this;
     }
 
     public void Dispose()
     {
-        InputIds.Dispose(); TokenTypeIds.Dispose(); AttentionMask.Dispose(); Labels.Dispose();
+        InputIds.Dispose(); TokenTypeIds.Dispose(); AttentionMask.Dispose(); Labels.Dispose(); MaskedIndex?.Dispose();
     }
 }

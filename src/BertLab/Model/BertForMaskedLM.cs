@@ -19,7 +19,7 @@ public sealed class BertPredictionHeadTransform : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x) => LayerNorm.forward(Activations.Apply(_act, dense.forward(x)));
+    public Tensor Forward(Tensor x) => LayerNorm.forward(MixedPrecision.Float(Activations.Apply(_act, MixedPrecision.Linear(dense, x))));
 }
 
 /// <summary>
@@ -41,7 +41,7 @@ public sealed class BertLMPredictionHead : nn.Module
     }
 
     public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) =>
-        nn.functional.linear(transform.Forward(hidden), decoder?.weight ?? wordEmbeddings, bias);
+        MixedPrecision.Float(MixedPrecision.Linear(transform.Forward(hidden), decoder?.weight ?? wordEmbeddings, bias));
 }
 
 public sealed class BertOnlyMLMHead : nn.Module
@@ -84,6 +84,9 @@ public sealed class BertForMaskedLM : nn.Module
         BertInit.Apply(this, config);
     }
 
+    /// <summary>Flat indices of the labelled positions (labels ≠ −100) of a (B, S) or flat label tensor.</summary>
+    public static Tensor MaskedPositions(Tensor labels) => nonzero(labels.reshape(-1).ne(-100)).squeeze(1);
+
     public BertModel Bert => bert;
     public BertConfig Config => bert.Config;
 
@@ -91,8 +94,10 @@ public sealed class BertForMaskedLM : nn.Module
     /// <param name="maskedOnly">Compute the vocabulary projection only where labels ≠ −100 (≈3× faster training).</param>
     /// <param name="lossDenominator">Divide the summed loss by this count instead of the local number of labels
     /// (gradient accumulation: the count over the whole accumulated batch).</param>
+    /// <param name="maskedIndex">The flat positions where labels ≠ −100, computed by whoever built the batch (on the host);
+    /// without it they are found with nonzero, which waits for the device (a host synchronisation inside the step).</param>
     public MaskedLMOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Tensor? labels = null,
-        ForwardOptions? options = null, bool maskedOnly = false, double? lossDenominator = null)
+        ForwardOptions? options = null, bool maskedOnly = false, double? lossDenominator = null, Tensor? maskedIndex = null)
     {
         var enc = bert.Forward(inputIds, attentionMask, tokenTypeIds, options);
         var h = enc.LastHiddenState;
@@ -101,7 +106,7 @@ public sealed class BertForMaskedLM : nn.Module
         if (maskedOnly && labels is not null)
         {
             var flatLabels = labels.reshape(-1);
-            var index = nonzero(flatLabels.ne(-100)).squeeze(1);
+            var index = maskedIndex ?? MaskedPositions(flatLabels);
             selected = flatLabels.index_select(0, index);
             var rows = h.reshape(-1, h.shape[^1]).index_select(0, index);
             logits = cls.Forward(rows, bert.Embeddings.WordEmbeddingWeight);

@@ -38,7 +38,7 @@ public sealed class BertForSequenceClassification : nn.Module
         ForwardOptions? options = null)
     {
         var enc = bert.Forward(inputIds, attentionMask, tokenTypeIds, options);
-        var logits = classifier.forward(dropout.forward(enc.PooledOutput!));
+        var logits = MixedPrecision.Float(MixedPrecision.Linear(classifier, dropout.forward(enc.PooledOutput!)));
         Tensor? loss = null;
         if (labels is not null)
         {

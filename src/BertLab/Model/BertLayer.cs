@@ -27,7 +27,7 @@ public sealed class BertIntermediate : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x) => Activations.Apply(_act, dense.forward(x));
+    public Tensor Forward(Tensor x) => Activations.Apply(_act, MixedPrecision.Linear(dense, x));
 }
 
 public sealed class BertOutput : nn.Module
@@ -44,7 +44,7 @@ public sealed class BertOutput : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor input) => LayerNorm.forward(dropout.forward(dense.forward(x)) + input);
+    public Tensor Forward(Tensor x, Tensor input) => LayerNorm.forward(MixedPrecision.Float(dropout.forward(MixedPrecision.Linear(dense, x)) + input));
 }
 
 /// <summary>One post-LN transformer layer: attention, then the feed-forward block.</summary>

@@ -38,7 +38,7 @@ public sealed class BertPooler : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor hidden) => tanh(dense.forward(hidden[.., 0]));
+    public Tensor Forward(Tensor hidden) => tanh(MixedPrecision.Linear(dense, hidden[.., 0]));
 }
 
 /// <summary>Hugging Face's BertModel: embeddings, post-LN encoder, optional pooler.</summary>

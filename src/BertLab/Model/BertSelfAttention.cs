@@ -44,9 +44,9 @@ public sealed class BertSelfAttention : nn.Module
     /// <summary>hidden (B, S, D), keyMask (B, S) bool or null → context (B, S, D) and optionally probabilities (B, H, S, S).</summary>
     public (Tensor context, Tensor? probs) Forward(Tensor hidden, Tensor? keyMask, bool needProbs)
     {
-        var q = SplitHeads(query.forward(hidden));
-        var k = SplitHeads(key.forward(hidden));
-        var v = SplitHeads(value.forward(hidden));
+        var q = SplitHeads(MixedPrecision.Linear(query, hidden));
+        var k = SplitHeads(MixedPrecision.Linear(key, hidden));
+        var v = SplitHeads(MixedPrecision.Linear(value, hidden));
         var result = Mechanism.Forward(new AttentionInputs
         {
             Query = q, Key = k, Value = v, KeyMask = keyMask,
@@ -73,7 +73,7 @@ public sealed class BertSelfOutput : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor context, Tensor input) => LayerNorm.forward(dropout.forward(dense.forward(context)) + input);
+    public Tensor Forward(Tensor context, Tensor input) => LayerNorm.forward(MixedPrecision.Float(dropout.forward(MixedPrecision.Linear(dense, context)) + input));
 }
 
 /// <summary>Self-attention block: <c>self</c> and <c>output</c>, as Hugging Face names them.</summary>

@@ -53,12 +53,43 @@ public static class TorchRuntime
         {
             case "cpu": return torch.CPU;
             case "cuda":
+                EnsureCudaBackend();
                 if (!torch.cuda.is_available())
                     throw new BertLabException("--device cuda: no CUDA device is available (is a CUDA libtorch installed? see README)");
                 return torch.CUDA;
             default:
                 throw new BertLabException($"unknown device '{name}' (allowed: cpu, cuda)");
         }
+    }
+
+    static bool _cudaLoaded;
+
+    /// <summary>
+    /// Loads TorchSharp's CUDA backend (libtorch_cuda from the CUDA libtorch package, or from a PyTorch installation on
+    /// LD_LIBRARY_PATH). If TorchSharp's loader refuses (the CPU libtorch package is referenced but absent), the native
+    /// bridge is loaded explicitly from the application folder and the load retried.
+    /// </summary>
+    static void EnsureCudaBackend()
+    {
+        if (_cudaLoaded) return;
+        try { torch.InitializeDeviceType(DeviceType.CUDA); }
+        catch (Exception first)
+        {
+            var bridge = new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
+                .Select(d => Path.Combine(d, "libLibTorchSharp.so")).FirstOrDefault(File.Exists);
+            if (bridge is null)
+                throw new BertLabException($"--device cuda: TorchSharp could not load a CUDA libtorch ({first.Message}); install libtorch-cuda or put PyTorch's torch/lib on LD_LIBRARY_PATH");
+            try
+            {
+                NativeLibrary.Load(bridge);
+                torch.InitializeDeviceType(DeviceType.CUDA);
+            }
+            catch (Exception second)
+            {
+                throw new BertLabException($"--device cuda: TorchSharp could not load a CUDA libtorch ({first.Message}; with the bridge loaded explicitly: {second.Message})");
+            }
+        }
+        _cudaLoaded = true;
     }
 
     public static string Describe() =>

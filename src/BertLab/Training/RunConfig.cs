@@ -39,6 +39,9 @@ public sealed class RunSettings
     public int KeepLast { get; set; } = 2;
     public long Seed { get; set; } = 42;
     public string Device { get; set; } = "cpu";
+    /// <summary>fp32, or bf16 mixed precision (bf16 matmuls, fp32 master weights; see MixedPrecision). bf16 is for GPUs:
+    /// CPUs without AVX512-BF16 run bf16 matmuls ~100× slower.</summary>
+    public string Precision { get; set; } = "fp32";
     /// <summary>0 = all cores.</summary>
     public int Threads { get; set; }
     /// <summary>Compute the vocabulary projection only at masked positions (≈3× faster).</summary>
@@ -204,6 +207,7 @@ public sealed class RunConfig
         c.Run.Device = run.Take("device", n => Str(n, "run.device"), c.Run.Device);
         c.Run.Threads = run.Int("threads", c.Run.Threads);
         c.Run.MaskedOnlyLogits = run.Bool("masked_only_logits", c.Run.MaskedOnlyLogits);
+        c.Run.Precision = run.Take("precision", n => Str(n, "run.precision"), c.Run.Precision);
         c.Run.DivergenceFactor = run.Num("divergence_factor", c.Run.DivergenceFactor);
         c.Run.DivergencePatience = run.Int("divergence_patience", c.Run.DivergencePatience);
         c.Run.InitFrom = run.Take("init_from", n => (string?)Str(n, "run.init_from"), c.Run.InitFrom);
@@ -236,6 +240,7 @@ public sealed class RunConfig
         if (Run.KeepLast < 1) throw new BertLabException($"config: run.keep_last must be ≥ 1, got {Run.KeepLast}");
         if (Run.Threads < 0) throw new BertLabException($"config: run.threads must be ≥ 0 (0 = all cores), got {Run.Threads}");
         if (Run.Device is not ("cpu" or "cuda")) throw new BertLabException($"config: run.device '{Run.Device}' is not allowed; allowed: cpu, cuda");
+        MixedPrecision.Parse(Run.Precision, "config: run.precision");
         if (!(Run.DivergenceFactor > 1)) throw new BertLabException($"config: run.divergence_factor must be > 1, got {Run.DivergenceFactor}");
         Positive("run.divergence_patience", Run.DivergencePatience);
         if (Data.SeqLen < 8) throw new BertLabException($"config: data.seq_len must be ≥ 8, got {Data.SeqLen}");
@@ -275,7 +280,7 @@ public sealed class RunConfig
                 ["steps"] = Run.Steps, ["batch_size"] = Run.BatchSize, ["accumulation"] = Run.Accumulation,
                 ["log_interval"] = Run.LogInterval, ["eval_interval"] = Run.EvalInterval, ["eval_batches"] = Run.EvalBatches,
                 ["checkpoint_interval"] = Run.CheckpointInterval, ["keep_last"] = Run.KeepLast, ["seed"] = Run.Seed,
-                ["device"] = Run.Device, ["threads"] = Run.Threads, ["masked_only_logits"] = Run.MaskedOnlyLogits,
+                ["device"] = Run.Device, ["threads"] = Run.Threads, ["masked_only_logits"] = Run.MaskedOnlyLogits, ["precision"] = Run.Precision,
                 ["divergence_factor"] = Run.DivergenceFactor, ["divergence_patience"] = Run.DivergencePatience,
                 ["init_from"] = Run.InitFrom,
             },

@@ -206,7 +206,7 @@ public sealed class Trainer
             Parallel.SumAll(count);
             globalMasked = (long)count[0];
         }
-        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked);
+        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked, MixedPrecision.Parse(_config.Run.Precision));
         if (Parallel is not null) Parallel.SumGradients(model.parameters().ToList());
         var norm = Optimizers.ClipGradNorm(model.parameters(), _config.Optimizer.ClipNorm);
         double lossValue = g.Loss.item<float>();
@@ -236,7 +236,7 @@ public sealed class Trainer
     /// whole global batch when other processes hold the rest of it (data-parallel), else those of <paramref name="batches"/>.
     /// </summary>
     public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<MlmBatch> batches, bool maskedOnly, bool withStatistics = false,
-        long? maskedTotal = null)
+        long? maskedTotal = null, ScalarType? precision = null)
     {
         long masked = maskedTotal ?? batches.Sum(b => b.CountMaskedTokens());
         double denominator = Math.Max(1, masked);
@@ -250,8 +250,10 @@ public sealed class Trainer
         {
             var b = batches[i];
             bool stat = withStatistics && i == 0;
-            var output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
-                stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, lossDenominator: denominator);
+            MaskedLMOutput output;
+            using (MixedPrecision.Enter(precision))
+                output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
+                    stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, lossDenominator: denominator, maskedIndex: b.MaskedIndex);
             var loss = output.MlmLoss!;
             if (output.Encoder.OutputPenalty is not null)
             {
@@ -319,7 +321,9 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 var b = cpuBatch.To(device);
-                var output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels, maskedOnly: true, lossDenominator: 1.0);
+                MaskedLMOutput output;
+                using (MixedPrecision.Enter(MixedPrecision.Parse(_config.Run.Precision)))
+                    output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels, maskedOnly: true, lossDenominator: 1.0, maskedIndex: b.MaskedIndex);
                 lossSum += output.MlmLoss!.item<float>();
                 masked += output.SelectedLabels!.shape[0];
                 correct += output.Logits.argmax(-1).eq(output.SelectedLabels).sum().item<long>();
