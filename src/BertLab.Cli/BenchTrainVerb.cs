@@ -18,9 +18,10 @@ public static class BenchTrainVerb
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var precision = new Option<string?>("--precision") { Description = "fp32, or bf16 mixed precision (bf16 matmuls, fp32 master weights); default bf16 on cuda, fp32 on cpu" };
         var optimizerImpl = new Option<string>("--optimizer") { Description = "flat (AdamW over one buffer: a few kernels per step) or torch (TorchSharp's per-tensor AdamW)", DefaultValueFactory = _ => "flat" };
+        var breakdown = new Option<bool>("--breakdown") { Description = "Also time forward, backward and the optimiser step on their own (where a step's time goes)" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps per configuration before the timed ones (default 2 on cpu, 3 on cuda)" };
         var cmd = new Command("train", "Masked-LM training steps/s, tokens/s, FLOPs per token, MFU against the matmul peak measured in the same run, and peak memory");
-        foreach (var o in new Option[] { device, json, steps, only, threads, precision, optimizerImpl, warmup }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { device, json, steps, only, threads, precision, optimizerImpl, warmup, breakdown }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             TorchRuntime.Initialize(r.GetValue(threads));
@@ -32,7 +33,7 @@ public static class BenchTrainVerb
             if (r.GetValue(steps) < 1) throw new BertLabException("--steps must be at least 1");
             var bench = new TrainBenchmark
             {
-                Device = dev, Steps = r.GetValue(steps), Precision = compute, FlatOptimizer = impl == "flat",
+                Device = dev, Steps = r.GetValue(steps), Precision = compute, FlatOptimizer = impl == "flat", Breakdown = r.GetValue(breakdown),
                 WarmupSteps = r.GetValue(warmup) is > 0 and var w ? w : (cuda ? 3 : 2),
             };
             AnsiConsole.MarkupLine($"[bold]bench train[/] on {Markup.Escape(dev.type.ToString())}: {Markup.Escape(TorchRuntime.Describe())}");
@@ -58,7 +59,7 @@ public static class BenchTrainVerb
                     ["model"] = x.Model, ["attention"] = x.Attention, ["seq_len"] = x.SeqLen, ["batch"] = x.Batch, ["steps_per_s"] = x.StepsPerS,
                     ["tokens_per_s"] = x.TokensPerS, ["flops_per_token"] = x.FlopsPerToken, ["achieved_tflops"] = x.AchievedTflops,
                     ["peak_tflops"] = x.PeakTflops, ["mfu"] = x.Mfu, ["peak_mb"] = x.PeakMb, ["device"] = x.Device,
-                    ["precision"] = x.Precision, ["optimizer"] = x.Optimizer, ["ms_per_step"] = x.MsPerStep,
+                    ["precision"] = x.Precision, ["optimizer"] = x.Optimizer, ["ms_per_step"] = x.MsPerStep, ["breakdown_ms"] = x.BreakdownMs,
                     ["peak_mb_measure"] = x.Device == "cuda" ? $"device memory in use after the timed steps minus before the model ({CudaMemory.Source ?? "unavailable"})" : "resident set size peak minus before the model",
                     ["cpu"] = TorchRuntime.Describe(), ["mkl_fast_path"] = TorchRuntime.MklFastPath,
                 });

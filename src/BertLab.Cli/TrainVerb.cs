@@ -24,10 +24,11 @@ public sealed class TrainVerb : IVerb
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this directory from its last checkpoint" };
         var corpus = new Option<string[]>("--corpus") { Description = "Corpus files, directories or globs (default: the embedded corpus)", AllowMultipleArgumentsPerToken = true };
         var device = new Option<string?>("--device") { Description = "cpu or cuda" };
+        var precision = new Option<string?>("--precision") { Description = "fp32 (default), or bf16 mixed precision for GPUs (bf16 matmuls, fp32 master weights)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (0 = all cores)" };
         var set = new Option<string[]>("--set") { Description = "Override any configuration key, e.g. --set optimizer.lr=3e-4 --set run.batch_size=16" };
         var cmd = new Command("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)");
-        foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, threads, set }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, precision, threads, set }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             // Under mpirun/srun with several processes: data-parallel training, one rank per process (see MpiDataParallel).
@@ -72,6 +73,7 @@ public sealed class TrainVerb : IVerb
             if (r.GetValue(steps) is int s) Set("run.steps", s);
             if (r.GetValue(seed) is long sd) Set("run.seed", sd);
             if (r.GetValue(device) is string dv) Set("run.device", dv);
+            if (r.GetValue(precision) is string pr) Set("run.precision", pr);
             if (r.GetValue(threads) is int th) Set("run.threads", th);
             if (r.GetValue(corpus) is { Length: > 0 } cs) json["data"]!["corpus"] = new JsonArray(cs.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
             foreach (var o in r.GetValue(set) ?? Array.Empty<string>()) RunConfig.ApplyOverride(json, o);

@@ -9,7 +9,7 @@ namespace BertLab.Training;
 /// <summary>One measured configuration of <see cref="TrainBenchmark"/>.</summary>
 public sealed record TrainBenchRecord(string Model, string Attention, int SeqLen, int Batch, double StepsPerS, double TokensPerS,
     double FlopsPerToken, double AchievedTflops, double PeakTflops, double Mfu, double? PeakMb, string Device, string? Skipped = null,
-    string Precision = "fp32", string Optimizer = "torch", double MsPerStep = 0);
+    string Precision = "fp32", string Optimizer = "torch", double MsPerStep = 0, IReadOnlyDictionary<string, double>? BreakdownMs = null);
 
 /// <summary>
 /// Masked-LM training throughput (forward, backward, AdamW step; MLM logits at masked positions only) and model FLOPs
@@ -27,6 +27,9 @@ public sealed class TrainBenchmark
     /// <summary>true: <see cref="FlatAdamW"/> (a few kernels per step); false: TorchSharp's per-tensor AdamW and clipping.</summary>
     public bool FlatOptimizer { get; init; } = true;
     bool Cuda => Device.type == DeviceType.CUDA;
+    /// <summary>Also time the parts of a step on their own (forward; forward + backward; clipping + optimiser step),
+    /// each synchronised at its end: where a step's time goes.</summary>
+    public bool Breakdown { get; init; }
 
     public sealed record Case(string Model, string Attention, int SeqLen, int Batch);
 
@@ -130,6 +133,31 @@ public sealed class TrainBenchmark
         }
         Synchronize();
         double seconds = sw.Elapsed.TotalSeconds / Steps;
+        Dictionary<string, double>? breakdown = null;
+        if (Breakdown)
+        {
+            double Time(Action part)
+            {
+                Synchronize();
+                var t = Stopwatch.StartNew();
+                for (int i = 0; i < Steps; i++) { using var scope = NewDisposeScope(); part(); }
+                Synchronize();
+                return Math.Round(t.Elapsed.TotalMilliseconds / Steps, 3);
+            }
+            Tensor Forward()
+            {
+                using (MixedPrecision.Enter(Precision))
+                    return model.Forward(inputs, null, types, labels, maskedOnly: true, maskedIndex: maskedIndex).Loss!;
+            }
+            double f = Time(() => Forward());
+            double fb = Time(() => { if (flat is not null) flat.ZeroGrad(); else optimizer!.zero_grad(); Forward().backward(); });
+            double o = Time(() =>
+            {
+                if (flat is not null) { flat.ClipGradNorm(1.0); flat.Step(); }
+                else { Optimizers.ClipGradNorm(model.parameters(), 1.0); optimizer!.step(); }
+            });
+            breakdown = new Dictionary<string, double> { ["forward"] = f, ["backward"] = Math.Round(fb - f, 3), ["optimizer"] = o };
+        }
         double tokensPerS = k.Batch * k.SeqLen / seconds;
         double fpt = FlopsPerToken(config, k.SeqLen);
         double achieved = fpt * tokensPerS / 1e12;
@@ -141,6 +169,6 @@ public sealed class TrainBenchmark
         return new TrainBenchRecord(k.Model, k.Attention, k.SeqLen, k.Batch, Math.Round(1 / seconds, 4), Math.Round(tokensPerS, 1),
             Math.Round(fpt), Math.Round(achieved, 4), Math.Round(peakTflops, 4), Math.Round(achieved / peakTflops, 4), peakMb,
             Cuda ? "cuda" : "cpu", Precision: MixedPrecision.Describe(Precision), Optimizer: FlatOptimizer ? "flat-adamw" : "torch-adamw",
-            MsPerStep: Math.Round(seconds * 1000, 3));
+            MsPerStep: Math.Round(seconds * 1000, 3), BreakdownMs: breakdown);
     }
 }
