@@ -4,7 +4,8 @@
 #   1. Hugging Face's BertForMaskedLM reference (bench/gpu/hf_reference_bench.py) on the card;
 #   2. BertLab `bench train --device cuda` on the same card and shapes, one process per configuration (each starts with an
 #      empty device, so its memory figure is its own), bf16 mixed precision + flat AdamW, with a time breakdown;
-#      plus two controls at bert-base seq 128: TorchSharp's per-tensor AdamW, and fp32;
+#      plus controls: TorchSharp's per-tensor AdamW and fp32 (bert-base seq 128), and torch.autocast's casting policy
+#      (bf16-autocast: fp32 activations) at seq 128 softmax and seq 4096 cottention;
 #   3. `bertlab train` on the embedded defaults on CUDA in bf16 and in fp32 (the same seed and data): do the losses track?
 # Everything lands in $OUT: log.txt, hf.json, bertlab.json, train.json.
 set -u
@@ -28,6 +29,10 @@ for c in base/softmax/128 base/cottention/128 base/softmax/512 base/cottention/5
 done
 stamp "control: torch AdamW"; bl bench train --device cuda --only base/softmax/128 --steps 10 --optimizer torch --breakdown --json /tmp/bl/z_torch_adamw.json || echo FAILED
 stamp "control: fp32";        bl bench train --device cuda --only base/softmax/128 --steps 10 --precision fp32 --json /tmp/bl/z_fp32.json || echo FAILED
+for c in base/softmax/128 base/cottention/4096; do
+  stamp "control: bf16-autocast $c"
+  bl bench train --device cuda --only "$c" --steps 10 --precision bf16-autocast --breakdown --json "/tmp/bl/z_autocast_$(echo "$c" | tr / _).json" || echo FAILED
+done
 python3 - "$out/bertlab.json" /tmp/bl/*.json <<'PY'
 import json, sys
 rows = []

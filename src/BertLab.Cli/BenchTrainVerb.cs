@@ -16,7 +16,7 @@ public static class BenchTrainVerb
         var steps = new Option<int>("--steps") { Description = "Timed steps per configuration (after 2 warm-up steps)", DefaultValueFactory = _ => 4 };
         var only = new Option<string?>("--only") { Description = "Only configurations whose 'model/attention/seq' contains this text, e.g. base/softmax/128" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
-        var precision = new Option<string?>("--precision") { Description = "fp32, or bf16 mixed precision (bf16 matmuls, fp32 master weights); default bf16 on cuda, fp32 on cpu" };
+        var precision = new Option<string?>("--precision") { Description = "fp32, bf16 (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast); default bf16 on cuda, fp32 on cpu" };
         var optimizerImpl = new Option<string>("--optimizer") { Description = "flat (AdamW over one buffer: a few kernels per step) or torch (TorchSharp's per-tensor AdamW)", DefaultValueFactory = _ => "flat" };
         var breakdown = new Option<bool>("--breakdown") { Description = "Also time forward, backward and the optimiser step on their own (where a step's time goes)" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps per configuration before the timed ones (default 2 on cpu, 3 on cuda)" };
@@ -39,7 +39,7 @@ public static class BenchTrainVerb
             AnsiConsole.MarkupLine($"[bold]bench train[/] on {Markup.Escape(dev.type.ToString())}: {Markup.Escape(TorchRuntime.Describe())}");
             // The peak is measured right before each configuration (a shared machine's speed drifts; MFU is the ratio of the two).
             double peak = bench.MeasureMatmulPeak();
-            AnsiConsole.MarkupLine($"  {MixedPrecision.Describe(compute)} matmul peak: {peak * 1000:F1} GFLOP/s; precision {MixedPrecision.Describe(compute)}, optimizer {impl}");
+            AnsiConsole.MarkupLine($"  {(compute.Compute is null ? "fp32" : "bf16")} matmul peak: {peak * 1000:F1} GFLOP/s; precision {compute.Name}, optimizer {impl}");
             var records = new List<TrainBenchRecord>();
             var table = new Table().AddColumns("model", "attention", "seq", "batch", "ms/step", "tokens/s", "GFLOP/token", "GFLOP/s", "peak GFLOP/s", "MFU", "peak MB");
             foreach (var k in TrainBenchmark.DefaultCases(cuda))

@@ -24,7 +24,7 @@ public sealed class TrainVerb : IVerb
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this directory from its last checkpoint" };
         var corpus = new Option<string[]>("--corpus") { Description = "Corpus files, directories or globs (default: the embedded corpus)", AllowMultipleArgumentsPerToken = true };
         var device = new Option<string?>("--device") { Description = "cpu or cuda" };
-        var precision = new Option<string?>("--precision") { Description = "fp32 (default), or bf16 mixed precision for GPUs (bf16 matmuls, fp32 master weights)" };
+        var precision = new Option<string?>("--precision") { Description = "fp32 (default); for GPUs bf16 mixed precision (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (0 = all cores)" };
         var set = new Option<string[]>("--set") { Description = "Override any configuration key, e.g. --set optimizer.lr=3e-4 --set run.batch_size=16" };
         var cmd = new Command("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)");

@@ -61,9 +61,10 @@ public sealed class ComposedAttention : IAttentionMechanism
         if (k.shape[2] != S || v.shape[2] != S)
             throw new ArgumentException("ComposedAttention is self-attention: Q, K and V must have the same sequence length");
         var kernel = KernelFor(S, d, inputs.NeedProbs);
-        // Mixed precision: Q, K, V come from bf16 projections; everything but the fused kernel (normalisation, σ/p
-        // parameters, activations on the matrix, the linear kernel's sums over S) runs in fp32.
-        if (kernel != "fused" && MixedPrecision.IsReduced(q.dtype))
+        // Mixed precision: Q, K, V come from bf16 projections. The fused kernel runs in bf16; so does the linear kernel
+        // under the bf16 policy (its matmuls accumulate in fp32); the quadratic kernels (activations on the matrix,
+        // distances) and, under bf16-autocast, every non-fused kernel run in fp32.
+        if (kernel != "fused" && MixedPrecision.IsReduced(q.dtype) && (kernel != "linear" || MixedPrecision.Fp32Residual))
         {
             q = q.to_type(ScalarType.Float32); k = k.to_type(ScalarType.Float32); v = v.to_type(ScalarType.Float32);
         }
@@ -93,7 +94,7 @@ public sealed class ComposedAttention : IAttentionMechanism
         var attn = Activation.Apply(scores, mask, inputs.Training, inputs.DropoutProb);
         if (mask.HasPadding) attn = attn * mask.Rows;                     // padded query rows are 0
         var output = matmul(attn, v);
-        var divisor = Scaling.Divisor(mask.Counts, () => attn.sum(-1, keepdim: true), inputs.Parameter);
+        var divisor = Scaling.Divisor(MixedPrecision.Float(mask.Counts), () => attn.sum(-1, keepdim: true), inputs.Parameter);
         if (divisor is not null) output = output / divisor;
         // Probs: the effective matrix, O = Probs · V'.
         Tensor? probs = inputs.NeedProbs ? (divisor is null ? attn : attn / divisor) : null;
@@ -107,10 +108,10 @@ public sealed class ComposedAttention : IAttentionMechanism
             throw new BertLabException($"attention.implementation: 'linear' needs a dot or cosine similarity with activation 'none' (this is {Similarity.Name}/{Activation.Name})");
         var (qf, kf) = Similarity.DotFactors(q, k);
         var kv = matmul(kf.transpose(-2, -1), v);                          // (B, H, d, dv)
-        var divisor = Scaling.Divisor(mask.Counts, () => matmul(qf, kf.sum(-2, keepdim: true).transpose(-2, -1)), inputs.Parameter);
+        var divisor = Scaling.Divisor(MixedPrecision.Float(mask.Counts), () => matmul(qf, kf.sum(-2, keepdim: true).transpose(-2, -1)), inputs.Parameter);
         // A divisor that is one number per (sequence, head) is applied to the small d×d matrix instead of the S×d output.
         bool perSequence = divisor is not null && divisor.shape[^2] == 1;
-        if (perSequence) kv = kv / divisor!;
+        if (perSequence) kv = (kv / divisor!).to_type(qf.dtype);   // the divisor is fp32 under mixed precision
         var output = matmul(qf, kv);
         if (divisor is not null && !perSequence) output = output / divisor;
         return new AttentionResult { Output = output };

@@ -35,6 +35,6 @@ public sealed class BertEmbeddings : nn.Module
         using var positions = arange(s, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var types = tokenTypeIds ?? zeros_like(inputIds);
         var e = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(types);
-        return dropout.forward(LayerNorm.forward(e));
+        return dropout.forward(MixedPrecision.Activation(LayerNorm.forward(e)));
     }
 }

@@ -85,7 +85,7 @@ public sealed class BertModel : nn.Module
             if (options.Contexts) contexts.Add(context);
             if (lambda > 0)
             {
-                var term = Attention.OutputPenalty.Term(input, context, keyMask);
+                var term = Attention.OutputPenalty.Term(MixedPrecision.Float(input), MixedPrecision.Float(context), keyMask);
                 penalty = penalty is null ? term : penalty + term;
             }
             h = next;
@@ -93,8 +93,8 @@ public sealed class BertModel : nn.Module
         }
         var output = new BertModelOutput
         {
-            LastHiddenState = h,
-            PooledOutput = pooler?.Forward(h),
+            LastHiddenState = MixedPrecision.Float(h),   // callers get fp32 whatever the policy
+            PooledOutput = pooler is null ? null : MixedPrecision.Float(pooler.Forward(h)),
             OutputPenalty = penalty is null ? null : penalty / encoder.Layers.Count,
         };
         output.HiddenStates.AddRange(hidden);

@@ -39,7 +39,7 @@ public sealed class RunSettings
     public int KeepLast { get; set; } = 2;
     public long Seed { get; set; } = 42;
     public string Device { get; set; } = "cpu";
-    /// <summary>fp32, or bf16 mixed precision (bf16 matmuls, fp32 master weights; see MixedPrecision). bf16 is for GPUs:
+    /// <summary>fp32, bf16 or bf16-autocast mixed precision (bf16 matmuls, fp32 master weights; see MixedPrecision). For GPUs:
     /// CPUs without AVX512-BF16 run bf16 matmuls ~100× slower.</summary>
     public string Precision { get; set; } = "fp32";
     /// <summary>0 = all cores.</summary>

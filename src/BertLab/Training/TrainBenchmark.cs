@@ -22,8 +22,8 @@ public sealed class TrainBenchmark
     public Device Device { get; init; } = CPU;
     public int WarmupSteps { get; init; } = 2;
     public int Steps { get; init; } = 4;
-    /// <summary>null = fp32; BFloat16 = mixed precision (bf16 matmuls, fp32 master weights).</summary>
-    public ScalarType? Precision { get; init; }
+    /// <summary>fp32, or a bf16 mixed-precision policy (bf16 matmuls, fp32 master weights; see MixedPrecision).</summary>
+    public MixedPrecision.Policy Precision { get; init; } = MixedPrecision.Fp32;
     /// <summary>true: <see cref="FlatAdamW"/> (a few kernels per step); false: TorchSharp's per-tensor AdamW and clipping.</summary>
     public bool FlatOptimizer { get; init; } = true;
     bool Cuda => Device.type == DeviceType.CUDA;
@@ -55,7 +55,7 @@ public sealed class TrainBenchmark
         if (n <= 0) n = Cuda ? 8192 : 2048;
         if (reps <= 0) reps = Cuda ? 10 : 5;
         using var scope = NewDisposeScope();
-        var dtype = Precision ?? ScalarType.Float32;
+        var dtype = Precision.Compute ?? ScalarType.Float32;
         var a = randn(n, n, device: Device).to_type(dtype);
         var b = randn(n, n, device: Device).to_type(dtype);
         matmul(a, b);
@@ -168,7 +168,7 @@ public sealed class TrainBenchmark
         optimizer?.Dispose();
         return new TrainBenchRecord(k.Model, k.Attention, k.SeqLen, k.Batch, Math.Round(1 / seconds, 4), Math.Round(tokensPerS, 1),
             Math.Round(fpt), Math.Round(achieved, 4), Math.Round(peakTflops, 4), Math.Round(achieved / peakTflops, 4), peakMb,
-            Cuda ? "cuda" : "cpu", Precision: MixedPrecision.Describe(Precision), Optimizer: FlatOptimizer ? "flat-adamw" : "torch-adamw",
+            Cuda ? "cuda" : "cpu", Precision: Precision.Name, Optimizer: FlatOptimizer ? "flat-adamw" : "torch-adamw",
             MsPerStep: Math.Round(seconds * 1000, 3), BreakdownMs: breakdown);
     }
 }

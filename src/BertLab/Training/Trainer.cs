@@ -236,7 +236,7 @@ public sealed class Trainer
     /// whole global batch when other processes hold the rest of it (data-parallel), else those of <paramref name="batches"/>.
     /// </summary>
     public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<MlmBatch> batches, bool maskedOnly, bool withStatistics = false,
-        long? maskedTotal = null, ScalarType? precision = null)
+        long? maskedTotal = null, MixedPrecision.Policy? precision = null)
     {
         long masked = maskedTotal ?? batches.Sum(b => b.CountMaskedTokens());
         double denominator = Math.Max(1, masked);
@@ -251,7 +251,7 @@ public sealed class Trainer
             var b = batches[i];
             bool stat = withStatistics && i == 0;
             MaskedLMOutput output;
-            using (MixedPrecision.Enter(precision))
+            using (MixedPrecision.Enter(precision ?? MixedPrecision.Fp32))
                 output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
                     stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, lossDenominator: denominator, maskedIndex: b.MaskedIndex);
             var loss = output.MlmLoss!;

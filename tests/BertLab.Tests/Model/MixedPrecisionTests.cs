@@ -30,7 +30,7 @@ public class MixedPrecisionTests
         return (where(select, full_like(ids, 4), ids), mask, labels);
     }
 
-    static List<double> Train(string attention, ScalarType? precision, int steps)
+    static List<double> Train(string attention, MixedPrecision.Policy precision, int steps)
     {
         torch.manual_seed(7);
         using var model = new BertForMaskedLM(Tiny(attention));
@@ -66,13 +66,15 @@ public class MixedPrecisionTests
     /// The losses must also differ (bf16 really ran).
     /// </summary>
     [Theory]
-    [InlineData("softmax")]
-    [InlineData("cottention")]
-    public void Bf16Losses_TrackFp32(string attention)
+    [InlineData("softmax", "bf16")]
+    [InlineData("cottention", "bf16")]
+    [InlineData("softmax", "bf16-autocast")]
+    [InlineData("cottention", "bf16-autocast")]
+    public void Bf16Losses_TrackFp32(string attention, string policy)
     {
         const int steps = 40;
-        var fp32 = Train(attention, null, steps);
-        var bf16 = Train(attention, ScalarType.BFloat16, steps);
+        var fp32 = Train(attention, MixedPrecision.Fp32, steps);
+        var bf16 = Train(attention, MixedPrecision.Parse(policy), steps);
         double maxRel = 0;
         for (int i = 0; i < steps; i++) maxRel = Math.Max(maxRel, Math.Abs(bf16[i] - fp32[i]) / fp32[i]);
         Assert.True(maxRel <= 0.02, $"largest relative gap {maxRel:P2}");
@@ -102,8 +104,16 @@ public class MixedPrecisionTests
         var (ids, mask, labels) = Batch(0);
         using var model = new BertForMaskedLM(Tiny("softmax"));
         MaskedLMOutput o;
-        using (MixedPrecision.Enter(ScalarType.BFloat16)) o = model.Forward(ids, mask, null, labels, maskedOnly: true);
-        Assert.Equal(ScalarType.Float32, o.Encoder.LastHiddenState.dtype); // after LayerNorm
+        using (MixedPrecision.Enter(MixedPrecision.Bf16))
+        {
+            o = model.Forward(ids, mask, null, labels, maskedOnly: true, options: new ForwardOptions { HiddenStates = true });
+            Assert.True(MixedPrecision.Activation(x).dtype == ScalarType.BFloat16);
+        }
+        Assert.Equal(ScalarType.BFloat16, o.Encoder.HiddenStates[1].dtype);  // bf16 policy: activations in bf16
+        Assert.Equal(ScalarType.Float32, o.Encoder.LastHiddenState.dtype);   // what callers get stays fp32
+        using (MixedPrecision.Enter(MixedPrecision.Bf16Autocast))
+            o = model.Forward(ids, mask, null, labels, maskedOnly: true, options: new ForwardOptions { HiddenStates = true });
+        Assert.Equal(ScalarType.Float32, o.Encoder.HiddenStates[1].dtype);   // autocast policy: fp32 after LayerNorm
         Assert.Equal(ScalarType.Float32, o.Logits.dtype);
         Assert.Throws<BertLabException>(() => MixedPrecision.Parse("fp16"));
     }
