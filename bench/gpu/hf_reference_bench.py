@@ -4,7 +4,7 @@
 # GPU anchor: Hugging Face BertForMaskedLM (bert-base shape, random init) training throughput,
 # bf16 autocast + AdamW, eager vs sdpa attention; also a cosine/linear attention registered via
 # AttentionInterface (Q,K L2-normalised, V divided by the number of real tokens, right product).
-import time, json, sys
+import time, json, sys, os  # BertLab: os
 import torch
 from transformers import BertConfig, BertForMaskedLM
 results = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
@@ -60,6 +60,7 @@ for seq, bs in [(128, 128), (512, 32), (4096, 4)]:
         if seq == 4096 and impl == "eager":
             continue
         key = f"{impl}_s{seq}_b{bs}"
+        if os.environ.get("BERTLAB_HF_ONLY") and key not in os.environ["BERTLAB_HF_ONLY"].split(","): continue  # BertLab: select
         results[key] = bench(impl, seq, bs)
         print(key, results[key], flush=True)
 json.dump(results, open(sys.argv[1], "w"), indent=1)

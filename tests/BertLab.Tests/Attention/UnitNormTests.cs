@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace BertLab.Tests.Attention;
 
-/// <summary>The hand-written L2 normalisation against F.normalize: values and gradients, on head-split views and plain tensors.</summary>
+/// <summary>The L2 normalisation (product with the reciprocal norm, contiguous layout) against F.normalize: values and gradients, on head-split views and plain tensors.</summary>
 public class UnitNormTests
 {
     [Theory]
@@ -34,3 +34,4 @@ public class UnitNormTests
         Assert.True(linalg.vector_norm(ya[1], 2, new long[] { -1 }).allclose(ones(3, 7, dtype: ScalarType.Float64), rtol: 1e-12));
     }
 }
+
