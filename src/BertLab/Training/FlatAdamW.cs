@@ -1,3 +1,4 @@
+using BertLab.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -86,6 +87,27 @@ public sealed class FlatAdamW : IDisposable
         double bc2 = 1 - Math.Pow(_s.Beta2, StepCount);
         var denom = (_expAvgSq.sqrt() / Math.Sqrt(bc2)).add_(_s.Eps);
         _params.addcdiv_(_expAvg, denom, -rate / bc1);
+    }
+
+    /// <summary>The moments and the step count (safetensors; the parameters are saved with the model).</summary>
+    public void Save(string path) => SafetensorsFile.Save(path, new Dictionary<string, Tensor>
+    {
+        ["exp_avg"] = _expAvg, ["exp_avg_sq"] = _expAvgSq, ["step"] = tensor(new[] { StepCount }),
+    });
+
+    public void Load(string path)
+    {
+        var t = SafetensorsFile.Load(path);
+        foreach (var key in new[] { "exp_avg", "exp_avg_sq", "step" })
+            if (!t.ContainsKey(key)) throw new BertLabException($"{path}: no '{key}' (not a flat AdamW state)");
+        if (t["exp_avg"].numel() != _expAvg.numel() || t["exp_avg_sq"].numel() != _expAvgSq.numel())
+            throw new BertLabException($"{path}: optimiser state for {t["exp_avg"].numel():N0} parameters, the model has {_expAvg.numel():N0}");
+        using (no_grad())
+        {
+            _expAvg.copy_(t["exp_avg"]);
+            _expAvgSq.copy_(t["exp_avg_sq"]);
+        }
+        StepCount = t["step"].to_type(ScalarType.Int64).item<long>();
     }
 
     public void Dispose()

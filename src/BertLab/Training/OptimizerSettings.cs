@@ -18,6 +18,9 @@ public sealed class OptimizerSettings
     public List<string> NoDecay { get; set; } = new() { "bias", "LayerNorm", "scale_logit", "p_logit" };
     /// <summary>Clip the global gradient norm to this value; 0 = no clipping.</summary>
     public double ClipNorm { get; set; } = 1.0;
+    /// <summary>auto (flat AdamW on CUDA, TorchSharp's elsewhere), flat (AdamW over one buffer) or torch.</summary>
+    public string Implementation { get; set; } = "auto";
+    public static readonly string[] Implementations = { "auto", "flat", "torch" };
 
     public void Validate(string path)
     {
@@ -28,6 +31,7 @@ public sealed class OptimizerSettings
         if (!(Eps > 0)) throw new BertLabException($"{path}.eps must be > 0, got {Eps}");
         if (WeightDecay < 0) throw new BertLabException($"{path}.weight_decay must be ≥ 0, got {WeightDecay}");
         if (Momentum is < 0 or >= 1) throw new BertLabException($"{path}.momentum must be in [0, 1), got {Momentum}");
+        if (!Implementations.Contains(Implementation)) throw new BertLabException($"{path}.implementation: '{Implementation}' is not allowed; allowed: {string.Join(", ", Implementations)}");
         if (ClipNorm < 0) throw new BertLabException($"{path}.clip_norm must be ≥ 0 (0 = off), got {ClipNorm}");
     }
 }

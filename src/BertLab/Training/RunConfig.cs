@@ -184,6 +184,7 @@ public sealed class RunConfig
         c.Optimizer.WeightDecay = opt.Num("weight_decay", c.Optimizer.WeightDecay);
         c.Optimizer.Momentum = opt.Num("momentum", c.Optimizer.Momentum);
         c.Optimizer.ClipNorm = opt.Num("clip_norm", c.Optimizer.ClipNorm);
+        c.Optimizer.Implementation = opt.Take("implementation", n => Str(n, "optimizer.implementation"), c.Optimizer.Implementation);
         c.Optimizer.NoDecay = opt.Take("no_decay", n => n is JsonArray a ? a.Select(x => Str(x!, "optimizer.no_decay")).ToList()
             : throw new BertLabException("optimizer.no_decay must be an array of name patterns"), c.Optimizer.NoDecay);
         opt.RejectUnknown();
@@ -271,7 +272,7 @@ public sealed class RunConfig
             {
                 ["name"] = Optimizer.Name, ["lr"] = Optimizer.Lr, ["beta1"] = Optimizer.Beta1, ["beta2"] = Optimizer.Beta2,
                 ["eps"] = Optimizer.Eps, ["weight_decay"] = Optimizer.WeightDecay, ["momentum"] = Optimizer.Momentum,
-                ["clip_norm"] = Optimizer.ClipNorm,
+                ["clip_norm"] = Optimizer.ClipNorm, ["implementation"] = Optimizer.Implementation,
                 ["no_decay"] = new JsonArray(Optimizer.NoDecay.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
             },
             ["schedule"] = new JsonObject { ["name"] = Schedule.Name, ["warmup_steps"] = Schedule.WarmupSteps, ["min_ratio"] = Schedule.MinRatio },

@@ -32,7 +32,6 @@ public sealed class Trainer
     public const string SummaryFile = "summary.json";
     public const string ConfigFile = "run_config.json";
     const string StateFile = "trainer_state.json";
-    const string OptimizerFile = "optimizer.bin";
     const string CheckpointDir = "checkpoints";
 
     readonly RunConfig _config;
@@ -80,7 +79,7 @@ public sealed class Trainer
             BertCheckpoint.LoadInto(model, BertCheckpoint.LoadWeights(init), init, _ => false,
                 n => n.StartsWith("bert.pooler.") || n.StartsWith("cls.seq_relationship.") || n == "cls.predictions.decoder.bias" || n == "cls.predictions.decoder.weight");
         model.to(device);
-        var optimizer = Optimizers.Create(model, _config.Optimizer);
+        using var optimizer = new TrainingOptimizer(model, _config.Optimizer, device);
         var schedule = new LrSchedule(_config.Schedule, _config.Run.Steps);
         var guard = new GuardState();
         int startStep = 0;
@@ -124,7 +123,7 @@ public sealed class Trainer
                 bool logStep = done % _config.Run.LogInterval == 0 || done == _config.Run.Steps || evalStep || checkpointStep;
                 if (step % 10 == 0) TorchRuntime.CollectNativeGarbage();
                 double lr = _config.Optimizer.Lr * schedule.Factor(step);
-                Optimizers.SetLearningRate(optimizer, lr);
+                optimizer.SetLearningRate(lr);
                 Parallel?.BeforeStep(_config.Run.Seed, step);
                 JsonObject record;
                 using (var scope = NewDisposeScope())
@@ -192,12 +191,12 @@ public sealed class Trainer
     sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics);
 
     /// <summary>One optimiser step over run.accumulation micro-batches.</summary>
-    StepResult TrainStep(BertForMaskedLM model, OptimizerHelper optimizer, Device device, bool withStatistics)
+    StepResult TrainStep(BertForMaskedLM model, TrainingOptimizer optimizer, Device device, bool withStatistics)
     {
         var batches = new List<MlmBatch>();
         for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
         long tokens = batches.Sum(b => b.CountRealTokens());
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
         long? globalMasked = null;
         if (Parallel is not null)
@@ -208,7 +207,7 @@ public sealed class Trainer
         }
         var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked, MixedPrecision.Parse(_config.Run.Precision));
         if (Parallel is not null) Parallel.SumGradients(model.parameters().ToList());
-        var norm = Optimizers.ClipGradNorm(model.parameters(), _config.Optimizer.ClipNorm);
+        var norm = optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
         double lossValue = g.Loss.item<float>();
         double normValue = norm.item<float>();
         double correct = g.Correct.item<long>();
@@ -220,7 +219,7 @@ public sealed class Trainer
             (lossValue, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
             if (penalty is not null) penalty = sums[3];
         }
-        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.step();
+        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.Step();
         foreach (var b in batches) b.Dispose();
         return new StepResult(lossValue, correct / Math.Max(1, g.Masked), normValue, tokens, penalty, g.Statistics);
     }
@@ -381,7 +380,7 @@ public sealed class Trainer
     }
 
     /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
-    string SaveCheckpoint(BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard, int step)
+    string SaveCheckpoint(BertForMaskedLM model, TrainingOptimizer optimizer, GuardState guard, int step)
     {
         using var scope = NewDisposeScope();
         var root = Path.Combine(_runDir, CheckpointDir);
@@ -390,9 +389,7 @@ public sealed class Trainer
         var tmp = Path.Combine(root, ".tmp-" + name);
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
-        using (var fs = File.Create(Path.Combine(tmp, OptimizerFile)))
-        using (var w = new BinaryWriter(fs))
-            optimizer.save_state_dict(w);
+        optimizer.Save(tmp);
         var rng = torch.random.get_rng_state();
         var state = new JsonObject
         {
@@ -437,13 +434,11 @@ public sealed class Trainer
         return all.Count == 0 ? null : all[^1].dir;
     }
 
-    int RestoreCheckpoint(string dir, BertForMaskedLM model, OptimizerHelper optimizer, GuardState guard)
+    int RestoreCheckpoint(string dir, BertForMaskedLM model, TrainingOptimizer optimizer, GuardState guard)
     {
         var weights = BertCheckpoint.LoadWeights(dir);
         BertCheckpoint.LoadInto(model, weights, dir, _ => false, n => n == "cls.predictions.decoder.weight");
-        using (var fs = File.OpenRead(Path.Combine(dir, OptimizerFile)))
-        using (var r = new BinaryReader(fs))
-            optimizer.load_state_dict(r);
+        optimizer.Load(dir);
         JsonObject state;
         try { state = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, StateFile)))!.AsObject(); }
         catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new BertLabException($"{dir}: corrupt {StateFile}: {e.Message}"); }

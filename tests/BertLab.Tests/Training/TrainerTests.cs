@@ -26,8 +26,10 @@ public class TrainerTests : IDisposable
 
     static List<JsonObject> TrainRecords(string dir) => TrainingPlots.ReadMetrics(dir).Where(m => m["loss"] is not null).ToList();
 
-    [Fact]
-    public void AdamWTrajectory_IsReproducedThroughTheTrainer()
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("flat")]
+    public void AdamWTrajectory_IsReproducedThroughTheTrainer(string implementation)
     {
         using var scope = NewDisposeScope();
         var expected = TrajectoryFixture.LoadFixture();
@@ -35,7 +37,7 @@ public class TrainerTests : IDisposable
         var json = RunConfig.DefaultJson();
         json.Remove("attention");
         json["data"] = new JsonObject { ["seq_len"] = 16 };
-        json["optimizer"] = new JsonObject { ["name"] = "adamw", ["lr"] = 1e-3, ["weight_decay"] = 0.01, ["clip_norm"] = 1.0, ["no_decay"] = new JsonArray("bias", "LayerNorm") };
+        json["optimizer"] = new JsonObject { ["name"] = "adamw", ["lr"] = 1e-3, ["weight_decay"] = 0.01, ["clip_norm"] = 1.0, ["no_decay"] = new JsonArray("bias", "LayerNorm"), ["implementation"] = implementation };
         json["schedule"] = new JsonObject { ["name"] = "linear", ["warmup_steps"] = 2 };
         json["run"] = new JsonObject { ["steps"] = 6, ["batch_size"] = 3, ["log_interval"] = 1, ["eval_interval"] = 100, ["checkpoint_interval"] = 100,
             ["init_from"] = Fixtures.HfModel("tiny-bert-mlm"), ["threads"] = 2 };
@@ -128,14 +130,17 @@ public class TrainerTests : IDisposable
         if (last is not null) BertCheckpoint.LoadMaskedLM(last);
     }
 
-    [Fact]
-    public void ResumeFromCheckpoint_GivesTheUninterruptedLossSequence()
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("flat")]
+    public void ResumeFromCheckpoint_GivesTheUninterruptedLossSequence(string implementation)
     {
         using var scope = NewDisposeScope();
         var config = TinyConfig(j =>
         {
             j["model"]!["hidden_dropout_prob"] = 0.1; // dropout draws from the RNG: its state must resume too
             j["run"]!["steps"] = 8; j["run"]!["checkpoint_interval"] = 3; j["run"]!["eval_interval"] = 4;
+            j["optimizer"]!["implementation"] = implementation;
         });
         var full = Path.Combine(_tmp, "full");
         new Trainer(config, full, FixedBatchSource.Random(32, 32, 200, 5)).Run();
@@ -154,6 +159,21 @@ public class TrainerTests : IDisposable
         var a = TrainRecords(full).Select(r => r["loss"]!.GetValue<double>()).ToList();
         var b = TrainRecords(cut).Select(r => r["loss"]!.GetValue<double>()).ToList();
         Assert.Equal(a, b);
+        var stateFile = implementation == "flat" ? TrainingOptimizer.FlatStateFile : TrainingOptimizer.TorchStateFile;
+        Assert.True(File.Exists(Path.Combine(Trainer.LatestCheckpoint(cut)!, stateFile)));
+    }
+
+    [Fact]
+    public void ResumingWithTheOtherOptimizerImplementation_SaysHowToResume()
+    {
+        using var scope = NewDisposeScope();
+        var flat = TinyConfig(j => { j["run"]!["steps"] = 4; j["run"]!["checkpoint_interval"] = 2; j["optimizer"]!["implementation"] = "flat"; });
+        var dir = Path.Combine(_tmp, "switch");
+        new Trainer(WithStopAt(RunConfig.FromJson(flat.ToJson()), 3), dir, FixedBatchSource.Random(32, 32, 200, 5)).Run();
+        var torchConfig = RunConfig.FromJson(flat.ToJson());
+        torchConfig.Optimizer.Implementation = "torch";
+        var e = Assert.Throws<BertLabException>(() => new Trainer(torchConfig, dir, FixedBatchSource.Random(32, 32, 200, 5)).Run(resume: true));
+        Assert.Contains("optimizer.implementation=flat", e.Message);
     }
 
     static RunConfig WithStopAt(RunConfig c, int steps)
