@@ -51,26 +51,33 @@ public static class TrajectoryFixture
 
 public class AdamWTrajectoryTests
 {
-    [Fact]
-    public void OptimizerScheduleAndClipping_ReproduceTheReference()
+    /// <summary>Both optimiser implementations of the trainer (TorchSharp's per-tensor AdamW and the flat one) against
+    /// PyTorch's trajectory: losses, learning rates, gradient norms before clipping, final parameter sums.</summary>
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("flat")]
+    public void OptimizerScheduleAndClipping_ReproduceTheReference(string implementation)
     {
         using var scope = NewDisposeScope();
         var expected = TrajectoryFixture.LoadFixture();
         var g = SafetensorsFile.Load(Path.Combine(Fixtures.HfModel("tiny-bert-mlm"), "golden.safetensors"));
         var model = BertCheckpoint.LoadMaskedLM(Fixtures.HfModel("tiny-bert-mlm"));
         model.train();
-        var opt = Optimizers.Create(model, TrajectoryFixture.FixtureOptimizer);
+        var settings = TrajectoryFixture.FixtureOptimizer;
+        settings.Implementation = implementation;
+        using var opt = new TrainingOptimizer(model, settings, CPU);
+        Assert.Equal(implementation, opt.Implementation);
         var schedule = new LrSchedule(TrajectoryFixture.FixtureSchedule, totalSteps: 6);
         var losses = new List<double>(); var lrs = new List<double>(); var norms = new List<double>();
         for (int step = 0; step < 6; step++)
         {
-            double lr = TrajectoryFixture.FixtureOptimizer.Lr * schedule.Factor(step);
-            Optimizers.SetLearningRate(opt, lr);
-            opt.zero_grad();
+            double lr = settings.Lr * schedule.Factor(step);
+            opt.SetLearningRate(lr);
+            opt.ZeroGrad();
             var loss = model.Forward(g["input.input_ids"], g["input.attention_mask"], g["input.token_type_ids"], g["input.labels"]).Loss!;
             loss.backward();
-            var norm = Optimizers.ClipGradNorm(model.parameters(), TrajectoryFixture.FixtureOptimizer.ClipNorm);
-            opt.step();
+            var norm = opt.ClipGradNorm(settings.ClipNorm);
+            opt.Step();
             losses.Add(loss.item<float>()); lrs.Add(lr); norms.Add(norm.item<float>());
         }
         TrajectoryFixture.AssertMatches(expected, losses, lrs, norms, model);
