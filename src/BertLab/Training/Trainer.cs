@@ -146,7 +146,7 @@ public sealed class Trainer
                     {
                         ["step"] = step + 1, ["loss"] = Round(result.Loss), ["mlm_accuracy"] = Round(result.Accuracy), ["lr"] = lr,
                         ["grad_norm"] = Round(result.GradNorm), ["tokens_per_s"] = Math.Round(intervalTokens / Math.Max(seconds, 1e-9), 1),
-                        ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2), ["rss_mb"] = MemoryInfo.ResidentMb(),
+                        ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2), ["rss_mb"] = MemoryInfo.ResidentMb(), ["managed_mb"] = Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, 1),
                         ["live_tensors"] = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount,
                         ["created_outside_scope"] = DisposeScopeManager.Statistics.TensorStatistics.CreatedOutsideScopeCount,
                     };
