@@ -39,13 +39,25 @@ public static class TorchRuntime
     /// A full garbage collection with finalizers. Some TorchSharp objects hold native memory the GC cannot see and
     /// free it only when finalized; in a training loop that allocates little managed memory the GC rarely runs, and
     /// resident memory grew ~3 MB per step (measured: tiny model, 300 steps, 420 → 1280 MB; with this every 10 steps
-    /// it stays flat). Costs a few milliseconds.
+    /// it stays flat). Then malloc_trim(0) hands the heap's free pages back to the kernel: without it a one-off request
+    /// that did not fit the fragmented heap left resident memory ~40 MB higher for the rest of a run (at a random step
+    /// between 100 and 500 of the tiny model), which is not a leak but reads like one. Costs a few milliseconds.
     /// </summary>
     public static void CollectNativeGarbage()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        if (OperatingSystem.IsLinux() && !_noTrim)
+        {
+            try { MallocTrim(0); }
+            catch (Exception) { _noTrim = true; } // not glibc
+        }
     }
+
+    static bool _noTrim;
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(nuint pad);
 
     public static torch.Device Device(string name)
     {

@@ -121,7 +121,6 @@ public sealed class Trainer
                 // every evaluation and checkpoint step is also a logged step: one metrics line per logged step, with
                 // step and loss always, and the validation results on the steps that have them
                 bool logStep = done % _config.Run.LogInterval == 0 || done == _config.Run.Steps || evalStep || checkpointStep;
-                if (step % 10 == 0) TorchRuntime.CollectNativeGarbage();
                 double lr = _config.Optimizer.Lr * schedule.Factor(step);
                 optimizer.SetLearningRate(lr);
                 Parallel?.BeforeStep(_config.Run.Seed, step);
@@ -139,20 +138,25 @@ public sealed class Trainer
                     }
                     string? far = CheckRunaway(guard, result.Loss);
                     if (far is not null) return Finish(summary, "diverged", step + 1, $"at step {step + 1}: {far}", wall, tokensSeen, trainSeconds);
-                    if (!logStep) continue;
+                    if (!logStep) { if (done % 10 == 0) TorchRuntime.CollectNativeGarbage(); continue; }
                     double seconds = intervalClock.Elapsed.TotalSeconds;
                     trainSeconds += seconds;
                     record = new JsonObject
                     {
                         ["step"] = step + 1, ["loss"] = Round(result.Loss), ["mlm_accuracy"] = Round(result.Accuracy), ["lr"] = lr,
                         ["grad_norm"] = Round(result.GradNorm), ["tokens_per_s"] = Math.Round(intervalTokens / Math.Max(seconds, 1e-9), 1),
-                        ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2), ["rss_mb"] = MemoryInfo.ResidentMb(), ["managed_mb"] = Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, 1),
+                        ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2),
                         ["live_tensors"] = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount,
                         ["created_outside_scope"] = DisposeScopeManager.Statistics.TensorStatistics.CreatedOutsideScopeCount,
                     };
                     if (result.Penalty is double pen) record["output_penalty"] = Round(pen);
                     if (result.Statistics is not null) record["attention"] = result.Statistics;
                 }
+                // Memory is read with the step's tensors released, after a collection (see CollectNativeGarbage): what
+                // the run holds, not where the heap's free lists happen to be.
+                TorchRuntime.CollectNativeGarbage();
+                record["rss_mb"] = MemoryInfo.ResidentMb();
+                record["managed_mb"] = Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, 1);
                 JsonObject? eval = null;
                 if (evalStep && Writes)
                 {
