@@ -9,19 +9,17 @@ public sealed class BertPredictionHeadTransform : nn.Module
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly double _eps;
     private readonly string _act;
 
     public BertPredictionHeadTransform(BertConfig c) : base(nameof(BertPredictionHeadTransform))
     {
         dense = nn.Linear(c.HiddenSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        _eps = c.LayerNormEps;
         _act = c.HiddenAct;
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x) => MixedPrecision.LayerNorm(LayerNorm, Activations.Apply(_act, MixedPrecision.Linear(dense, x)), _eps);
+    public Tensor Forward(Tensor x) => MixedPrecision.LayerNorm(LayerNorm, Activations.Apply(_act, MixedPrecision.Linear(dense, x)));
 }
 
 /// <summary>

@@ -34,19 +34,17 @@ public sealed class BertOutput : nn.Module
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly double _eps;
     private readonly Dropout dropout;
 
     public BertOutput(BertConfig c) : base(nameof(BertOutput))
     {
         dense = nn.Linear(c.IntermediateSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        _eps = c.LayerNormEps;
         dropout = nn.Dropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor input) => MixedPrecision.LayerNorm(LayerNorm, dropout.forward(MixedPrecision.Linear(dense, x)) + input, _eps);
+    public Tensor Forward(Tensor x, Tensor input) => MixedPrecision.LayerNorm(LayerNorm, dropout.forward(MixedPrecision.Linear(dense, x)) + input);
 }
 
 /// <summary>One post-LN transformer layer: attention, then the feed-forward block.</summary>

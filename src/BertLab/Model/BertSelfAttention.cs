@@ -63,19 +63,17 @@ public sealed class BertSelfOutput : nn.Module
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly double _eps;
     private readonly Dropout dropout;
 
     public BertSelfOutput(BertConfig c) : base(nameof(BertSelfOutput))
     {
         dense = nn.Linear(c.HiddenSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        _eps = c.LayerNormEps;
         dropout = nn.Dropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor context, Tensor input) => MixedPrecision.LayerNorm(LayerNorm, dropout.forward(MixedPrecision.Linear(dense, context)) + input, _eps);
+    public Tensor Forward(Tensor context, Tensor input) => MixedPrecision.LayerNorm(LayerNorm, dropout.forward(MixedPrecision.Linear(dense, context)) + input);
 }
 
 /// <summary>Self-attention block: <c>self</c> and <c>output</c>, as Hugging Face names them.</summary>

@@ -11,8 +11,7 @@ namespace BertLab;
 /// backward of a cast is the cast back.</item>
 /// <item>Every Linear (Q/K/V, attention output, FFN, pooler, classifier, MLM transform and vocabulary projection) casts
 /// its input, weight and bias to the compute type (bf16) and multiplies there, as autocast does.</item>
-/// <item>LayerNorm inputs, attention scores before a softmax, non-softmax attention (normalisation, σ/p parameters,
-/// the linear kernel's sums) and the losses run in fp32. The residual stream stays fp32: bf16 + fp32 promotes.</item>
+/// <item>Attention scores before a softmax and the losses run in fp32.</item>
 /// </list>
 /// Two policies: <b>bf16</b> (the default for GPUs) also keeps the activations — the residual stream, LayerNorm outputs,
 /// dropout, GELU — in bf16 (LayerNorm still reduces in fp32 inside its kernel; Megatron-LM's default), which halves the
@@ -37,9 +36,6 @@ public static class MixedPrecision
     /// <summary>True in a scope whose activations stay fp32 (bf16-autocast), or outside any scope.</summary>
     public static bool Fp32Residual => _compute is null || _fp32Residual;
 
-    /// <summary>The compute type of the current scope; null = plain fp32 (everything in the parameters' type).</summary>
-    public static ScalarType? ComputeType => _compute;
-
     public static bool Active => _compute is not null;
 
     /// <summary>Names accepted by configurations and the CLI.</summary>
@@ -55,9 +51,6 @@ public static class MixedPrecision
 
     /// <summary>Enters a scope with this policy; disposing it restores the previous one.</summary>
     public static IDisposable Enter(Policy policy) => new Scope(policy.Compute, policy.Fp32Residual);
-
-    /// <summary>Enters a scope with this compute type (null = fp32) and bf16 activations.</summary>
-    public static IDisposable Enter(ScalarType? compute) => new Scope(compute, false);
 
     sealed class Scope : IDisposable
     {
@@ -77,10 +70,10 @@ public static class MixedPrecision
 
     /// <summary>LayerNorm: in fp32 (input upcast) under autocast's policy; under bf16, on the bf16 input with the
     /// weights cast (the kernel reduces in fp32) and a bf16 output.</summary>
-    public static Tensor LayerNorm(LayerNorm ln, Tensor x, double eps)
+    public static Tensor LayerNorm(LayerNorm ln, Tensor x)
     {
         if (_compute is ScalarType t && !_fp32Residual)
-            return nn.functional.layer_norm(x.to_type(t), new[] { x.shape[^1] }, ln.weight!.to_type(t), ln.bias!.to_type(t), eps);
+            return nn.functional.layer_norm(x.to_type(t), ln.normalized_shape, ln.weight!.to_type(t), ln.bias!.to_type(t), ln.eps);
         return ln.forward(Float(x));
     }
 

@@ -93,7 +93,7 @@ public class MixedPrecisionTests
         var lin = nn.Linear(8, 4);
         var x = randn(2, 8);
         Assert.Equal(ScalarType.Float32, MixedPrecision.Linear(lin, x).dtype);
-        using (MixedPrecision.Enter(ScalarType.BFloat16))
+        using (MixedPrecision.Enter(MixedPrecision.Bf16))
         {
             var y = MixedPrecision.Linear(lin, x);
             Assert.Equal(ScalarType.BFloat16, y.dtype);
