@@ -57,8 +57,6 @@ public sealed class FlatAdamW : IDisposable
         Parameters = all;
     }
 
-    public double LearningRate { get; set; } = double.NaN;
-
     /// <summary>Zeroes the gradient buffer (the parameters' gradients stay views of it: never set them to null).</summary>
     public void ZeroGrad() => _grads.zero_();
 
@@ -66,17 +64,13 @@ public sealed class FlatAdamW : IDisposable
     public Tensor ClipGradNorm(double maxNorm)
     {
         var total = _grads.norm();
-        if (maxNorm > 0)
-        {
-            var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
-            _grads.mul_(coef);
-        }
+        if (maxNorm > 0) _grads.mul_(Optimizers.ClipCoefficient(total, maxNorm));
         return total;
     }
 
     public void Step(double? lr = null)
     {
-        double rate = lr ?? (double.IsNaN(LearningRate) ? _s.Lr : LearningRate);
+        double rate = lr ?? _s.Lr;
         StepCount++;
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -61,9 +61,12 @@ public static class Optimizers
         var total = stack(grads.Select(g => g.norm()).ToArray()).norm();
         if (maxNorm > 0)
         {
-            var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+            var coef = ClipCoefficient(total, maxNorm);
             using (no_grad()) foreach (var g in grads) g.mul_(coef);
         }
         return total;
     }
+
+    /// <summary>torch.nn.utils.clip_grad_norm_'s factor: min(1, maxNorm / (‖g‖ + 1e-6)), as a tensor (no host sync).</summary>
+    public static Tensor ClipCoefficient(Tensor totalNorm, double maxNorm) => (maxNorm / (totalNorm + 1e-6)).clamp_max(1.0);
 }

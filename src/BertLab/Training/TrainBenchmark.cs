@@ -99,9 +99,7 @@ public sealed class TrainBenchmark
         using var model = new BertForMaskedLM(config);
         model.to(Device);
         model.train();
-        var settings = new OptimizerSettings { Lr = 1e-4 };
-        FlatAdamW? flat = FlatOptimizer ? new FlatAdamW(model, settings) : null;
-        var optimizer = FlatOptimizer ? null : Optimizers.Create(model, settings);
+        using var optimizer = new TrainingOptimizer(model, new OptimizerSettings { Lr = 1e-4, Implementation = FlatOptimizer ? "flat" : "torch" }, Device);
         // The batch is built on the host, masked positions included (as the trainer's data path does), then moved once.
         var g = new Generator(1);
         var cpuIds = randint(1000, config.VocabSize, new long[] { k.Batch, k.SeqLen }, generator: g);
@@ -112,16 +110,22 @@ public sealed class TrainBenchmark
         var inputs = where(select, full_like(cpuIds, 103), cpuIds).to(Device);
         var types = zeros_like(inputs);
         // No padding: no attention mask (as Hugging Face's benchmark), so SDPA may take its flash kernel.
+        Tensor Forward()
+        {
+            using (MixedPrecision.Enter(Precision))
+                return model.Forward(inputs, null, types, labels, maskedOnly: true, maskedIndex: maskedIndex).Loss!;
+        }
+        void Update()
+        {
+            optimizer.ClipGradNorm(1.0);
+            optimizer.Step();
+        }
         void Step()
         {
             using var scope = NewDisposeScope();
-            if (flat is not null) flat.ZeroGrad(); else optimizer!.zero_grad();
-            Tensor loss;
-            using (MixedPrecision.Enter(Precision))
-                loss = model.Forward(inputs, null, types, labels, maskedOnly: true, maskedIndex: maskedIndex).Loss!;
-            loss.backward();
-            if (flat is not null) { flat.ClipGradNorm(1.0); flat.Step(); }
-            else { Optimizers.ClipGradNorm(model.parameters(), 1.0); optimizer!.step(); }
+            optimizer.ZeroGrad();
+            Forward().backward();
+            Update();
         }
         for (int i = 0; i < WarmupSteps; i++) Step();
         Synchronize();
@@ -144,18 +148,9 @@ public sealed class TrainBenchmark
                 Synchronize();
                 return Math.Round(t.Elapsed.TotalMilliseconds / Steps, 3);
             }
-            Tensor Forward()
-            {
-                using (MixedPrecision.Enter(Precision))
-                    return model.Forward(inputs, null, types, labels, maskedOnly: true, maskedIndex: maskedIndex).Loss!;
-            }
             double f = Time(() => Forward());
-            double fb = Time(() => { if (flat is not null) flat.ZeroGrad(); else optimizer!.zero_grad(); Forward().backward(); });
-            double o = Time(() =>
-            {
-                if (flat is not null) { flat.ClipGradNorm(1.0); flat.Step(); }
-                else { Optimizers.ClipGradNorm(model.parameters(), 1.0); optimizer!.step(); }
-            });
+            double fb = Time(() => { optimizer.ZeroGrad(); Forward().backward(); });
+            double o = Time(Update);
             breakdown = new Dictionary<string, double> { ["forward"] = f, ["backward"] = Math.Round(fb - f, 3), ["optimizer"] = o };
         }
         double tokensPerS = k.Batch * k.SeqLen / seconds;
@@ -164,8 +159,6 @@ public sealed class TrainBenchmark
         double? peakMb = Cuda
             ? (CudaMemory.UsedMb() is double used && deviceBaseline is double b0 ? Math.Round(used - b0, 1) : null)
             : Math.Round(MemoryInfo.PeakResidentMb() - baseline, 1);
-        flat?.Dispose();
-        optimizer?.Dispose();
         return new TrainBenchRecord(k.Model, k.Attention, k.SeqLen, k.Batch, Math.Round(1 / seconds, 4), Math.Round(tokensPerS, 1),
             Math.Round(fpt), Math.Round(achieved, 4), Math.Round(peakTflops, 4), Math.Round(achieved / peakTflops, 4), peakMb,
             Cuda ? "cuda" : "cpu", Precision: Precision.Name, Optimizer: FlatOptimizer ? "flat-adamw" : "torch-adamw",
