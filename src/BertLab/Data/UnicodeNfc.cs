@@ -13,7 +13,6 @@ public static class UnicodeNfc
 
     static readonly Dictionary<int, int[]> Decomposition = new();
     static readonly Dictionary<long, int> Composition = new();
-    static readonly Dictionary<int, byte> CombiningClass = new();
 
     static UnicodeNfc()
     {
@@ -26,19 +25,11 @@ public static class UnicodeNfc
             Decomposition[cp] = parts;
             if (parts.Length == 2 && !excluded.Contains(cp)) Composition[Pair(parts[0], parts[1])] = cp;
         }
-        foreach (var entry in NfcTables.CombiningClasses.Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var colon = entry.IndexOf(':');
-            var range = entry[..colon].Split('-');
-            int first = Hex(range[0]), last = range.Length > 1 ? Hex(range[1]) : first;
-            var k = byte.Parse(entry[(colon + 1)..], CultureInfo.InvariantCulture);
-            for (int cp = first; cp <= last; cp++) CombiningClass[cp] = k;
-        }
     }
 
     static int Hex(string s) => int.Parse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
     static long Pair(int a, int b) => ((long)a << 21) | (uint)b;
-    static int Ccc(int cp) => CombiningClass.TryGetValue(cp, out var k) ? k : 0;
+    static int Ccc(int cp) => Text.UnicodeNfd.CombiningClass(cp);
 
     /// <summary>True when the text certainly is NFC already (all code units below U+0300): the fast path.</summary>
     public static bool IsTriviallyNfc(ReadOnlySpan<char> text)
