@@ -35,6 +35,7 @@ public sealed class Trainer
     const string CheckpointDir = "checkpoints";
 
     readonly RunConfig _config;
+    readonly MixedPrecision.Policy _precision;
     readonly string _runDir;
     readonly IBatchSource _data;
     readonly string? _vocabPath;
@@ -43,6 +44,7 @@ public sealed class Trainer
     public Trainer(RunConfig config, string runDir, IBatchSource data, string? vocabPath = null, ITrainingObserver? observer = null)
     {
         _config = config;
+        _precision = MixedPrecision.Parse(config.Run.Precision, "run.precision");
         _runDir = runDir;
         _data = data;
         _vocabPath = vocabPath;
@@ -209,7 +211,7 @@ public sealed class Trainer
             Parallel.SumAll(count);
             globalMasked = (long)count[0];
         }
-        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked, MixedPrecision.Parse(_config.Run.Precision));
+        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked, _precision);
         if (Parallel is not null) Parallel.SumGradients(model.parameters().ToList());
         var norm = optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
         double lossValue = g.Loss.item<float>();
@@ -325,7 +327,7 @@ public sealed class Trainer
                 using var scope = NewDisposeScope();
                 var b = cpuBatch.To(device);
                 MaskedLMOutput output;
-                using (MixedPrecision.Enter(MixedPrecision.Parse(_config.Run.Precision)))
+                using (MixedPrecision.Enter(_precision))
                     output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels, maskedOnly: true, lossDenominator: 1.0, maskedIndex: b.MaskedIndex);
                 lossSum += output.MlmLoss!.item<float>();
                 masked += output.SelectedLabels!.shape[0];
