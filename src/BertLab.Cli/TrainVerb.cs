@@ -41,7 +41,7 @@ public sealed class TrainVerb : IVerb
             {
                 // One rank failing stops all of them at once, with this rank's message (no rank is left waiting).
                 Verb.Error($"rank {parallel.Rank} of {parallel.Size}: " + (Verb.IsUserError(e) ? e.Message : e.ToString()));
-                parallel.Abort(Verb.IsUserError(e) ? Verb.UserError : 1);
+                parallel.Abort(Verb.IsUserError(e) ? ExitCodes.UserError : ExitCodes.Failed);
                 throw;
             }
             parallel.Dispose();
@@ -52,21 +52,7 @@ public sealed class TrainVerb : IVerb
         int Train(ParseResult r, MpiDataParallel? parallel)
         {
             string? resumeDir = r.GetValue(resume);
-            JsonObject json;
-            string runDir;
-            if (resumeDir is not null)
-            {
-                if (r.GetValue(config) is not null) throw new BertLabException("--resume takes the run's saved configuration; do not combine it with --config");
-                var saved = Path.Combine(resumeDir, Trainer.ConfigFile);
-                if (!File.Exists(saved)) throw new BertLabException($"{resumeDir}: no {Trainer.ConfigFile}; is this a run directory?");
-                json = RunConfig.LoadJson(saved);
-                runDir = resumeDir;
-            }
-            else
-            {
-                json = RunConfig.LoadJson(r.GetValue(config));
-                runDir = "";
-            }
+            JsonObject json = TrainingSession.LoadConfigJson(r.GetValue(config), resumeDir);
             if (r.GetValue(attention) is string a) json["attention"] = a;
             if (r.GetValue(model) is string m) json["model"] = m;
             void Set(string key, JsonNode value) => RunConfig.ApplyOverride(json, $"{key}={value.ToJsonString()}");
@@ -78,15 +64,8 @@ public sealed class TrainVerb : IVerb
             if (r.GetValue(corpus) is { Length: > 0 } cs) json["data"]!["corpus"] = new JsonArray(cs.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
             foreach (var o in r.GetValue(set) ?? Array.Empty<string>()) RunConfig.ApplyOverride(json, o);
             var runConfig = RunConfig.FromJson(json);
-            if (resumeDir is null)
-            {
-                runDir = r.GetValue(output) ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{runConfig.Model.Attention.Preset}");
-                if (File.Exists(Path.Combine(runDir, Trainer.SummaryFile)) || Trainer.LatestCheckpoint(runDir) is not null)
-                    throw new BertLabException($"{runDir} already holds a run; continue it with --resume {runDir} or choose another --out");
-            }
-            // Ranks on one machine share its cores: run.threads 0 ("all cores") becomes this rank's share of them.
-            if (parallel is not null && runConfig.Run.Threads == 0)
-                runConfig.Run.Threads = Math.Max(1, Environment.ProcessorCount / MpiDataParallel.LocalSize());
+            string runDir = TrainingSession.ChooseRunDirectory(resumeDir, r.GetValue(output), runConfig).Root;
+            if (parallel is not null) TrainingSession.ShareThreads(runConfig, MpiDataParallel.LocalSize());
             TorchRuntime.Initialize(runConfig.Run.Threads);
             var console = new ConsoleObserver();
             AnsiConsole.MarkupLine($"[bold]bertlab train[/] → {Markup.Escape(Path.GetFullPath(runDir))}");
@@ -101,7 +80,7 @@ public sealed class TrainVerb : IVerb
             var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, console) { Parallel = parallel };
             var summary = trainer.Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
-            return summary["status"]!.GetValue<string>() switch { "completed" or "stopped" => 0, "diverged" => 3, _ => 1 };
+            return ExitCodes.For(summary.Status);
         }
     }
 
@@ -122,19 +101,19 @@ public sealed class TrainVerb : IVerb
             AnsiConsole.MarkupLine($"  {config.Run.Steps} steps × {config.Run.BatchSize * config.Run.Accumulation} sequences of {config.Data.SeqLen} tokens, {Markup.Escape(config.Optimizer.Name)} lr {config.Optimizer.Lr:G3}, seed {config.Run.Seed}, {Markup.Escape(config.Run.Device)}");
         }
 
-        public void OnLog(JsonObject rec, int totalSteps)
+        public void OnLog(StepRecord rec, int totalSteps)
         {
-            int step = rec["step"]!.GetValue<int>();
             double elapsed = (DateTime.UtcNow - _start).TotalSeconds;
-            double perStep = elapsed / Math.Max(1, step - _startStep);
-            var eta = TimeSpan.FromSeconds(perStep * (totalSteps - step));
+            double perStep = elapsed / Math.Max(1, rec.Step - _startStep);
+            var eta = TimeSpan.FromSeconds(perStep * (totalSteps - rec.Step));
+            string mfu = rec.Mfu is double m ? $" MFU {m,5:P1}" : "";
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"  step {step,6}/{totalSteps}  loss {rec["loss"]!.GetValue<double>(),7:F4}  acc {rec["mlm_accuracy"]!.GetValue<double>(),6:P1}  lr {rec["lr"]!.GetValue<double>():E2}  |g| {rec["grad_norm"]!.GetValue<double>(),6:F2}  {rec["tokens_per_s"]!.GetValue<double>(),7:N0} tok/s  ETA {eta:hh\\:mm\\:ss}"));
+                $"  step {rec.Step,6}/{totalSteps}  loss {rec.Loss,7:F4}  acc {rec.MlmAccuracy,6:P1}  lr {rec.Lr:E2}  |g| {rec.GradNorm,6:F2}  {rec.TokensPerS,7:N0} tok/s  {rec.ModelTflops * 1000,6:F1} GFLOP/s{mfu}  ETA {eta:hh\\:mm\\:ss}"));
         }
 
-        public void OnEvaluation(JsonObject rec) =>
+        public void OnEvaluation(Evaluation e, int step) =>
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"  [green]validation[/] step {rec["step"]}: loss {rec["val_loss"]!.GetValue<double>():F4}  accuracy {rec["val_accuracy"]!.GetValue<double>():P1}  perplexity {rec["val_perplexity"]!.GetValue<double>():F1}"));
+                $"  [green]validation[/] step {step}: loss {e.Loss:F4}  accuracy {e.Accuracy:P1}  perplexity {e.Perplexity:F1}"));
 
         public void OnCheckpoint(string path) => AnsiConsole.MarkupLine($"  [grey]checkpoint {Markup.Escape(path)}[/]");
         public void OnMessage(string message) => AnsiConsole.MarkupLine($"  {Markup.Escape(message)}");
@@ -146,19 +125,20 @@ public sealed class TrainVerb : IVerb
             AnsiConsole.MarkupLine($"  [grey]preparing data: {documents:N0} documents, {tokens:N0} tokens[/]");
         }
 
-        public void PrintSummary(JsonObject s, string runDir)
+        public void PrintSummary(RunSummary s, string runDir)
         {
-            string status = s["status"]!.GetValue<string>();
-            string colour = status switch { "completed" => "green", "stopped" => "yellow", _ => "red" };
-            AnsiConsole.MarkupLine($"[{colour}]{status}[/] at step {s["step"]} in {s["wall_s"]} s, {s["tokens_per_s"]} tokens/s" +
-                                   (s["reason"] is JsonNode reason ? $": {Markup.Escape(reason.GetValue<string>())}" : ""));
-            if (s["validation"] is JsonObject v)
-                AnsiConsole.MarkupLine($"  final validation: loss {v["val_loss"]}, accuracy {v["val_accuracy"]}, perplexity {v["val_perplexity"]}");
-            if (s["model_dir"] is JsonNode md) AnsiConsole.MarkupLine($"  model:   {Markup.Escape(md.GetValue<string>())}");
-            AnsiConsole.MarkupLine($"  metrics: {Markup.Escape(Path.Combine(runDir, Trainer.MetricsFile))}");
-            AnsiConsole.MarkupLine($"  summary: {Markup.Escape(Path.Combine(runDir, Trainer.SummaryFile))}");
-            if (s["plots"] is JsonArray plots) foreach (var p in plots) AnsiConsole.MarkupLine($"  plot:    {Markup.Escape(p!.GetValue<string>())}");
-            if (s["last_checkpoint"] is JsonNode lc) AnsiConsole.MarkupLine($"  last checkpoint: {Markup.Escape(lc.GetValue<string>())}");
+            string status = s.Status.ToText();
+            string colour = s.Status switch { RunStatus.Completed => "green", RunStatus.Stopped => "yellow", _ => "red" };
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[{colour}]{status}[/] at step {s.Step} in {s.WallS} s, {s.TokensPerS} tokens/s") +
+                                   (s.Reason is string reason ? $": {Markup.Escape(reason)}" : ""));
+            if (s.Validation is Evaluation v)
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"  final validation: loss {v.Loss}, accuracy {v.Accuracy}, perplexity {v.Perplexity}"));
+            if (s.ModelDir is string md) AnsiConsole.MarkupLine($"  model:   {Markup.Escape(md)}");
+            var dir = new RunDirectory(runDir);
+            AnsiConsole.MarkupLine($"  metrics: {Markup.Escape(dir.MetricsPath)}");
+            AnsiConsole.MarkupLine($"  summary: {Markup.Escape(dir.SummaryPath)}");
+            if (s.Plots is not null) foreach (var p in s.Plots) AnsiConsole.MarkupLine($"  plot:    {Markup.Escape(p)}");
+            if (s.LastCheckpoint is string lc) AnsiConsole.MarkupLine($"  last checkpoint: {Markup.Escape(lc)}");
         }
     }
 }

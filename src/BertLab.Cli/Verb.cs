@@ -7,7 +7,7 @@ namespace BertLab.Cli;
 public static class Verb
 {
     /// <summary>Exit code for errors a user can cause (bad input, bad config, missing file).</summary>
-    public const int UserError = 2;
+    public const int UserError = BertLab.Training.ExitCodes.UserError;
 
     public static int Run(Func<int> body)
     {

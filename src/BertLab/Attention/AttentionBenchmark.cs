@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using BertLab.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -158,11 +159,6 @@ public sealed class AttentionBenchmark
 
         public void Dispose() { _stop = true; _thread.Join(); }
 
-        static long Rss()
-        {
-            if (!OperatingSystem.IsLinux()) return 0;
-            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
-            return long.Parse(fields[1]) * Environment.SystemPageSize;
-        }
+        static long Rss() => MemoryInfo.ResidentBytes();
     }
 }

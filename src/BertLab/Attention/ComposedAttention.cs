@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Attention;
 

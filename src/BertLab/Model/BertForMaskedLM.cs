@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Model;
 
@@ -61,13 +62,24 @@ public sealed class MaskedLMOutput
 {
     /// <summary>(B, S, V), or (M, V) over the M labelled positions when computed at masked positions only.</summary>
     public required Tensor Logits { get; init; }
-    /// <summary>Mean cross-entropy over labelled positions (+ the output penalty when configured); null without labels.</summary>
-    public Tensor? Loss { get; init; }
-    /// <summary>The MLM cross-entropy alone.</summary>
-    public Tensor? MlmLoss { get; init; }
+    /// <summary>The MLM cross-entropy summed over the labelled positions; null without labels. The training objective is
+    /// composed from it and <see cref="BertModelOutput.OutputPenalty"/> by <see cref="TrainingObjective"/>.</summary>
+    public Tensor? MlmLossSum { get; init; }
+    /// <summary>Labelled positions when known on the host without a device synchronisation (masked-only logits), else null.</summary>
+    public long? LabelledCount { get; init; }
     /// <summary>Labels at the positions of <see cref="Logits"/> when masked-only.</summary>
     public Tensor? SelectedLabels { get; init; }
     public required BertModelOutput Encoder { get; init; }
+    /// <summary>λ of the output penalty (attention.output_penalty).</summary>
+    public double PenaltyWeight { get; init; }
+    internal Tensor? LabelsForCount { get; init; }
+
+    Tensor? _mlmLoss, _loss;
+    /// <summary>Mean cross-entropy over the labelled positions (Hugging Face's loss); null without labels.</summary>
+    public Tensor? MlmLoss => MlmLossSum is null ? null
+        : _mlmLoss ??= LabelledCount is long n ? MlmLossSum / (double)Math.Max(1, n) : MlmLossSum / LabelsForCount!.ne(-100).sum().clamp_min(1);
+    /// <summary>This batch's training objective alone: <see cref="MlmLoss"/> + λ · output penalty (<see cref="TrainingObjective.WithPenalty"/>); null without labels.</summary>
+    public Tensor? Loss => MlmLoss is null ? null : _loss ??= TrainingObjective.WithPenalty(MlmLoss, Encoder.OutputPenalty, PenaltyWeight);
 }
 
 /// <summary>Hugging Face's BertForMaskedLM (no pooler): bert + cls.predictions.</summary>
@@ -92,12 +104,10 @@ public sealed class BertForMaskedLM : nn.Module
 
     /// <param name="labels">(B, S) token ids at predicted positions, −100 elsewhere.</param>
     /// <param name="maskedOnly">Compute the vocabulary projection only where labels ≠ −100 (≈3× faster training).</param>
-    /// <param name="lossDenominator">Divide the summed loss by this count instead of the local number of labels
-    /// (gradient accumulation: the count over the whole accumulated batch).</param>
     /// <param name="maskedIndex">The flat positions where labels ≠ −100, computed by whoever built the batch (on the host);
     /// without it they are found with nonzero, which waits for the device (a host synchronisation inside the step).</param>
     public MaskedLMOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Tensor? labels = null,
-        ForwardOptions? options = null, bool maskedOnly = false, double? lossDenominator = null, Tensor? maskedIndex = null)
+        ForwardOptions? options = null, bool maskedOnly = false, Tensor? maskedIndex = null)
     {
         var enc = bert.Forward(inputIds, attentionMask, tokenTypeIds, options);
         var h = enc.LastHiddenState;
@@ -113,17 +123,13 @@ public sealed class BertForMaskedLM : nn.Module
         }
         else logits = cls.Forward(h, bert.Embeddings.WordEmbeddingWeight);
 
-        Tensor? mlm = null, loss = null;
+        Tensor? sum = null;
         if (labels is not null)
+            sum = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), selected ?? labels.reshape(-1), ignore_index: -100, reduction: nn.Reduction.Sum);
+        return new MaskedLMOutput
         {
-            var flatLogits = logits.reshape(-1, logits.shape[^1]);
-            var target = selected ?? labels.reshape(-1);
-            if (lossDenominator is double den)
-                mlm = nn.functional.cross_entropy(flatLogits, target, ignore_index: -100, reduction: nn.Reduction.Sum) / den;
-            else
-                mlm = nn.functional.cross_entropy(flatLogits, target, ignore_index: -100);
-            loss = enc.OutputPenalty is null ? mlm : mlm + Config.Attention.OutputPenalty * enc.OutputPenalty;
-        }
-        return new MaskedLMOutput { Logits = logits, Loss = loss, MlmLoss = mlm, SelectedLabels = selected, Encoder = enc };
+            Logits = logits, MlmLossSum = sum, LabelledCount = selected is null ? null : selected.shape[0], SelectedLabels = selected, Encoder = enc,
+            PenaltyWeight = Config.Attention.OutputPenalty, LabelsForCount = selected is null ? labels : null,
+        };
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Model;
 
@@ -46,7 +47,7 @@ public sealed class BertForSequenceClassification : nn.Module
                 loss = nn.functional.mse_loss(logits.squeeze(-1), labels.to_type(logits.dtype).reshape(-1), nn.Reduction.Mean);
             else
                 loss = nn.functional.cross_entropy(logits.reshape(-1, Config.NumLabels), labels.reshape(-1));
-            if (enc.OutputPenalty is not null) loss = loss + Config.Attention.OutputPenalty * enc.OutputPenalty;
+            loss = TrainingObjective.WithPenalty(loss, enc.OutputPenalty, Config.Attention.OutputPenalty);
         }
         return new SequenceClassifierOutput { Logits = logits, Loss = loss, Encoder = enc };
     }

@@ -2,6 +2,7 @@ using BertLab.Attention;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Model;
 

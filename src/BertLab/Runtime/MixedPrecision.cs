@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace BertLab;
+namespace BertLab.Runtime;
 
 /// <summary>
 /// Mixed precision without autocast (TorchSharp has none), as an explicit casting policy that a forward pass enters:

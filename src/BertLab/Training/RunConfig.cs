@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Attention;
 using BertLab.Model;
+using BertLab.Runtime;
 
 namespace BertLab.Training;
 

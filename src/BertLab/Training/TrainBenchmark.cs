@@ -105,15 +105,20 @@ public sealed class TrainBenchmark
         var cpuIds = randint(1000, config.VocabSize, new long[] { k.Batch, k.SeqLen }, generator: g);
         var select = rand(new long[] { k.Batch, k.SeqLen }, generator: g) < 0.15;
         var cpuLabels = where(select, cpuIds, full_like(cpuIds, -100));
-        var maskedIndex = BertForMaskedLM.MaskedPositions(cpuLabels).to(Device);
+        var cpuIndex = BertForMaskedLM.MaskedPositions(cpuLabels);
+        long masked = cpuIndex.shape[0];
+        var maskedIndex = cpuIndex.to(Device);
         var labels = cpuLabels.to(Device);
         var inputs = where(select, full_like(cpuIds, 103), cpuIds).to(Device);
         var types = zeros_like(inputs);
         // No padding: no attention mask (as Hugging Face's benchmark), so SDPA may take its flash kernel.
         Tensor Forward()
         {
+            MaskedLMOutput output;
             using (MixedPrecision.Enter(Precision))
-                return model.Forward(inputs, null, types, labels, maskedOnly: true, maskedIndex: maskedIndex).Loss!;
+                output = model.Forward(inputs, null, types, labels, maskedOnly: true, maskedIndex: maskedIndex);
+            // the trainer's objective (one batch, no accumulation): mean MLM loss + λ · output penalty
+            return TrainingObjective.MaskedLM(output.MlmLossSum!, output.Encoder.OutputPenalty, config.Attention.OutputPenalty, masked, masked).Total;
         }
         void Update()
         {

@@ -15,40 +15,40 @@ namespace BertLab.Training;
 public interface ITrainingObserver
 {
     void OnStart(RunConfig config, string runDir, long parameters, int startStep) { }
-    void OnLog(JsonObject record, int totalSteps) { }
-    void OnEvaluation(JsonObject record) { }
+    void OnLog(StepRecord record, int totalSteps) { }
+    void OnEvaluation(Evaluation evaluation, int step) { }
     void OnCheckpoint(string path) { }
     void OnMessage(string message) { }
 }
 
 /// <summary>
 /// Masked-LM pre-training: accumulation that equals the large batch, clipping, schedules, a divergence guard,
-/// atomic checkpoints that resume bit-exactly on CPU, metrics.jsonl, summary.json and plots.
-/// Run directory: run_config.json, metrics.jsonl, summary.json, checkpoints/step-NNNNNNNN/, model/, plots/.
+/// atomic checkpoints that resume bit-exactly on CPU, metrics.jsonl, summary.json and plots (the files: <see cref="RunDirectory"/>).
+/// <see cref="Run"/> reads top to bottom: per step, train, guard, log, evaluate, checkpoint.
 /// </summary>
 public sealed class Trainer
 {
-    public const string MetricsFile = "metrics.jsonl";
-    public const string SummaryFile = "summary.json";
-    public const string ConfigFile = "run_config.json";
-    const string StateFile = "trainer_state.json";
-    const string CheckpointDir = "checkpoints";
+    public const string MetricsFile = RunDirectory.MetricsFile;
+    public const string SummaryFile = RunDirectory.SummaryFile;
+    public const string ConfigFile = RunDirectory.ConfigFile;
 
     readonly RunConfig _config;
     readonly MixedPrecision.Policy _precision;
-    readonly string _runDir;
+    readonly RunDirectory _dir;
     readonly IBatchSource _data;
     readonly string? _vocabPath;
     readonly ITrainingObserver _observer;
+    readonly double _flopsPerToken;
 
     public Trainer(RunConfig config, string runDir, IBatchSource data, string? vocabPath = null, ITrainingObserver? observer = null)
     {
         _config = config;
         _precision = MixedPrecision.Parse(config.Run.Precision, "run.precision");
-        _runDir = runDir;
+        _dir = new RunDirectory(runDir);
         _data = data;
         _vocabPath = vocabPath;
         _observer = observer ?? new NullObserver();
+        _flopsPerToken = TrainBenchmark.FlopsPerToken(config.Model, config.Data.SeqLen);
     }
 
     sealed class NullObserver : ITrainingObserver { }
@@ -57,23 +57,108 @@ public sealed class Trainer
     public IDataParallel? Parallel { get; init; }
     bool Writes => Parallel is null || Parallel.Rank == 0;
 
-    /// <summary>Runtime state that a checkpoint must carry for an exact resume.</summary>
+    /// <summary>The device's peak TFLOP/s in the run's compute type, when known: metrics then carry MFU beside model TFLOP/s.
+    /// Null (the default): model TFLOP/s only; the trainer does not spend time measuring a peak.</summary>
+    public double? PeakTflops { get; init; }
+
+    public static string? LatestCheckpoint(string runDir) => RunDirectory.LatestCheckpoint(runDir);
+
+    /// <summary>The divergence guard's state (a checkpoint carries it for an exact resume).</summary>
     sealed class GuardState
     {
         public double Ema = double.NaN;
         public double MinEma = double.PositiveInfinity;
         public int Above;
         public int Seen;
-        public double BestValLoss = double.PositiveInfinity;
-        public int BestStep = -1;
     }
 
-    public JsonObject Run(bool resume = false)
+    /// <summary>The lowest validation loss so far and its step (the checkpoint pruning keeps that one).</summary>
+    sealed class BestValidation
     {
-        Directory.CreateDirectory(_runDir);
+        public double Loss = double.PositiveInfinity;
+        public int Step = -1;
+
+        public void Offer(double loss, int step)
+        {
+            if (loss < Loss) { Loss = loss; Step = step; }
+        }
+    }
+
+    /// <summary>Everything one run carries from step to step.</summary>
+    sealed class RunState : IDisposable
+    {
+        public required BertForMaskedLM Model;
+        public required TrainingOptimizer Optimizer;
+        public required LrSchedule Schedule;
+        public required Device Device;
+        public required RunSummary Summary;
+        public GuardState Guard = new();
+        public BestValidation Best = new();
+        public int StartStep;
+        public int Step;
+        public readonly Stopwatch Wall = Stopwatch.StartNew();
+        public readonly Stopwatch Interval = Stopwatch.StartNew();
+        public long IntervalTokens;
+        public long TokensSeen;
+        public double TrainSeconds;
+        public void Dispose() => Optimizer.Dispose();
+    }
+
+    /// <summary>Which of the per-step actions a step takes.</summary>
+    readonly record struct StepPlan(int Done, bool Log, bool Evaluate, bool Checkpoint)
+    {
+        public static StepPlan For(RunSettings run, int step)
+        {
+            int done = step + 1;
+            bool evaluate = done % run.EvalInterval == 0 || done == run.Steps;
+            bool checkpoint = done % run.CheckpointInterval == 0 || done == run.Steps;
+            // every evaluation and checkpoint step is also a logged step: one metrics line per logged step, with
+            // step and loss always, and the validation results on the steps that have them
+            bool log = done % run.LogInterval == 0 || done == run.Steps || evaluate || checkpoint;
+            return new StepPlan(done, log, evaluate, checkpoint);
+        }
+    }
+
+    public RunSummary Run(bool resume = false)
+    {
+        using var run = Start(resume);
+        int end = _config.Run.StopAfter > 0 ? Math.Min(_config.Run.StopAfter, _config.Run.Steps) : _config.Run.Steps;
+        try
+        {
+            for (int step = run.StartStep; step < end; step++)
+            {
+                run.Step = step;
+                var plan = StepPlan.For(_config.Run, step);
+                var result = TrainStep(run, step, plan.Log);
+                if (DivergenceGuard(run.Guard, result, plan.Done) is string why) return Finish(run, RunStatus.Diverged, plan.Done, why);
+                if (!plan.Log) { CollectGarbage(plan.Done); continue; }
+                var record = LogRecord(run, result, plan.Done);
+                if (plan.Evaluate) EvaluateInto(run, record);
+                Log(run, record);
+                if (plan.Checkpoint) Checkpoint(run, plan.Done);
+                run.Interval.Restart();
+            }
+            run.Step = end;
+            run.Summary.BestStep = run.Best.Step;
+            if (end < _config.Run.Steps) return Finish(run, RunStatus.Stopped, end, $"stopped after {end} of {_config.Run.Steps} steps (resume with --resume)");
+            run.Summary.ModelDir = _dir.ModelPath;
+            if (Writes) _dir.WriteModel(tmp => BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath));
+            return Finish(run, RunStatus.Completed, end, null);
+        }
+        catch (Exception e) when (e is not BertLabException)
+        {
+            Finish(run, RunStatus.Failed, run.Step, e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the configuration, builds the model and optimiser, restores the latest checkpoint when resuming.</summary>
+    RunState Start(bool resume)
+    {
+        _dir.Create();
         var device = TorchRuntime.Device(_config.Run.Device);
         TorchRuntime.Initialize(_config.Run.Threads);
-        if (Writes) File.WriteAllText(Path.Combine(_runDir, ConfigFile), _config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        if (Writes) _dir.WriteConfig(_config);
 
         torch.manual_seed(_config.Run.Seed);
         var model = new BertForMaskedLM(_config.Model.Clone());
@@ -81,143 +166,148 @@ public sealed class Trainer
             BertCheckpoint.LoadInto(model, BertCheckpoint.LoadWeights(init), init, _ => false,
                 n => n.StartsWith("bert.pooler.") || n.StartsWith("cls.seq_relationship.") || n == "cls.predictions.decoder.bias" || n == "cls.predictions.decoder.weight");
         model.to(device);
-        using var optimizer = new TrainingOptimizer(model, _config.Optimizer, device);
-        var schedule = new LrSchedule(_config.Schedule, _config.Run.Steps);
-        var guard = new GuardState();
-        int startStep = 0;
+        var run = new RunState
+        {
+            Model = model, Optimizer = new TrainingOptimizer(model, _config.Optimizer, device),
+            Schedule = new LrSchedule(_config.Schedule, _config.Run.Steps), Device = device, Summary = new RunSummary(),
+        };
 
-        string? latest = resume ? LatestCheckpoint(_runDir) : null;
+        string? latest = resume ? _dir.LatestCheckpoint() : null;
         if (resume && latest is null) _observer.OnMessage("no checkpoint found: starting from step 0");
         if (latest is not null)
         {
-            startStep = RestoreCheckpoint(latest, model, optimizer, guard);
-            if (Writes) TruncateMetrics(startStep);
-            _observer.OnMessage($"resumed from {latest} at step {startStep}");
+            run.StartStep = RestoreCheckpoint(latest, run);
+            if (Writes) _dir.TruncateMetrics(run.StartStep);
+            _observer.OnMessage($"resumed from {latest} at step {run.StartStep}");
         }
-        else if (Writes && File.Exists(Path.Combine(_runDir, MetricsFile))) File.Delete(Path.Combine(_runDir, MetricsFile));
+        else if (Writes) _dir.DeleteMetrics();
+        run.Step = run.StartStep;
 
         Parallel?.BroadcastParameters(model.parameters().ToList());
         long parameters = model.parameters().Sum(p => p.numel());
-        _observer.OnStart(_config, _runDir, parameters, startStep);
-        var summary = new JsonObject
-        {
-            ["status"] = "running", ["step"] = startStep, ["steps"] = _config.Run.Steps, ["attention"] = _config.Model.Attention.Preset,
-            ["model"] = _config.ModelPreset, ["parameters"] = parameters, ["device"] = _config.Run.Device,
-            ["cpu"] = TorchRuntime.Describe(), ["data"] = _data.Describe(),
-        };
-        if (Parallel is not null) summary["ranks"] = Parallel.Size;
-        var wall = Stopwatch.StartNew();
-        long tokensSeen = 0;
-        double trainSeconds = 0;
-        int step = startStep;
-        try
-        {
-            var intervalClock = Stopwatch.StartNew();
-            long intervalTokens = 0;
-            int end = _config.Run.StopAfter > 0 ? Math.Min(_config.Run.StopAfter, _config.Run.Steps) : _config.Run.Steps;
-            for (; step < end; step++)
-            {
-                int done = step + 1;
-                bool evalStep = done % _config.Run.EvalInterval == 0 || done == _config.Run.Steps;
-                bool checkpointStep = done % _config.Run.CheckpointInterval == 0 || done == _config.Run.Steps;
-                // every evaluation and checkpoint step is also a logged step: one metrics line per logged step, with
-                // step and loss always, and the validation results on the steps that have them
-                bool logStep = done % _config.Run.LogInterval == 0 || done == _config.Run.Steps || evalStep || checkpointStep;
-                double lr = _config.Optimizer.Lr * schedule.Factor(step);
-                optimizer.SetLearningRate(lr);
-                Parallel?.BeforeStep(_config.Run.Seed, step);
-                JsonObject record;
-                using (var scope = NewDisposeScope())
-                {
-                    model.train();
-                    var result = TrainStep(model, optimizer, device, logStep);
-                    intervalTokens += result.Tokens;
-                    tokensSeen += result.Tokens;
-                    if (!double.IsFinite(result.Loss) || !double.IsFinite(result.GradNorm))
-                    {
-                        string what = !double.IsFinite(result.Loss) ? $"loss is {result.Loss}" : $"gradient norm is {result.GradNorm}";
-                        return Finish(summary, "diverged", step + 1, $"non-finite value at step {step + 1}: {what}", wall, tokensSeen, trainSeconds);
-                    }
-                    string? far = CheckRunaway(guard, result.Loss);
-                    if (far is not null) return Finish(summary, "diverged", step + 1, $"at step {step + 1}: {far}", wall, tokensSeen, trainSeconds);
-                    if (!logStep) { if (done % 10 == 0) TorchRuntime.CollectNativeGarbage(); continue; }
-                    double seconds = intervalClock.Elapsed.TotalSeconds;
-                    trainSeconds += seconds;
-                    record = new JsonObject
-                    {
-                        ["step"] = step + 1, ["loss"] = Round(result.Loss), ["mlm_accuracy"] = Round(result.Accuracy), ["lr"] = lr,
-                        ["grad_norm"] = Round(result.GradNorm), ["tokens_per_s"] = Math.Round(intervalTokens / Math.Max(seconds, 1e-9), 1),
-                        ["elapsed_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2),
-                        ["live_tensors"] = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount,
-                        ["created_outside_scope"] = DisposeScopeManager.Statistics.TensorStatistics.CreatedOutsideScopeCount,
-                    };
-                    if (result.Penalty is double pen) record["output_penalty"] = Round(pen);
-                    if (result.Statistics is not null) record["attention"] = result.Statistics;
-                }
-                // Memory is read with the step's tensors released, after a collection (see CollectNativeGarbage): what
-                // the run holds, not where the heap's free lists happen to be.
-                TorchRuntime.CollectNativeGarbage();
-                record["rss_mb"] = MemoryInfo.ResidentMb();
-                record["managed_mb"] = Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, 1);
-                JsonObject? eval = null;
-                if (evalStep && Writes)
-                {
-                    eval = Evaluate(model, device);
-                    foreach (var (k, v) in eval) record[k] = v?.DeepClone();
-                    double vl = eval["val_loss"]!.GetValue<double>();
-                    if (vl < guard.BestValLoss) { guard.BestValLoss = vl; guard.BestStep = done; }
-                    eval["step"] = done;
-                    summary["validation"] = eval.DeepClone();
-                }
-                AppendMetrics(record);
-                _observer.OnLog(record, _config.Run.Steps);
-                if (eval is not null) _observer.OnEvaluation(eval);
-                intervalTokens = 0;
-                if (Writes && checkpointStep)
-                {
-                    var path = SaveCheckpoint(model, optimizer, guard, done);
-                    _observer.OnCheckpoint(path);
-                }
-                intervalClock.Restart();
-            }
-            summary["best_step"] = guard.BestStep;
-            if (step < _config.Run.Steps) return Finish(summary, "stopped", step, $"stopped after {step} of {_config.Run.Steps} steps (resume with --resume)", wall, tokensSeen, trainSeconds);
-            var final = Path.Combine(_runDir, "model");
-            if (Writes) SaveModel(model, final);
-            summary["model_dir"] = final;
-            return Finish(summary, "completed", step, null, wall, tokensSeen, trainSeconds);
-        }
-        catch (Exception e) when (e is not BertLabException)
-        {
-            Finish(summary, "failed", step, e.Message, wall, tokensSeen, trainSeconds);
-            throw;
-        }
+        _observer.OnStart(_config, _dir.Root, parameters, run.StartStep);
+        var s = run.Summary;
+        (s.Step, s.Steps, s.Attention, s.Model, s.Parameters, s.Device, s.Cpu, s.Data) =
+            (run.StartStep, _config.Run.Steps, _config.Model.Attention.Preset, _config.ModelPreset, parameters, _config.Run.Device, TorchRuntime.Describe(), _data.Describe());
+        if (Parallel is not null) s.Ranks = Parallel.Size;
+        run.Wall.Restart();
+        run.Interval.Restart();
+        return run;
     }
 
-    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics);
+    /// <summary>One optimiser step (learning rate, data-parallel setup, the step itself in its dispose scope).</summary>
+    StepResult TrainStep(RunState run, int step, bool logStep)
+    {
+        double lr = _config.Optimizer.Lr * run.Schedule.Factor(step);
+        run.Optimizer.SetLearningRate(lr);
+        Parallel?.BeforeStep(_config.Run.Seed, step);
+        using var scope = NewDisposeScope();
+        run.Model.train();
+        var result = TrainStep(run.Model, run.Optimizer, run.Device, logStep) with { Lr = lr };
+        run.IntervalTokens += result.Tokens;
+        run.TokensSeen += result.Tokens;
+        return result;
+    }
 
-    /// <summary>One optimiser step over run.accumulation micro-batches.</summary>
-    StepResult TrainStep(BertForMaskedLM model, TrainingOptimizer optimizer, Device device, bool withStatistics)
+    /// <summary>
+    /// A non-finite loss or gradient norm (the optimiser step was skipped: nothing non-finite reaches the weights), or a
+    /// loss running away from its running mean: returns why the run diverged, else null. Reads the step's loss and norm
+    /// on the host (one read per step: the runaway rule follows every step's loss).
+    /// </summary>
+    string? DivergenceGuard(GuardState guard, StepResult result, int done)
+    {
+        if (!double.IsFinite(result.Loss) || !double.IsFinite(result.GradNorm))
+        {
+            string what = !double.IsFinite(result.Loss) ? $"loss is {result.Loss}" : $"gradient norm is {result.GradNorm}";
+            return $"non-finite value at step {done}: {what}";
+        }
+        return CheckRunaway(guard, result.Loss) is string far ? $"at step {done}: {far}" : null;
+    }
+
+    /// <summary>
+    /// The native-memory cadence: libtorch's tensors are freed when .NET finalises their handles, so a collection every
+    /// 10 steps (and before every memory reading, see <see cref="LogRecord"/>) keeps resident memory flat.
+    /// </summary>
+    static void CollectGarbage(int done)
+    {
+        if (done % 10 == 0) TorchRuntime.CollectNativeGarbage();
+    }
+
+    /// <summary>The metrics line of a logged step: the step's values, the interval's throughput, memory.</summary>
+    StepRecord LogRecord(RunState run, StepResult result, int done)
+    {
+        double seconds = run.Interval.Elapsed.TotalSeconds;
+        run.TrainSeconds += seconds;
+        double tokensPerS = run.IntervalTokens / Math.Max(seconds, 1e-9);
+        double tflops = tokensPerS * _flopsPerToken / 1e12;
+        var record = new StepRecord
+        {
+            Step = done, Loss = Round(result.Loss), MlmAccuracy = Round(result.Accuracy), Lr = result.Lr, GradNorm = Round(result.GradNorm),
+            TokensPerS = Math.Round(tokensPerS, 1), ModelTflops = Math.Round(tflops, 6), Mfu = PeakTflops is double peak && peak > 0 ? Math.Round(tflops / peak, 4) : null,
+            ElapsedS = Math.Round(run.Wall.Elapsed.TotalSeconds, 2), LiveTensors = result.LiveTensors, CreatedOutsideScope = result.CreatedOutsideScope,
+            OutputPenalty = result.Penalty is double pen ? Round(pen) : null, Attention = result.Statistics,
+        };
+        // Memory is read with the step's tensors released, after a collection (see CollectNativeGarbage): what
+        // the run holds, not where the heap's free lists happen to be.
+        TorchRuntime.CollectNativeGarbage();
+        record.RssMb = MemoryInfo.ResidentMb();
+        record.ManagedMb = Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, 1);
+        return record;
+    }
+
+    /// <summary>Validation on an evaluation step (rank 0): into the record, the summary and the best-so-far.</summary>
+    void EvaluateInto(RunState run, StepRecord record)
+    {
+        if (!Writes) return;
+        var eval = Evaluate(run.Model, run.Device);
+        record.Validation = eval;
+        run.Best.Offer(eval.Loss, record.Step);
+        run.Summary.Validation = eval;
+        run.Summary.ValidationStep = record.Step;
+    }
+
+    void Log(RunState run, StepRecord record)
+    {
+        run.IntervalTokens = 0;
+        if (Writes) _dir.AppendMetrics(record);
+        _observer.OnLog(record, _config.Run.Steps);
+        if (record.Validation is not null) _observer.OnEvaluation(record.Validation, record.Step);
+    }
+
+    void Checkpoint(RunState run, int done)
+    {
+        if (!Writes) return;
+        var path = SaveCheckpoint(run, done);
+        _observer.OnCheckpoint(path);
+    }
+
+    /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
+    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
+        long LiveTensors, long CreatedOutsideScope, double Lr = 0);
+
+    /// <summary>One optimiser step over run.accumulation micro-batches. Token counts come from the batches (counted on the
+    /// host by the loader); the loss and gradient norm reach the host every step (the guard), the rest on logged steps only.</summary>
+    StepResult TrainStep(BertForMaskedLM model, TrainingOptimizer optimizer, Device device, bool logStep)
     {
         var batches = new List<MlmBatch>();
         for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
-        long tokens = batches.Sum(b => b.CountRealTokens());
+        long tokens = batches.Sum(b => b.RealTokens);
         optimizer.ZeroGrad();
         // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
         long? globalMasked = null;
         if (Parallel is not null)
         {
-            var count = new double[] { batches.Sum(b => b.CountMaskedTokens()) };
+            var count = new double[] { batches.Sum(b => b.SelectedTokens) };
             Parallel.SumAll(count);
             globalMasked = (long)count[0];
         }
-        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, withStatistics, globalMasked, _precision);
+        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, logStep, globalMasked, _precision);
         if (Parallel is not null) Parallel.SumGradients(model.parameters().ToList());
         var norm = optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
         double lossValue = g.Loss.item<float>();
         double normValue = norm.item<float>();
-        double correct = g.Correct.item<long>();
-        double? penalty = g.Penalty?.item<float>();
+        double correct = logStep ? g.Correct.item<long>() : 0;
+        double? penalty = logStep ? g.Penalty?.item<float>() : null;
         if (Parallel is not null)
         {
             var sums = new double[] { lossValue, correct, tokens, penalty ?? 0 };
@@ -225,9 +315,12 @@ public sealed class Trainer
             (lossValue, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
             if (penalty is not null) penalty = sums[3];
         }
+        // A non-finite step is never applied to the weights (the guard then ends the run).
         if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.Step();
         foreach (var b in batches) b.Dispose();
-        return new StepResult(lossValue, correct / Math.Max(1, g.Masked), normValue, tokens, penalty, g.Statistics);
+        var stats = DisposeScopeManager.Statistics.TensorStatistics;
+        return new StepResult(lossValue, logStep ? correct / Math.Max(1, g.Masked) : double.NaN, normValue, tokens, penalty, g.Statistics,
+            stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount);
     }
 
     /// <summary>What <see cref="AccumulateGradients"/> leaves besides the gradients.</summary>
@@ -237,13 +330,14 @@ public sealed class Trainer
     /// Backpropagates the masked-LM loss of all micro-batches of one step into the parameters' gradients. Each
     /// micro-batch's summed loss is divided by the number of masked tokens of the whole accumulated batch, so the
     /// gradient equals that of one large batch; the output penalty (a per-micro-batch mean) is weighted by its share
-    /// of those tokens. Returns the step's loss (the large batch's mean). <paramref name="maskedTotal"/>: the masked tokens of the
+    /// of those tokens (<see cref="TrainingObjective.MaskedLM"/>). Masked-token counts come from
+    /// <see cref="MlmBatch.SelectedTokens"/> (counted on the host). Returns the step's loss (the large batch's mean). <paramref name="maskedTotal"/>: the masked tokens of the
     /// whole global batch when other processes hold the rest of it (data-parallel), else those of <paramref name="batches"/>.
     /// </summary>
     public static Accumulated AccumulateGradients(BertForMaskedLM model, IReadOnlyList<MlmBatch> batches, bool maskedOnly, bool withStatistics = false,
         long? maskedTotal = null, MixedPrecision.Policy? precision = null)
     {
-        long masked = maskedTotal ?? batches.Sum(b => b.CountMaskedTokens());
+        long masked = maskedTotal ?? batches.Sum(b => b.SelectedTokens);
         double denominator = Math.Max(1, masked);
         var device = batches[0].InputIds.device;
         Tensor lossSum = zeros(1, device: device);
@@ -258,17 +352,11 @@ public sealed class Trainer
             MaskedLMOutput output;
             using (MixedPrecision.Enter(precision ?? MixedPrecision.Fp32))
                 output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
-                    stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, lossDenominator: denominator, maskedIndex: b.MaskedIndex);
-            var loss = output.MlmLoss!;
-            if (output.Encoder.OutputPenalty is not null)
-            {
-                double weight = b.CountMaskedTokens() / denominator;
-                loss = loss + lambda * weight * output.Encoder.OutputPenalty;
-                var term = output.Encoder.OutputPenalty.detach() * weight;
-                penalty = penalty is null ? term : penalty + term;
-            }
-            loss.backward();
-            lossSum += output.MlmLoss!.detach();
+                    stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, maskedIndex: b.MaskedIndex);
+            var objective = TrainingObjective.MaskedLM(output.MlmLossSum!, output.Encoder.OutputPenalty, lambda, b.SelectedTokens, denominator);
+            objective.Total.backward();
+            lossSum += objective.Mlm.detach();
+            if (objective.Penalty is not null) penalty = penalty is null ? objective.Penalty : penalty + objective.Penalty;
             using (no_grad())
             {
                 var labels = output.SelectedLabels ?? b.Labels.reshape(-1);
@@ -316,7 +404,7 @@ public sealed class Trainer
         return null;
     }
 
-    public JsonObject Evaluate(BertForMaskedLM model, Device device)
+    public Evaluation Evaluate(BertForMaskedLM model, Device device)
     {
         model.eval();
         double lossSum = 0; long masked = 0, correct = 0;
@@ -328,8 +416,8 @@ public sealed class Trainer
                 var b = cpuBatch.To(device);
                 MaskedLMOutput output;
                 using (MixedPrecision.Enter(_precision))
-                    output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels, maskedOnly: true, lossDenominator: 1.0, maskedIndex: b.MaskedIndex);
-                lossSum += output.MlmLoss!.item<float>();
+                    output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels, maskedOnly: true, maskedIndex: b.MaskedIndex);
+                lossSum += output.MlmLossSum!.item<float>();
                 masked += output.SelectedLabels!.shape[0];
                 correct += output.Logits.argmax(-1).eq(output.SelectedLabels).sum().item<long>();
                 if (!ReferenceEquals(b, cpuBatch)) b.Dispose();
@@ -338,65 +426,48 @@ public sealed class Trainer
         }
         model.train();
         double loss = lossSum / Math.Max(1, masked);
-        return new JsonObject
-        {
-            ["val_loss"] = Round(loss), ["val_accuracy"] = Round(correct / (double)Math.Max(1, masked)),
-            ["val_perplexity"] = Round(Math.Exp(Math.Min(loss, 50))), ["val_masked_tokens"] = masked,
-        };
+        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked);
     }
 
-    JsonObject Finish(JsonObject summary, string status, int step, string? reason, Stopwatch wall, long tokens, double trainSeconds)
+    /// <summary>Completes the summary (status, throughput, memory, data-parallel timing) and writes it with the plots.</summary>
+    RunSummary Finish(RunState run, RunStatus status, int step, string? reason)
     {
-        summary["status"] = status;
-        summary["step"] = step;
-        if (reason is not null) summary["reason"] = reason;
-        if (status == "diverged") summary["diverged_at_step"] = step;
-        summary["wall_s"] = Math.Round(wall.Elapsed.TotalSeconds, 2);
-        summary["tokens"] = tokens;
-        summary["tokens_per_s"] = Math.Round(tokens / Math.Max(trainSeconds > 0 ? trainSeconds : wall.Elapsed.TotalSeconds, 1e-9), 1);
-        summary["peak_rss_mb"] = MemoryInfo.PeakResidentMb();
+        var s = run.Summary;
+        s.Status = status;
+        s.Step = step;
+        if (reason is not null) s.Reason = reason;
+        if (status == RunStatus.Diverged) s.DivergedAtStep = step;
+        s.WallS = Math.Round(run.Wall.Elapsed.TotalSeconds, 2);
+        s.Tokens = run.TokensSeen;
+        s.TokensPerS = Math.Round(run.TokensSeen / Math.Max(run.TrainSeconds > 0 ? run.TrainSeconds : run.Wall.Elapsed.TotalSeconds, 1e-9), 1);
+        s.PeakRssMb = MemoryInfo.PeakResidentMb();
         if (Parallel is not null)
         {
             var t = Parallel.Timing();
-            summary["allreduce_s"] = Math.Round(t.AllreduceSeconds, 3);
-            if (t.WaitSeconds > 0) summary["allreduce_wait_s"] = Math.Round(t.WaitSeconds, 3);
-            summary["allreduce_mb"] = Math.Round(t.Bytes / 1048576.0, 1);
+            s.AllreduceS = Math.Round(t.AllreduceSeconds, 3);
+            if (t.WaitSeconds > 0) s.AllreduceWaitS = Math.Round(t.WaitSeconds, 3);
+            s.AllreduceMb = Math.Round(t.Bytes / 1048576.0, 1);
         }
-        if (!Writes) return summary;
-        var latest = LatestCheckpoint(_runDir);
-        if (latest is not null) summary["last_checkpoint"] = latest;
-        BertCheckpoint.WriteAtomically(Path.Combine(_runDir, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        if (!Writes) return s;
+        if (_dir.LatestCheckpoint() is string latest) s.LastCheckpoint = latest;
+        _dir.WriteSummary(s);
         try
         {
-            var plots = TrainingPlots.Write(_runDir);
-            if (plots.Count > 0) summary["plots"] = new JsonArray(plots.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
-            BertCheckpoint.WriteAtomically(Path.Combine(_runDir, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            var plots = TrainingPlots.Write(_dir.Root);
+            if (plots.Count > 0) s.Plots = plots.ToList();
+            _dir.WriteSummary(s);
         }
         catch (Exception e) { _observer.OnMessage($"plots not written: {e.Message}"); }
-        return summary;
+        return s;
     }
 
-    void SaveModel(BertForMaskedLM model, string dir)
-    {
-        var tmp = dir + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
-        Directory.Move(tmp, dir);
-    }
-
-    /// <summary>Writes checkpoints/.tmp-step-N completely, then renames it: a kill mid-write never leaves a step-N that loads wrongly.</summary>
-    string SaveCheckpoint(BertForMaskedLM model, TrainingOptimizer optimizer, GuardState guard, int step)
+    /// <summary>Weights, optimiser state and <see cref="RunDirectory.StateFile"/> (step, RNG, data position, guard) into
+    /// checkpoints/step-N (atomically), then prunes to run.keep_last and the best.</summary>
+    string SaveCheckpoint(RunState run, int step)
     {
         using var scope = NewDisposeScope();
-        var root = Path.Combine(_runDir, CheckpointDir);
-        Directory.CreateDirectory(root);
-        var name = $"step-{step:D8}";
-        var tmp = Path.Combine(root, ".tmp-" + name);
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
-        optimizer.Save(tmp);
         var rng = torch.random.get_rng_state();
+        var (guard, best) = (run.Guard, run.Best);
         var state = new JsonObject
         {
             ["step"] = step,
@@ -406,104 +477,37 @@ public sealed class Trainer
             {
                 ["ema"] = double.IsNaN(guard.Ema) ? null : guard.Ema, ["min_ema"] = double.IsInfinity(guard.MinEma) ? null : guard.MinEma,
                 ["above"] = guard.Above, ["seen"] = guard.Seen,
-                ["best_val_loss"] = double.IsInfinity(guard.BestValLoss) ? null : guard.BestValLoss, ["best_step"] = guard.BestStep,
+                ["best_val_loss"] = double.IsInfinity(best.Loss) ? null : best.Loss, ["best_step"] = best.Step,
             },
         };
-        File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJsonString());
-        var final = Path.Combine(root, name);
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(tmp, final);
-        Prune(root, guard.BestStep);
-        return final;
+        var path = _dir.WriteCheckpoint(step, tmp =>
+        {
+            BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath);
+            run.Optimizer.Save(tmp);
+        }, state);
+        _dir.Prune(_config.Run.KeepLast, best.Step);
+        return path;
     }
 
-    /// <summary>Keeps the last run.keep_last checkpoints and the best by validation loss.</summary>
-    void Prune(string root, int bestStep)
-    {
-        var complete = CompleteCheckpoints(root);
-        foreach (var (dir, step) in complete.SkipLast(_config.Run.KeepLast))
-            if (step != bestStep) Directory.Delete(dir, true);
-    }
-
-    static List<(string dir, int step)> CompleteCheckpoints(string root)
-    {
-        if (!Directory.Exists(root)) return new();
-        return Directory.GetDirectories(root, "step-*")
-            .Select(d => (dir: d, ok: int.TryParse(Path.GetFileName(d)["step-".Length..], out int s), step: s))
-            .Where(x => x.ok && File.Exists(Path.Combine(x.dir, StateFile)))
-            .OrderBy(x => x.step).Select(x => (x.dir, x.step)).ToList();
-    }
-
-    public static string? LatestCheckpoint(string runDir)
-    {
-        var all = CompleteCheckpoints(Path.Combine(runDir, CheckpointDir));
-        return all.Count == 0 ? null : all[^1].dir;
-    }
-
-    int RestoreCheckpoint(string dir, BertForMaskedLM model, TrainingOptimizer optimizer, GuardState guard)
+    int RestoreCheckpoint(string dir, RunState run)
     {
         var weights = BertCheckpoint.LoadWeights(dir);
-        BertCheckpoint.LoadInto(model, weights, dir, _ => false, n => n == "cls.predictions.decoder.weight");
-        optimizer.Load(dir);
-        JsonObject state;
-        try { state = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, StateFile)))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new BertLabException($"{dir}: corrupt {StateFile}: {e.Message}"); }
+        BertCheckpoint.LoadInto(run.Model, weights, dir, _ => false, n => n == "cls.predictions.decoder.weight");
+        run.Optimizer.Load(dir);
+        var state = RunDirectory.ReadCheckpointState(dir);
         var rngBytes = Convert.FromBase64String(state["torch_rng"]!.GetValue<string>());
         torch.random.set_rng_state(torch.tensor(rngBytes, dtype: ScalarType.Byte));
         _data.RestoreState(state["data"]!);
         var g = state["guard"]!.AsObject();
+        var guard = run.Guard;
         guard.Ema = g["ema"] is JsonNode e1 ? e1.GetValue<double>() : double.NaN;
         guard.MinEma = g["min_ema"] is JsonNode e2 ? e2.GetValue<double>() : double.PositiveInfinity;
         guard.Above = g["above"]!.GetValue<int>();
         guard.Seen = g["seen"]!.GetValue<int>();
-        guard.BestValLoss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
-        guard.BestStep = g["best_step"]!.GetValue<int>();
+        run.Best.Loss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
+        run.Best.Step = g["best_step"]!.GetValue<int>();
         return state["step"]!.GetValue<int>();
     }
 
-    void AppendMetrics(JsonObject record)
-    {
-        if (Writes) File.AppendAllText(Path.Combine(_runDir, MetricsFile), record.ToJsonString() + "\n");
-    }
-
-    /// <summary>On resume, drop records written after the checkpoint (they will be produced again, identically).</summary>
-    void TruncateMetrics(int step)
-    {
-        var path = Path.Combine(_runDir, MetricsFile);
-        if (!File.Exists(path)) return;
-        var keep = File.ReadAllLines(path).Where(l =>
-        {
-            try { return JsonNode.Parse(l)?["step"]?.GetValue<int>() <= step; }
-            catch (JsonException) { return false; }
-        }).ToList();
-        BertCheckpoint.WriteAtomically(path, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
-    }
-
     static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
-}
-
-/// <summary>Resident memory of this process, from /proc (Linux).</summary>
-public static class MemoryInfo
-{
-    public static double ResidentMb() => ReadKb("VmRSS:") / 1024.0;
-    public static double PeakResidentMb() => ReadKb("VmHWM:") / 1024.0;
-
-    /// <summary>Resets the peak (VmHWM) to the current resident size (Linux: clear_refs 5); false when not possible.</summary>
-    public static bool ResetPeak()
-    {
-        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
-        catch (Exception) { return false; }
-    }
-
-    static double ReadKb(string field)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith(field, StringComparison.Ordinal))
-                    return Math.Round(double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture), 1);
-        }
-        catch (Exception) { }
-        return 0;
-    }
 }

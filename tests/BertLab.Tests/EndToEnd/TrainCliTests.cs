@@ -81,7 +81,7 @@ public class TrainCliTests : IDisposable
         foreach (var d in Directory.GetDirectories(root, "step-*"))
         {
             // a step-* directory exists only after its complete write (temporary name, then rename)
-            Assert.True(File.Exists(Path.Combine(d, "trainer_state.json")), $"{d} lacks its trainer state");
+            Assert.True(File.Exists(Path.Combine(d, RunDirectory.StateFile)), $"{d} lacks its trainer state");
             using var m = BertCheckpoint.LoadMaskedLM(d);
         }
     }

@@ -4,6 +4,7 @@ using BertLab.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Tests.Model;
 

@@ -24,16 +24,23 @@ public sealed class FixedBatchSource : IBatchSource
         long start = batchSize >= rows ? 0 : (_next * batchSize) % rows;
         long take = Math.Min(batchSize, rows);
         _next++;
+        var labels = _labels.narrow(0, start, take).clone();
+        var mask = _mask.narrow(0, start, take).clone();
         return new MlmBatch
         {
-            InputIds = _ids.narrow(0, start, take).clone(), AttentionMask = _mask.narrow(0, start, take).clone(),
-            TokenTypeIds = _types.narrow(0, start, take).clone(), Labels = _labels.narrow(0, start, take).clone(),
+            InputIds = _ids.narrow(0, start, take).clone(), AttentionMask = mask,
+            TokenTypeIds = _types.narrow(0, start, take).clone(), Labels = labels,
+            SelectedTokens = labels.ne(-100).sum().item<long>(), RealTokens = mask.sum().item<long>(),
         };
     }
 
     public IEnumerable<MlmBatch> Validation(int batchSize, int maxBatches)
     {
-        yield return new MlmBatch { InputIds = _ids.clone(), AttentionMask = _mask.clone(), TokenTypeIds = _types.clone(), Labels = _labels.clone() };
+        yield return new MlmBatch
+        {
+            InputIds = _ids.clone(), AttentionMask = _mask.clone(), TokenTypeIds = _types.clone(), Labels = _labels.clone(),
+            SelectedTokens = _labels.ne(-100).sum().item<long>(), RealTokens = _mask.sum().item<long>(),
+        };
     }
 
     public JsonNode SaveState() => new JsonObject { ["next"] = _next };

@@ -45,7 +45,7 @@ public class TrainerTests : IDisposable
         var source = new FixedBatchSource(g["input.input_ids"], g["input.attention_mask"], g["input.token_type_ids"], g["input.labels"]);
         var dir = Path.Combine(_tmp, "trajectory");
         var summary = new Trainer(config, dir, source).Run();
-        Assert.Equal("completed", summary["status"]!.GetValue<string>());
+        Assert.Equal(RunStatus.Completed, summary.Status);
         var records = TrainRecords(dir);
         var model = BertCheckpoint.LoadMaskedLM(Path.Combine(dir, "model"));
         TrajectoryFixture.AssertMatches(expected,
@@ -120,9 +120,9 @@ public class TrainerTests : IDisposable
         });
         var dir = Path.Combine(_tmp, "diverge");
         var summary = new Trainer(config, dir, FixedBatchSource.Random(8, 32, 200, 3)).Run();
-        Assert.Equal("diverged", summary["status"]!.GetValue<string>());
-        Assert.True(summary["diverged_at_step"]!.GetValue<int>() < 100);
-        Assert.False(string.IsNullOrEmpty(summary["reason"]!.GetValue<string>()));
+        Assert.Equal(RunStatus.Diverged, summary.Status);
+        Assert.True(summary.DivergedAtStep < 100);
+        Assert.False(string.IsNullOrEmpty(summary.Reason));
         var disk = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
         Assert.Equal("diverged", disk["status"]!.GetValue<string>());
         // the last good checkpoint stays loadable

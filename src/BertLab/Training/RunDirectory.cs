@@ -1,0 +1,163 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertLab.Model;
+
+namespace BertLab.Training;
+
+/// <summary>
+/// The layout of a training run's directory, and every read and write in it:
+/// <code>
+/// run_config.json                 the resolved configuration (resume reads it back)
+/// metrics.jsonl                   one <see cref="StepRecord"/> per logged step
+/// summary.json                    the <see cref="RunSummary"/>
+/// checkpoints/step-NNNNNNNN/      weights, optimiser state, bertlab_state.json (written as .tmp-step-N, then renamed)
+/// model/                          the final weights (written as model.tmp, then renamed)
+/// plots/                          loss and validation curves
+/// </code>
+/// Files are replaced atomically (temporary file, then rename), so a killed process never leaves a half-written one in use.
+/// </summary>
+public sealed class RunDirectory
+{
+    public const string ConfigFile = "run_config.json";
+    public const string MetricsFile = "metrics.jsonl";
+    public const string SummaryFile = "summary.json";
+    public const string CheckpointsDir = "checkpoints";
+    public const string ModelDir = "model";
+    /// <summary>BertLab's own per-checkpoint state (step, RNG, data position, guard). Not Hugging Face's trainer_state.json:
+    /// another schema, so another name.</summary>
+    public const string StateFile = "bertlab_state.json";
+    /// <summary>The state file's name before it was renamed; still read on resume.</summary>
+    public const string LegacyStateFile = "trainer_state.json";
+    const string CheckpointPrefix = "step-";
+
+    public RunDirectory(string path) => Root = path;
+
+    public string Root { get; }
+    public string ConfigPath => Path.Combine(Root, ConfigFile);
+    public string MetricsPath => Path.Combine(Root, MetricsFile);
+    public string SummaryPath => Path.Combine(Root, SummaryFile);
+    public string CheckpointsPath => Path.Combine(Root, CheckpointsDir);
+    public string ModelPath => Path.Combine(Root, ModelDir);
+
+    public void Create() => Directory.CreateDirectory(Root);
+
+    /// <summary>True when the directory already holds a run (a summary or a checkpoint).</summary>
+    public bool HoldsRun => File.Exists(SummaryPath) || LatestCheckpoint() is not null;
+
+    public void WriteConfig(RunConfig config) =>
+        WriteAtomically(ConfigPath, config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+    /// <summary>The saved configuration, as JSON to apply overrides to (resume).</summary>
+    public JsonObject ReadConfigJson()
+    {
+        if (!File.Exists(ConfigPath)) throw new BertLabException($"{Root}: no {ConfigFile}; is this a run directory?");
+        return RunConfig.LoadJson(ConfigPath);
+    }
+
+    // ---- metrics.jsonl
+
+    public void AppendMetrics(StepRecord record) => File.AppendAllText(MetricsPath, record.ToJson().ToJsonString() + "\n");
+
+    public void DeleteMetrics()
+    {
+        if (File.Exists(MetricsPath)) File.Delete(MetricsPath);
+    }
+
+    /// <summary>On resume, drop records written after the checkpoint (they will be produced again, identically).</summary>
+    public void TruncateMetrics(int step)
+    {
+        if (!File.Exists(MetricsPath)) return;
+        var keep = File.ReadAllLines(MetricsPath).Where(l =>
+        {
+            try { return JsonNode.Parse(l)?[MetricKeys.Step]?.GetValue<int>() <= step; }
+            catch (JsonException) { return false; }
+        }).ToList();
+        WriteAtomically(MetricsPath, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
+    }
+
+    // ---- summary.json
+
+    public void WriteSummary(RunSummary summary) => WriteAtomically(SummaryPath, summary.ToJsonText());
+
+    /// <summary>The run's summary; null when there is none (or it is not a complete summary).</summary>
+    public RunSummary? ReadSummary() => RunSummary.TryRead(SummaryPath);
+
+    // ---- checkpoints/
+
+    /// <summary>Complete checkpoints (those with their state file), oldest first.</summary>
+    public IReadOnlyList<(string Dir, int Step)> Checkpoints()
+    {
+        if (!Directory.Exists(CheckpointsPath)) return Array.Empty<(string, int)>();
+        return Directory.GetDirectories(CheckpointsPath, CheckpointPrefix + "*")
+            .Select(d => (dir: d, ok: int.TryParse(Path.GetFileName(d)[CheckpointPrefix.Length..], out int s), step: s))
+            .Where(x => x.ok && StatePath(x.dir) is not null)
+            .OrderBy(x => x.step).Select(x => (x.dir, x.step)).ToList();
+    }
+
+    public string? LatestCheckpoint() => Checkpoints() is { Count: > 0 } all ? all[^1].Dir : null;
+
+    public static string? LatestCheckpoint(string runDir) => new RunDirectory(runDir).LatestCheckpoint();
+
+    /// <summary>The state file of a checkpoint directory (its current name, else the legacy one); null when neither exists.</summary>
+    public static string? StatePath(string checkpointDir)
+    {
+        var current = Path.Combine(checkpointDir, StateFile);
+        if (File.Exists(current)) return current;
+        var legacy = Path.Combine(checkpointDir, LegacyStateFile);
+        return File.Exists(legacy) ? legacy : null;
+    }
+
+    /// <summary>
+    /// Writes checkpoints/.tmp-step-N completely (<paramref name="write"/> fills the folder; <paramref name="state"/> goes
+    /// last, as the state file that marks it complete), then renames it to step-N: a kill mid-write never leaves a step-N
+    /// that loads wrongly. Returns the checkpoint's path.
+    /// </summary>
+    public string WriteCheckpoint(int step, Action<string> write, JsonObject state)
+    {
+        Directory.CreateDirectory(CheckpointsPath);
+        var name = $"{CheckpointPrefix}{step:D8}";
+        var tmp = Path.Combine(CheckpointsPath, ".tmp-" + name);
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        write(tmp);
+        File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJsonString());
+        var final = Path.Combine(CheckpointsPath, name);
+        if (Directory.Exists(final)) Directory.Delete(final, true);
+        Directory.Move(tmp, final);
+        return final;
+    }
+
+    /// <summary>The state saved with a checkpoint.</summary>
+    public static JsonObject ReadCheckpointState(string checkpointDir)
+    {
+        var path = StatePath(checkpointDir) ?? throw new BertLabException($"{checkpointDir}: no {StateFile}");
+        try { return JsonNode.Parse(File.ReadAllText(path))!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        {
+            throw new BertLabException($"{checkpointDir}: corrupt {Path.GetFileName(path)}: {e.Message}");
+        }
+    }
+
+    /// <summary>Keeps the last <paramref name="keepLast"/> checkpoints and the one at <paramref name="protectedStep"/> (the best).</summary>
+    public void Prune(int keepLast, int protectedStep)
+    {
+        foreach (var (dir, step) in Checkpoints().SkipLast(keepLast))
+            if (step != protectedStep) Directory.Delete(dir, true);
+    }
+
+    // ---- model/
+
+    /// <summary>Writes model.tmp completely with <paramref name="write"/>, then renames it to model/. Returns model/'s path.</summary>
+    public string WriteModel(Action<string> write)
+    {
+        var dir = ModelPath;
+        var tmp = dir + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        write(tmp);
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        Directory.Move(tmp, dir);
+        return dir;
+    }
+
+    /// <summary>Replaces a file by writing a temporary beside it, then renaming.</summary>
+    public static void WriteAtomically(string path, string text) => BertCheckpoint.WriteAtomically(path, text);
+}
