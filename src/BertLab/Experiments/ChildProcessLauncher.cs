@@ -1,12 +1,20 @@
 using System.Diagnostics;
+using BertLab.Training;
 
 namespace BertLab.Experiments;
 
 /// <summary>What the sweep asks for one grid point: train it fresh from its resolved configuration, or resume it.</summary>
 public sealed record RunLaunch(string RunDir, string ConfigPath, bool Resume, int Threads);
 
-/// <summary>The process's exit code and, when it failed, the error it printed.</summary>
-public sealed record LaunchResult(int ExitCode, string? Error);
+/// <summary>
+/// How a launched run ended: its exit code (<see cref="ExitCodes"/>), its typed summary (summary.json, read with
+/// <see cref="RunSummary.FromJson"/>; null when the run wrote none), and a diagnostic only for a run that ended without a
+/// final summary (it failed before or outside the training loop: a configuration error, a crash).
+/// </summary>
+public sealed record LaunchResult(int ExitCode, string? Error)
+{
+    public RunSummary? Summary { get; init; }
+}
 
 /// <summary>Trains one grid point to its end (completed, diverged, failed).</summary>
 public interface IRunLauncher
@@ -100,7 +108,10 @@ public sealed class ChildProcessLauncher : IRunLauncher
         process.BeginErrorReadLine();
         using (cancel.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
             process.WaitForExit();
-        lock (gate) return new LaunchResult(process.ExitCode, process.ExitCode is 0 or 3 ? null : ErrorFrom(errors, process.ExitCode));
+        // The run's outcome is its summary; the exit code and stderr only explain a run that did not write one.
+        var summary = new RunDirectory(request.RunDir).ReadSummary();
+        bool explained = summary is not null && summary.Status != RunStatus.Running && process.ExitCode == ExitCodes.For(summary.Status);
+        lock (gate) return new LaunchResult(process.ExitCode, explained ? null : ErrorFrom(errors, process.ExitCode)) { Summary = summary };
     }
 
     /// <summary>The CLI's one-line "error: …" for user errors, else the exception line of a crash, else the exit code.</summary>

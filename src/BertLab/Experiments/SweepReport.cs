@@ -1,3 +1,4 @@
+using BertLab.Training;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BertLab.Plotting;
@@ -164,8 +165,8 @@ public static class SweepReport
         var series = runs.Select(r =>
         {
             var recs = validation ? r.Eval : r.Train;
-            string key = validation ? "val_loss" : "loss";
-            return new Series($"#{r.Index} {r.Name}", recs.Select(m => RunRecord.Num(m["step"]) ?? 0).ToList(), recs.Select(m => RunRecord.Num(m[key]) ?? double.NaN).ToList());
+            string key = validation ? MetricKeys.ValLoss : MetricKeys.Loss;
+            return new Series($"#{r.Index} {r.Name}", recs.Select(m => RunRecord.Num(m[MetricKeys.Step]) ?? 0).ToList(), recs.Select(m => RunRecord.Num(m[key]) ?? double.NaN).ToList());
         }).Where(s => s.X.Count > 0).ToList();
         if (File.Exists(path)) File.Delete(path);
         if (series.Count == 0) return false;

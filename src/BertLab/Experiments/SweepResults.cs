@@ -29,16 +29,16 @@ public sealed class RunRecord
 
     public bool Diverged => Status == "diverged";
     public bool Completed => Status == "completed";
-    public double? ValLoss => Num(Summary?["validation"]?["val_loss"]) ?? (Eval.Count > 0 ? Num(Eval[^1]["val_loss"]) : null);
-    public double? ValAccuracy => Num(Summary?["validation"]?["val_accuracy"]) ?? (Eval.Count > 0 ? Num(Eval[^1]["val_accuracy"]) : null);
-    public double? ValPerplexity => Num(Summary?["validation"]?["val_perplexity"]) ?? (Eval.Count > 0 ? Num(Eval[^1]["val_perplexity"]) : null);
-    public double? FirstLoss => Train.Count > 0 ? Num(Train[0]["loss"]) : null;
-    public double? LastLoss => Train.Count > 0 ? Num(Train[^1]["loss"]) : null;
+    public double? ValLoss => Num(Summary?["validation"]?[MetricKeys.ValLoss]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValLoss]) : null);
+    public double? ValAccuracy => Num(Summary?["validation"]?[MetricKeys.ValAccuracy]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValAccuracy]) : null);
+    public double? ValPerplexity => Num(Summary?["validation"]?[MetricKeys.ValPerplexity]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValPerplexity]) : null);
+    public double? FirstLoss => Train.Count > 0 ? Num(Train[0][MetricKeys.Loss]) : null;
+    public double? LastLoss => Train.Count > 0 ? Num(Train[^1][MetricKeys.Loss]) : null;
     /// <summary>The last training record's "attention" statistics (σ per head, p per head, output norm per layer).</summary>
     public JsonObject? AttentionStats => Train.LastOrDefault(r => r["attention"] is JsonObject)?["attention"] as JsonObject;
 
     public string Attention => Config?["attention"]?["preset"]?.GetValue<string>() ?? "?";
-    public double? Lr => Num(Config?["optimizer"]?["lr"]);
+    public double? Lr => Num(Config?["optimizer"]?[MetricKeys.Lr]);
     public string Optimizer => Config?["optimizer"]?["name"]?.GetValue<string>() ?? "?";
 
     /// <summary>The attention preset plus the extras that change it (token dropout, output penalty, a non-default sequence length).</summary>
@@ -90,9 +90,9 @@ public sealed class SweepResults
             {
                 Index = p["index"]!.GetValue<int>(), Name = p["name"]!.GetValue<string>(), Dir = rel,
                 Settings = p["settings"] as JsonObject ?? new JsonObject(), Config = config, Summary = summary,
-                Train = metrics.Where(m => m["loss"] is not null).ToList(), Eval = metrics.Where(m => m["val_loss"] is not null).ToList(),
+                Train = metrics.Where(m => m[MetricKeys.Loss] is not null).ToList(), Eval = metrics.Where(m => m[MetricKeys.ValLoss] is not null).ToList(),
                 Finetune = FindFinetune(dir), Status = status,
-                Step = summary?["step"]?.GetValue<int>() ?? p["step"]?.GetValue<int>(), Detail = detail,
+                Step = summary?[MetricKeys.Step]?.GetValue<int>() ?? p[MetricKeys.Step]?.GetValue<int>(), Detail = detail,
             });
         }
         return new SweepResults { Directory = sweepDir, Plan = plan, Runs = runs.OrderBy(r => r.Index).ToList() };

@@ -67,14 +67,14 @@ public sealed class SweepRunner
         foreach (var p in selected)
         {
             var dir = RunDirOf(p, points.Count);
-            var summary = ReadSummary(dir);
-            string? status = summary?["status"]?.GetValue<string>();
+            var summary = new RunDirectory(dir).ReadSummary();
             string? mismatch = ConfigMismatch(dir, p);
-            if (mismatch is null && status is "completed" or "diverged")
+            if (mismatch is null && summary is not null && summary.Status.IsFinal())
             {
-                var outcome = new PointOutcome(p.Index, Rel(dir), "skipped", status, summary?["step"]?.GetValue<int>(), "already finished");
+                string status = summary.Status.ToText();
+                var outcome = new PointOutcome(p.Index, Rel(dir), "skipped", status, summary.Step, "already finished");
                 outcomes.Add(outcome);
-                Record(p, FromSummary(summary!, null, null));
+                Record(p, FromSummary(summary, null, null));
                 _log($"[{p.Index}] {Rel(dir)}: {status}, already finished: skipped");
             }
             else todo.Add(p);
@@ -102,14 +102,14 @@ public sealed class SweepRunner
         if (runLock is null)
         {
             _log($"[{p.Index}] {Rel(dir)}: another process is running it: skipped");
-            return new PointOutcome(p.Index, Rel(dir), "busy", "running", null, "another process is running this point");
+            return new PointOutcome(p.Index, Rel(dir), "busy", RunStatus.Running.ToText(), null, "another process is running this point");
         }
         if (ConfigMismatch(dir, p) is string mismatch)
         {
             var error = $"{Rel(dir)} holds a run with a different configuration ({mismatch}); delete it or run the sweep into another --out";
-            Record(p, new JsonObject { ["status"] = "failed", ["error"] = error });
+            Record(p, new JsonObject { ["status"] = RunStatus.Failed.ToText(), ["error"] = error });
             _log($"[{p.Index}] {Rel(dir)}: failed: {error}");
-            return new PointOutcome(p.Index, Rel(dir), "refused", "failed", null, error);
+            return new PointOutcome(p.Index, Rel(dir), "refused", RunStatus.Failed.ToText(), null, error);
         }
         var configPath = Path.Combine(dir, ResolvedConfigFile);
         File.WriteAllText(configPath, p.Config.ToJsonString(Indented) + "\n");
@@ -120,36 +120,37 @@ public sealed class SweepRunner
             foreach (var stale in new[] { Trainer.SummaryFile, Trainer.MetricsFile })
                 if (File.Exists(Path.Combine(dir, stale))) File.Delete(Path.Combine(dir, stale));
         int attempts = (PointStatus(p.Index)?["attempts"]?.GetValue<int>() ?? 0) + 1;
-        Record(p, new JsonObject { ["status"] = "running", ["attempts"] = attempts });
+        Record(p, new JsonObject { ["status"] = RunStatus.Running.ToText(), ["attempts"] = attempts });
         _log($"[{p.Index}] {Rel(dir)}: {(resume ? "resuming from its last checkpoint" : "starting")} ({threads} thread{(threads == 1 ? "" : "s")})");
 
         LaunchResult result;
         try { result = _launcher.Launch(new RunLaunch(dir, configPath, resume, threads), cancel); }
         catch (Exception e) when (e is not OperationCanceledException) { result = new LaunchResult(-1, e.Message); }
 
-        var summary = ReadSummary(dir);
+        // The run's typed summary decides; a run that ended without one (or with one from before) failed.
+        var summary = result.Summary ?? new RunDirectory(dir).ReadSummary();
         JsonObject status;
-        string? summaryStatus = summary?["status"]?.GetValue<string>();
-        if (summary is not null && summaryStatus is "completed" or "diverged" or "stopped")
+        if (summary is { Status: RunStatus.Completed or RunStatus.Diverged or RunStatus.Stopped })
             status = FromSummary(summary, attempts, result.ExitCode);
         else
         {
-            string error = result.Error ?? summary?["reason"]?.GetValue<string>() ?? $"exit code {result.ExitCode} without a summary";
-            status = new JsonObject { ["status"] = "failed", ["step"] = summary?["step"]?.GetValue<int>(), ["error"] = error, ["attempts"] = attempts, ["exit_code"] = result.ExitCode };
+            string error = result.Error ?? summary?.Reason ?? $"exit code {result.ExitCode} without a summary";
+            status = new JsonObject { ["status"] = RunStatus.Failed.ToText(), ["step"] = summary?.Step, ["error"] = error, ["attempts"] = attempts, ["exit_code"] = result.ExitCode };
         }
         Record(p, status);
         string st = status["status"]!.GetValue<string>();
-        if (_options.PruneCheckpoints && st is "completed" or "diverged" && Directory.Exists(Path.Combine(dir, "checkpoints")))
-            Directory.Delete(Path.Combine(dir, "checkpoints"), recursive: true);
+        var runDir = new RunDirectory(dir);
+        if (_options.PruneCheckpoints && RunStatusText.Parse(st) is RunStatus final && final.IsFinal() && Directory.Exists(runDir.CheckpointsPath))
+            Directory.Delete(runDir.CheckpointsPath, recursive: true);
         string? detail = status["reason"]?.GetValue<string>() ?? status["error"]?.GetValue<string>();
         _log($"[{p.Index}] {Rel(dir)}: {st}" + (status["step"] is JsonNode s ? $" at step {s}" : "") + (detail is null ? "" : $": {detail}"));
         return new PointOutcome(p.Index, Rel(dir), resume ? "resumed" : "started", st, status["step"]?.GetValue<int>(), detail);
     }
 
-    static JsonObject FromSummary(JsonObject summary, int? attempts, int? exitCode)
+    static JsonObject FromSummary(RunSummary summary, int? attempts, int? exitCode)
     {
-        var o = new JsonObject { ["status"] = summary["status"]!.GetValue<string>(), ["step"] = summary["step"]?.GetValue<int>() };
-        if (summary["reason"] is JsonNode r) o["reason"] = r.GetValue<string>();
+        var o = new JsonObject { ["status"] = summary.Status.ToText(), ["step"] = summary.Step };
+        if (summary.Reason is string r) o["reason"] = r;
         if (attempts is int a) o["attempts"] = a;
         if (exitCode is int e) o["exit_code"] = e;
         return o;
@@ -186,14 +187,6 @@ public sealed class SweepRunner
 
     string RunDirOf(SweepPoint p, int count) => Path.Combine(_sweepDir, SweepState.RunDir(p, count));
     string Rel(string dir) => Path.GetRelativePath(_sweepDir, dir);
-
-    static JsonObject? ReadSummary(string dir)
-    {
-        var path = Path.Combine(dir, Trainer.SummaryFile);
-        if (!File.Exists(path)) return null;
-        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
-        catch (JsonException) { return null; }
-    }
 
     /// <summary>Null when the run directory has no run yet or holds this point's configuration (run.threads aside);
     /// else the first differing key path.</summary>
