@@ -135,9 +135,9 @@ public sealed class DataVerb : IVerb
     ITokenizer CreateTokenizer(ParseResult r)
     {
         var vocab = Vocabulary.Load(r.GetValue(_vocab));
-        bool cased = r.GetValue(_cased) || CorpusInspector.IsCased(vocab);
-        if (cased && !r.GetValue(_cased)) Console.Error.WriteLine("the vocabulary is cased: not lower-casing (as with --cased)");
-        return new WordPieceTokenizer(vocab, lowerCase: !cased);
+        var casing = TextCasing.ForVocabulary(vocab, r.GetValue(_cased) ? false : null);
+        if (!casing.LowerCase && !r.GetValue(_cased)) Console.Error.WriteLine("the vocabulary is cased: not lower-casing (as with --cased)");
+        return casing.Tokenizer(vocab);
     }
 
     static void Print(CorpusReport r)

@@ -15,14 +15,8 @@ public abstract class Activation
     /// <summary>Act(scores) with padded key columns contributing exactly 0; (B, H, Sq, Sk).</summary>
     public abstract Tensor Apply(Tensor scores, PaddingMask mask, bool training, double dropoutProb);
 
-    public static Activation Create(string name) => name switch
-    {
-        "softmax" => new SoftmaxActivation(),
-        "relu" => new ElementwiseActivation("relu", t => nn.functional.relu(t)),
-        "sigmoid" => new ElementwiseActivation("sigmoid", t => t.sigmoid()),
-        "none" => new ElementwiseActivation("none", t => t),
-        _ => throw new BertLabException($"attention.activation: '{name}' is not allowed; allowed: {string.Join(", ", AttentionConfig.Activations)}"),
-    };
+    /// <summary>The activation a configuration names, built by its <see cref="AttentionRegistry.Activations"/> entry.</summary>
+    public static Activation Create(string name) => AttentionRegistry.Activations[name].Create();
 }
 
 /// <summary>Row softmax over real keys; attention dropout on the probabilities in training.</summary>

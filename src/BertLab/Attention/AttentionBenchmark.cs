@@ -41,15 +41,15 @@ public sealed class AttentionBenchmark
     /// <param name="lpTokens">Tokens per step for lp, whose block-wise S×S×d work is far slower per token than the others.</param>
     public static IReadOnlyList<Variant> DefaultVariants(int? lpTokens = null)
     {
-        static AttentionConfig C(string preset, string impl) { var c = AttentionConfig.FromPreset(preset); c.Implementation = impl; return c; }
+        static AttentionConfig C(string preset, AttentionImplementation impl) { var c = AttentionConfig.FromPreset(preset); c.Implementation = impl; return c; }
         const double f = 4;                                  // fp32 bytes
         return new[]
         {
-            new Variant("softmax-fused", C("softmax", "fused"), (b, h, s, d) => f * b * h * s * d * 8),
-            new Variant("softmax-explicit", C("softmax", "quadratic"), (b, h, s, d) => f * b * h * s * s * 4),
-            new Variant("cottention-linear", C("cottention", "linear"), (b, h, s, d) => f * b * h * s * d * 10),
-            new Variant("cosine-relu", C("cosine-relu", "quadratic"), (b, h, s, d) => f * b * h * s * s * 4),
-            new Variant("lp", C("lp", "quadratic"), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
+            new Variant("softmax-fused", C("softmax", AttentionImplementation.Fused), (b, h, s, d) => f * b * h * s * d * 8),
+            new Variant("softmax-explicit", C("softmax", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4),
+            new Variant("cottention-linear", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10),
+            new Variant("cosine-relu", C("cosine-relu", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4),
+            new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
         };
     }
 

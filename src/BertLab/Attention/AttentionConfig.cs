@@ -10,11 +10,12 @@ namespace BertLab.Attention;
 /// </summary>
 public sealed class AttentionConfig
 {
-    public static readonly string[] Similarities = { "dot", "cosine", "euclidean", "manhattan", "lp", "angular" };
-    public static readonly string[] Activations = { "softmax", "relu", "sigmoid", "none" };
-    public static readonly string[] Scalings = { "none", "n", "sqrt_n", "n_pow_sigma", "rowsum" };
-    public static readonly string[] Implementations = { "auto", "fused", "explicit", "quadratic", "linear" };
-    public static readonly string[] Normalizable = { "q", "k", "v" };
+    /// <summary>The allowed values, read from <see cref="AttentionRegistry"/> (the tables that also carry capabilities).</summary>
+    public static string[] Similarities => AttentionRegistry.Similarities.Names.ToArray();
+    public static string[] Activations => AttentionRegistry.Activations.Names.ToArray();
+    public static string[] Scalings => AttentionRegistry.Scalings.Names.ToArray();
+    public static string[] Implementations => AttentionRegistry.Implementations.Names.ToArray();
+    public static string[] Normalizable => AttentionRegistry.Normalizable.ToArray();
 
     /// <summary>The preset this configuration started from (informational; "custom" if none).</summary>
     public string Preset { get; set; } = "softmax";
@@ -24,7 +25,7 @@ public sealed class AttentionConfig
     /// <summary>Rows replaced by N(row) before the similarity; cosine-family similarities imply q and k.</summary>
     public SortedSet<string> Normalize { get; set; } = new();
     /// <summary>auto: fused SDPA for softmax, the cheaper of linear/quadratic otherwise.</summary>
-    public string Implementation { get; set; } = "auto";
+    public AttentionImplementation Implementation { get; set; } = AttentionImplementation.Auto;
     /// <summary>Training only: zero whole token rows of Q and K with this probability (no rescale).</summary>
     public double TokenDropout { get; set; }
     /// <summary>Weight λ of the output-magnitude penalty (mean relu(‖o‖ − ‖x‖) over layers and real tokens).</summary>
@@ -63,16 +64,15 @@ public sealed class AttentionConfig
         return c;
     }
 
-    /// <summary>True when the similarity is a dot product of (possibly normalised) vectors.</summary>
-    public bool IsDotFamily => Similarity is "dot" or "cosine";
+    /// <summary>ATTENTION.md §3: no element-wise non-linearity on the matrix, so O = Q'(K'ᵀV')/divisor exists
+    /// (from the registry's capabilities).</summary>
+    public bool IsLinearizable => AttentionRegistry.IsLinearizable(Similarity, Activation);
 
-    /// <summary>ATTENTION.md §3: no element-wise non-linearity on the matrix, so O = Q'(K'ᵀV')/divisor exists.</summary>
-    public bool IsLinearizable => IsDotFamily && Activation == "none";
+    /// <summary>Softmax over dot-product scores with no scaling: the fused kernel computes it (from the registry).</summary>
+    public bool CanFuse => AttentionRegistry.CanFuse(Similarity, Activation, Scaling);
 
-    /// <summary>Normalisation actually applied to q, k, v (cosine implies q and k).</summary>
-    public bool NormalizesQ => Normalize.Contains("q") || Similarity == "cosine";
-    public bool NormalizesK => Normalize.Contains("k") || Similarity == "cosine";
-    public bool NormalizesV => Normalize.Contains("v");
+    /// <summary>BERT's own attention (dot, softmax, no scaling, no normalisation), which has Hugging Face's semantics.</summary>
+    public bool IsBertSoftmax => Similarity == "dot" && Activation == "softmax" && Scaling == "none" && Normalize.Count == 0;
 
     public string Describe()
     {
@@ -80,31 +80,29 @@ public sealed class AttentionConfig
         if (Normalize.Count > 0) parts.Add($"normalize={string.Join("", Normalize)}");
         if (TokenDropout > 0) parts.Add($"token_dropout={TokenDropout.ToString(CultureInfo.InvariantCulture)}");
         if (OutputPenalty > 0) parts.Add($"output_penalty={OutputPenalty.ToString(CultureInfo.InvariantCulture)}");
-        if (Implementation != "auto") parts.Add($"implementation={Implementation}");
+        if (Implementation != AttentionImplementation.Auto) parts.Add($"implementation={AttentionRegistry.Name(Implementation)}");
         return $"{Preset} ({string.Join(", ", parts)})";
     }
 
     public void Validate(string path)
     {
-        void OneOf(string key, string value, string[] allowed)
-        {
-            if (!allowed.Contains(value))
-                throw new BertLabException($"{path}.{key}: '{value}' is not allowed; allowed: {string.Join(", ", allowed)}");
-        }
-        OneOf("similarity", Similarity, Similarities);
-        OneOf("activation", Activation, Activations);
-        OneOf("scaling", Scaling, Scalings);
-        OneOf("implementation", Implementation, Implementations);
-        foreach (var n in Normalize) OneOf("normalize", n, Normalizable);
+        AttentionRegistry.Similarities.Get(Similarity, path);
+        AttentionRegistry.Activations.Get(Activation, path);
+        AttentionRegistry.Scalings.Get(Scaling, path);
+        foreach (var n in Normalize)
+            if (!AttentionRegistry.Normalizable.Contains(n))
+                throw new BertLabException($"{path}.normalize: '{n}' is not allowed; allowed: {string.Join(", ", AttentionRegistry.Normalizable)}");
         if (TokenDropout < 0 || TokenDropout >= 1) throw new BertLabException($"{path}.token_dropout must be in [0, 1), got {TokenDropout}");
         if (OutputPenalty < 0) throw new BertLabException($"{path}.output_penalty must be ≥ 0, got {OutputPenalty}");
         if (PInit <= 1e-6) throw new BertLabException($"{path}.p_init must be > 1e-6, got {PInit}");
         if (KeyBlock < 1) throw new BertLabException($"{path}.key_block must be ≥ 1, got {KeyBlock}");
-        if (Implementation == "linear" && !IsLinearizable)
-            throw new BertLabException($"{path}.implementation: 'linear' needs a dot or cosine similarity with activation 'none' (this is {Similarity}/{Activation})");
-        if (Implementation == "fused" && !(Activation == "softmax" && Scaling == "none"))
-            throw new BertLabException($"{path}.implementation: 'fused' needs activation 'softmax' with scaling 'none'");
+        if (Implementation == AttentionImplementation.Linear && !IsLinearizable)
+            throw new BertLabException($"{path}.implementation: 'linear' needs a dot-product similarity ({DotProductSimilarities}) with activation 'none' (this is {Similarity}/{Activation})");
+        if (Implementation == AttentionImplementation.Fused && !CanFuse)
+            throw new BertLabException($"{path}.implementation: 'fused' needs a dot-product similarity ({DotProductSimilarities}), activation 'softmax' and scaling 'none' (this is {Similarity}/{Activation}/{Scaling})");
     }
+
+    static string DotProductSimilarities => string.Join(", ", AttentionRegistry.Similarities.Entries.Where(e => e.IsDotProduct).Select(e => e.Name));
 
     static readonly string[] Keys = { "preset", "similarity", "activation", "scaling", "normalize", "implementation", "token_dropout", "output_penalty", "p_init", "scale_init", "key_block" };
 
@@ -120,7 +118,7 @@ public sealed class AttentionConfig
         if (o["similarity"] is JsonNode s) c.Similarity = Str(s, path + ".similarity");
         if (o["activation"] is JsonNode a) c.Activation = Str(a, path + ".activation");
         if (o["scaling"] is JsonNode sc) c.Scaling = Str(sc, path + ".scaling");
-        if (o["implementation"] is JsonNode im) c.Implementation = Str(im, path + ".implementation");
+        if (o["implementation"] is JsonNode im) c.Implementation = AttentionRegistry.Implementations.Get(Str(im, path + ".implementation"), path);
         if (o["normalize"] is JsonNode nm)
         {
             if (nm is JsonArray arr) c.Normalize = new SortedSet<string>(arr.Select(x => Str(x!, path + ".normalize")));
@@ -144,7 +142,7 @@ public sealed class AttentionConfig
             ["activation"] = Activation,
             ["scaling"] = Scaling,
             ["normalize"] = new JsonArray(Normalize.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
-            ["implementation"] = Implementation,
+            ["implementation"] = AttentionRegistry.Name(Implementation),
             ["token_dropout"] = TokenDropout,
             ["output_penalty"] = OutputPenalty,
             ["p_init"] = PInit,

@@ -6,8 +6,7 @@ public static class AttentionFactory
     public static IAttentionMechanism Create(AttentionConfig config)
     {
         // BERT's own attention, with Hugging Face's semantics (padded query rows computed like the others).
-        if (config.Similarity == "dot" && config.Activation == "softmax" && config.Scaling == "none" && config.Normalize.Count == 0
-            && config.TokenDropout == 0)
+        if (config.IsBertSoftmax && config.TokenDropout == 0)
             return new SoftmaxAttention(config);
         // Everything else of ATTENTION.md: similarity × activation × scaling × normalisation, padded query rows exactly 0.
         return new ComposedAttention(config);

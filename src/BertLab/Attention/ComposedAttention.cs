@@ -26,26 +26,25 @@ public sealed class ComposedAttention : IAttentionMechanism
         Scaling = Scaling.Create(config.Scaling);
     }
 
-    /// <summary>True when O = Q'(K'ᵀV')/divisor exists (no element-wise non-linearity on the matrix).</summary>
-    public bool IsLinearizable => Similarity.IsDotProduct && Activation.Name == "none";
+    /// <summary>True when O = Q'(K'ᵀV')/divisor exists (the registry's capabilities of the configuration's choices).</summary>
+    public bool IsLinearizable => Config.IsLinearizable;
 
-    /// <summary>The kernel a call with this sequence length and head size uses: "linear", "quadratic" or "fused".</summary>
-    public string KernelFor(long seqLen, long headDim, bool needProbs)
+    /// <summary>The kernel a call with this sequence length and head size uses.</summary>
+    public AttentionKernel KernelFor(long seqLen, long headDim, bool needProbs)
     {
-        if (needProbs) return "quadratic";
+        if (needProbs) return AttentionKernel.Quadratic;
         switch (Config.Implementation)
         {
-            case "linear": return "linear";
-            case "quadratic": case "explicit": return "quadratic";
-            case "fused": return "fused";
+            case AttentionImplementation.Linear: return AttentionKernel.Linear;
+            case AttentionImplementation.Quadratic: return AttentionKernel.Quadratic;
+            case AttentionImplementation.Fused: return AttentionKernel.Fused;
         }
-        if (IsLinearizable) return seqLen > headDim ? "linear" : "quadratic";
-        if (CanFuse) return "fused";
-        return "quadratic";
+        if (IsLinearizable) return seqLen > headDim ? AttentionKernel.Linear : AttentionKernel.Quadratic;
+        if (CanFuse) return AttentionKernel.Fused;
+        return AttentionKernel.Quadratic;
     }
 
-    /// <summary>Softmax over dot-product scores with no scaling: scaled_dot_product_attention computes it.</summary>
-    bool CanFuse => Activation.Name == "softmax" && Similarity.IsDotProduct && Scaling.Name == "none";
+    bool CanFuse => Config.CanFuse;
 
     public IReadOnlyDictionary<string, Tensor> CreateParameters(int heads)
     {
@@ -65,7 +64,7 @@ public sealed class ComposedAttention : IAttentionMechanism
         // Mixed precision: Q, K, V come from bf16 projections. The fused kernel runs in bf16; so does the linear kernel
         // under the bf16 policy (its matmuls accumulate in fp32); the quadratic kernels (activations on the matrix,
         // distances) and, under bf16-autocast, every non-fused kernel run in fp32.
-        if (kernel != "fused" && MixedPrecision.IsReduced(q.dtype) && (kernel != "linear" || MixedPrecision.Fp32Residual))
+        if (kernel != AttentionKernel.Fused && MixedPrecision.IsReduced(q.dtype) && (kernel != AttentionKernel.Linear || MixedPrecision.Fp32Residual))
         {
             q = q.to_type(ScalarType.Float32); k = k.to_type(ScalarType.Float32); v = v.to_type(ScalarType.Float32);
         }
@@ -74,7 +73,7 @@ public sealed class ComposedAttention : IAttentionMechanism
         // Vector normalisation (cosine normalises q and k inside its similarity; an extra N is idempotent).
         if (Config.Normalize.Contains("q")) q = VectorNormalization.L2(q);
         if (Config.Normalize.Contains("k")) k = VectorNormalization.L2(k);
-        if (Config.NormalizesV) v = VectorNormalization.L2(v);
+        if (Config.Normalize.Contains("v")) v = VectorNormalization.L2(v);
         q = TokenDropout.Apply(q, Config.TokenDropout, inputs.Training);
         k = TokenDropout.Apply(k, Config.TokenDropout, inputs.Training);
         // Padded rows of Q', K', V' are zero (this alone makes the linear kernel exact).
@@ -82,8 +81,8 @@ public sealed class ComposedAttention : IAttentionMechanism
 
         return kernel switch
         {
-            "linear" => Linear(q, k, v, mask, inputs),
-            "fused" => Fused(q, k, v, mask, inputs),
+            AttentionKernel.Linear => Linear(q, k, v, mask, inputs),
+            AttentionKernel.Fused => Fused(q, k, v, mask, inputs),
             _ => Quadratic(q, k, v, mask, inputs),
         };
     }

@@ -18,15 +18,8 @@ public abstract class Scaling
     /// <summary>null for "none"; otherwise the tensor each output row is divided by.</summary>
     public abstract Tensor? Divisor(Tensor counts, Func<Tensor> rowSums, Func<string, Tensor> parameter);
 
-    public static Scaling Create(string name) => name switch
-    {
-        "none" => new NoScaling(),
-        "n" => new CountScaling(),
-        "sqrt_n" => new SqrtCountScaling(),
-        "n_pow_sigma" => new LearnedExponentScaling(),
-        "rowsum" => new RowSumScaling(),
-        _ => throw new BertLabException($"attention.scaling: '{name}' is not allowed; allowed: {string.Join(", ", AttentionConfig.Scalings)}"),
-    };
+    /// <summary>The scaling a configuration names, built by its <see cref="AttentionRegistry.Scalings"/> entry.</summary>
+    public static Scaling Create(string name) => AttentionRegistry.Scalings[name].Create();
 }
 
 public sealed class NoScaling : Scaling

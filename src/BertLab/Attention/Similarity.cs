@@ -12,9 +12,6 @@ public abstract class Similarity
 {
     public abstract string Name { get; }
 
-    /// <summary>True when Sim(Q, K) = A·Bᵀ for row-wise transforms A = f(Q), B = g(K) (dot, cosine).</summary>
-    public virtual bool IsDotProduct => false;
-
     /// <summary>Extra learnable per-head parameters: name → initial value for this many heads.</summary>
     public virtual IReadOnlyDictionary<string, Tensor> CreateParameters(int heads, AttentionConfig config) =>
         new Dictionary<string, Tensor>();
@@ -22,20 +19,13 @@ public abstract class Similarity
     /// <summary>The (B, H, Sq, Sk) score matrix.</summary>
     public abstract Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter);
 
-    /// <summary>(A, B) with Scores(q, k) = A Bᵀ; only for <see cref="IsDotProduct"/> similarities.</summary>
+    /// <summary>(A, B) with Scores(q, k) = A Bᵀ; only for similarities whose registry entry is
+    /// <see cref="SimilarityEntry.IsDotProduct"/>.</summary>
     public virtual (Tensor Q, Tensor K) DotFactors(Tensor q, Tensor k) =>
         throw new InvalidOperationException($"similarity '{Name}' is not a dot product");
 
-    public static Similarity Create(AttentionConfig config) => config.Similarity switch
-    {
-        "dot" => new DotSimilarity(),
-        "cosine" => new CosineSimilarity(),
-        "euclidean" => new EuclideanSimilarity(),
-        "manhattan" => new ManhattanSimilarity(config.KeyBlock),
-        "lp" => new LpSimilarity(config.KeyBlock),
-        "angular" => new AngularSimilarity(),
-        _ => throw new BertLabException($"attention.similarity: '{config.Similarity}' is not allowed; allowed: {string.Join(", ", AttentionConfig.Similarities)}"),
-    };
+    /// <summary>The similarity a configuration names, built by its <see cref="AttentionRegistry.Similarities"/> entry.</summary>
+    public static Similarity Create(AttentionConfig config) => AttentionRegistry.Similarities[config.Similarity].Create(config);
 
     /// <summary>
     /// f(x) in the forward pass, but the gradient of f(clamp(x, lo, hi)): keeps the exact value of a function
@@ -52,7 +42,6 @@ public abstract class Similarity
 public sealed class DotSimilarity : Similarity
 {
     public override string Name => "dot";
-    public override bool IsDotProduct => true;
     public override (Tensor Q, Tensor K) DotFactors(Tensor q, Tensor k) => (q / Math.Sqrt(q.shape[^1]), k);
     public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
     {
@@ -65,7 +54,6 @@ public sealed class DotSimilarity : Similarity
 public sealed class CosineSimilarity : Similarity
 {
     public override string Name => "cosine";
-    public override bool IsDotProduct => true;
     public override (Tensor Q, Tensor K) DotFactors(Tensor q, Tensor k) => (VectorNormalization.L2(q), VectorNormalization.L2(k));
     public override Tensor Scores(Tensor q, Tensor k, Func<string, Tensor> parameter)
     {

@@ -14,7 +14,7 @@ public sealed class SoftmaxAttention : IAttentionMechanism
 {
     public SoftmaxAttention(AttentionConfig config)
     {
-        if (config.Similarity != "dot" || config.Activation != "softmax" || config.Scaling != "none" || config.Normalize.Count > 0)
+        if (!config.IsBertSoftmax)
             throw new ArgumentException("SoftmaxAttention is dot similarity + softmax + no scaling + no normalisation");
         Config = config;
     }
@@ -24,7 +24,7 @@ public sealed class SoftmaxAttention : IAttentionMechanism
     public IReadOnlyDictionary<string, Tensor> CreateParameters(int heads) => new Dictionary<string, Tensor>();
 
     /// <summary>Fused unless the implementation is forced to explicit/quadratic or the probabilities are wanted.</summary>
-    public bool UsesFused(AttentionInputs x) => !x.NeedProbs && Config.Implementation is "auto" or "fused" or "linear";
+    public bool UsesFused(AttentionInputs x) => !x.NeedProbs && Config.Implementation != AttentionImplementation.Quadratic;
 
     public AttentionResult Forward(AttentionInputs x)
     {

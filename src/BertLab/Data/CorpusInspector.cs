@@ -95,17 +95,6 @@ public sealed class CorpusInspector(ITokenizer tokenizer, CleaningOptions? clean
         return Math.Min(b, 15);
     }
 
-    /// <summary>A vocabulary is cased when more than 1% of its whole-word tokens contain an upper-case letter.</summary>
-    public static bool IsCased(Vocabulary vocab)
-    {
-        int upper = 0, words = 0;
-        for (int i = 0; i < vocab.Count; i++)
-        {
-            if (vocab.IsSpecial(i)) continue;
-            var t = vocab[i];
-            words++;
-            if (t.Any(char.IsUpper)) upper++;
-        }
-        return words > 0 && upper > 0.01 * words;
-    }
+    /// <summary>A vocabulary is cased by the one rule of <see cref="TextCasing"/>.</summary>
+    public static bool IsCased(Vocabulary vocab) => TextCasing.IsCasedVocabulary(vocab);
 }

@@ -50,7 +50,7 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
         if (o.SequenceLength is < 8 or > 65536) throw new BertLabException($"sequence length {o.SequenceLength} must be between 8 and 65536");
         var vocab = tokenizer.Vocabulary;
         var inputs = files.Select(f => new InputFileInfo(Path.GetFullPath(f.Path), new FileInfo(f.Path).Length, ShardManifest.FileSha256(f.Path))).ToList();
-        var fingerprint = Fingerprint(inputs, vocab);
+        var fingerprint = Fingerprint(files);
 
         string reason = "no previous preparation";
         Directory.CreateDirectory(outDirectory);
@@ -136,12 +136,19 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
         return null;
     }
 
-    string Fingerprint(IReadOnlyList<InputFileInfo> inputs, Vocabulary vocab)
+    /// <summary>
+    /// The one fingerprint of a preparation: the corpus files (full paths, in order), the vocabulary, the tokenizer's
+    /// behaviour (casing, accents) and every option that changes the shards. <c>data prepare</c> records it in the
+    /// manifest; the trainer names its cache folder after it (<c>data-</c> + its first 16 hex digits), so the same
+    /// settings give the same shards by either route. The files' contents are checked separately (their SHA-256 in the
+    /// manifest), so a changed file is prepared again in place.
+    /// </summary>
+    public string Fingerprint(IReadOnlyList<CorpusFile> files)
     {
         var o = Options;
         var what = JsonSerializer.Serialize(new
         {
-            ShardManifest.CurrentVersion, inputs = inputs.Select(i => i.Sha256), vocab = vocab.Sha256, o.SequenceLength, o.Mode,
+            ShardManifest.CurrentVersion, inputs = files.Select(f => Path.GetFullPath(f.Path)), vocab = tokenizer.Vocabulary.Sha256, o.SequenceLength, o.Mode,
             o.Seed, o.ValidationFraction, o.TokensPerShard, o.Cleaning, o.Reading.Split, o.Reading.TextField, o.Reading.MaxPieceChars,
             tokenizer = tokenizer.GetType().FullName,
             // the tokenizer's settings (lower-casing, accents, …) are not visible through ITokenizer: fingerprint its behaviour

@@ -27,7 +27,7 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
         _masking.Validate();
         _seed = seed;
         _train = ShardDataset.Open(directory, "train", vocabulary, verifyChecksums);
-        var validation = ShardDataset.Open(directory, "validation", vocabulary, verifyChecksums: false);
+        var validation = ShardDataset.Open(directory, "validation", vocabulary: null, verifyChecksums: false); // same manifest: checked above
         if (validation.Count > 0) _validation = validation; else validation.Dispose();
         _position = new DataPosition(seed, 0, 0);
     }

@@ -15,7 +15,7 @@ static class AttentionTestKit
         var c = AttentionConfig.FromPreset("softmax");
         c.Preset = "custom"; c.Similarity = sim; c.Activation = act; c.Scaling = scaling;
         c.Normalize = new SortedSet<string>(normalize.Select(ch => ch.ToString()));
-        c.Implementation = implementation; c.KeyBlock = keyBlock;
+        c.Implementation = AttentionRegistry.Implementations[implementation]; c.KeyBlock = keyBlock;
         c.Validate("attention");
         return c;
     }

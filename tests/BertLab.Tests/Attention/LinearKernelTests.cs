@@ -55,10 +55,10 @@ public class LinearKernelTests
     public void AutoPicksLinearWhenLongerThanHeadSize(int seqLen, string expected)
     {
         var mech = new ComposedAttention(AttentionConfig.FromPreset("cottention"));
-        Assert.Equal(expected, mech.KernelFor(seqLen, 16, needProbs: false));
-        Assert.Equal("quadratic", mech.KernelFor(seqLen, 16, needProbs: true));
-        Assert.Equal("fused", new ComposedAttention(AttentionConfig.FromPreset("cosine-softmax")).KernelFor(seqLen, 16, false));
-        Assert.Equal("quadratic", new ComposedAttention(AttentionConfig.FromPreset("cosine-relu")).KernelFor(seqLen * 100, 16, false));
+        Assert.Equal(expected, AttentionRegistry.Name(mech.KernelFor(seqLen, 16, needProbs: false)));
+        Assert.Equal(AttentionKernel.Quadratic, mech.KernelFor(seqLen, 16, needProbs: true));
+        Assert.Equal(AttentionKernel.Fused, new ComposedAttention(AttentionConfig.FromPreset("cosine-softmax")).KernelFor(seqLen, 16, false));
+        Assert.Equal(AttentionKernel.Quadratic, new ComposedAttention(AttentionConfig.FromPreset("cosine-relu")).KernelFor(seqLen * 100, 16, false));
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public class LinearKernelTests
     public void LinearKernelRejectsNonLinearizableConfigurations()
     {
         var c = AttentionConfig.FromPreset("cosine-relu");
-        c.Implementation = "linear";
+        c.Implementation = AttentionImplementation.Linear;
         Assert.Throws<BertLabException>(() => c.Validate("attention"));
     }
 }

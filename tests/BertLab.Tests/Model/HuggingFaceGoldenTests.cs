@@ -1,3 +1,4 @@
+using BertLab.Attention;
 using BertLab.Model;
 using TorchSharp;
 using Xunit;
@@ -13,7 +14,7 @@ public class HuggingFaceGoldenTests
     static Dictionary<string, Tensor> Golden(string model, string file = "golden.safetensors") =>
         SafetensorsFile.Load(Path.Combine(Fixtures.HfModel(model), file));
 
-    static void SetImplementation(BertConfig c, string impl) => c.Attention.Implementation = impl;
+    static void SetImplementation(BertConfig c, string impl) => c.Attention.Implementation = AttentionRegistry.Implementations[impl];
 
     [Theory]
     [InlineData("fused")]
