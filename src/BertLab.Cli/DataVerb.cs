@@ -77,7 +77,7 @@ public sealed class DataVerb : IVerb
         var output = new Option<string>("--out") { Description = "Output folder for the shards and manifest.json.", Required = true };
         var seqLen = Verb.Opt("--seq-len", "Tokens per sequence, [CLS] and [SEP] included.", () => 128);
         var pairs = Verb.Opt<bool>("--sentence-pairs", "Sentence-pair mode: [CLS] A [SEP] B [SEP] from consecutive sentences, token types 0/1 (default: documents packed back to back).");
-        var validation = Verb.Opt("--validation", "Share of documents held out for validation (chosen by document hash: deterministic).", () => 0.01);
+        var validation = Verb.Opt("--validation", "Share of documents held out for validation (chosen by document hash: deterministic).", () => PrepareOptions.DefaultValidationFraction);
         var seed = Verb.Opt("--seed", "Seed of the train/validation split and of the sentence-pair split points.", () => 0UL);
         var shardTokens = Verb.Opt("--shard-tokens", "Tokens per shard file.", () => 1L << 24);
         var force = Verb.Opt<bool>("--force", "Prepare again even when the output is up to date.");

@@ -26,7 +26,7 @@ public sealed class TrainVerb : IVerb
         var device = new Option<string?>("--device") { Description = "cpu or cuda" };
         var precision = new Option<string?>("--precision") { Description = "fp32 (default); for GPUs bf16 mixed precision (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (0 = all cores)" };
-        var set = new Option<string[]>("--set") { Description = "Override any configuration key, e.g. --set optimizer.lr=3e-4 --set run.batch_size=16" };
+        var set = new Option<string[]>("--set") { Description = "Override any configuration key, e.g. --set optimizer.lr=3e-4 --set run.batch_size=16 (every key: bertlab config keys)" };
         var cmd = new Command("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)");
         foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, precision, threads, set }) cmd.Options.Add(o);
         cmd.SetAction(r =>
@@ -55,13 +55,12 @@ public sealed class TrainVerb : IVerb
             JsonObject json = TrainingSession.LoadConfigJson(r.GetValue(config), resumeDir);
             if (r.GetValue(attention) is string a) json["attention"] = a;
             if (r.GetValue(model) is string m) json["model"] = m;
-            void Set(string key, JsonNode value) => RunConfig.ApplyOverride(json, $"{key}={value.ToJsonString()}");
-            if (r.GetValue(steps) is int s) Set("run.steps", s);
-            if (r.GetValue(seed) is long sd) Set("run.seed", sd);
-            if (r.GetValue(device) is string dv) Set("run.device", dv);
-            if (r.GetValue(precision) is string pr) Set("run.precision", pr);
-            if (r.GetValue(threads) is int th) Set("run.threads", th);
-            if (r.GetValue(corpus) is { Length: > 0 } cs) json["data"]!["corpus"] = new JsonArray(cs.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
+            if (r.GetValue(steps) is int s) RunConfig.ApplyOverride(json, RunConfigKeys.RunSteps, s);
+            if (r.GetValue(seed) is long sd) RunConfig.ApplyOverride(json, RunConfigKeys.RunSeed, sd);
+            if (r.GetValue(device) is string dv) RunConfig.ApplyOverride(json, RunConfigKeys.RunDevice, dv);
+            if (r.GetValue(precision) is string pr) RunConfig.ApplyOverride(json, RunConfigKeys.RunPrecision, pr);
+            if (r.GetValue(threads) is int th) RunConfig.ApplyOverride(json, RunConfigKeys.RunThreads, th);
+            if (r.GetValue(corpus) is { Length: > 0 } cs) RunConfig.ApplyOverride(json, RunConfigKeys.DataCorpus, cs.ToList());
             foreach (var o in r.GetValue(set) ?? Array.Empty<string>()) RunConfig.ApplyOverride(json, o);
             var runConfig = RunConfig.FromJson(json);
             string runDir = TrainingSession.ChooseRunDirectory(resumeDir, r.GetValue(output), runConfig).Root;

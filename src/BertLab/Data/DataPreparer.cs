@@ -12,8 +12,10 @@ public sealed record PrepareOptions
     public PackingMode Mode { get; init; } = PackingMode.Packed;
     /// <summary>Seeds the train/validation split and the sentence-pair split points.</summary>
     public ulong Seed { get; init; } = 0;
+    /// <summary>The default share of documents held out for validation, of `bertlab data prepare` and of a run's data.validation_fraction.</summary>
+    public const double DefaultValidationFraction = 0.02;
     /// <summary>Share of documents that go to validation (decided by each document's hash, so independent of order and core count).</summary>
-    public double ValidationFraction { get; init; } = 0.01;
+    public double ValidationFraction { get; init; } = DefaultValidationFraction;
     /// <summary>Tokens per shard file (rounded down to whole sequences).</summary>
     public long TokensPerShard { get; init; } = 1L << 24;
     public CleaningOptions Cleaning { get; init; } = new();

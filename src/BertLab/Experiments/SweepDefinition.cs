@@ -177,8 +177,7 @@ public sealed class SweepDefinition
         }
     }
 
-    static void Set(JsonObject json, string key, JsonNode? value) =>
-        RunConfig.ApplyOverride(json, $"{key}={(value is null ? "null" : value.ToJsonString())}");
+    static void Set(JsonObject json, string key, JsonNode? value) => RunConfig.ApplyOverride(json, key, value?.DeepClone());
 
     /// <summary>"attention=cosine" → "cosine"; "optimizer.lr=1e-4" → "lr=1e-4".</summary>
     public static string AxisLabel(string key, JsonNode? value)

@@ -106,6 +106,7 @@ public class TrainCliTests : IDisposable
     [InlineData("--attention", "flash", "cottention")]
     [InlineData("--set", "run.batch_size=-1", "run.batch_size")]
     [InlineData("--set", "run.colour=red", "run.colour")]
+    [InlineData("--set", "optimizer.lr=1e400", "optimizer.lr must be a finite number")]
     [InlineData("--config", "/nonexistent.json", "not found")]
     public void BadInput_GivesOneMessageAndExitCode2(string option, string value, string mentioned)
     {
