@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using BertLab.Attention;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -37,17 +39,18 @@ public static class OnnxExporter
         {
             outDir ??= modelDir;
             if (File.Exists(outDir)) throw new BertLabException($"{outDir} is a file; --out must be a directory");
-            var graph = Build(config, weights, out bool mlm, out var builder);
+            var builder = Graph(config, weights, out bool mlm);
             var onnxDir = Path.Combine(outDir, OnnxFolder);
             System.IO.Directory.CreateDirectory(onnxDir);
             var path = Path.Combine(onnxDir, ModelFile);
             var tmp = path + ".tmp";
-            File.WriteAllBytes(tmp, graph);
+            long bytes;
+            using (var file = File.Create(tmp)) bytes = WriteModel(builder, config, file);
             File.Move(tmp, path, overwrite: true);
             var written = new List<string> { Path.Combine(OnnxFolder, ModelFile) };
             written.AddRange(CopyCompanions(modelDir, outDir, config));
             var outputs = mlm ? new[] { "last_hidden_state", "logits" } : new[] { "last_hidden_state" };
-            return new OnnxExportReport(path, outDir, mlm, config.Attention.Describe(), AttentionForm(config.Attention), Opset, graph.Length,
+            return new OnnxExportReport(path, outDir, mlm, config.Attention.Describe(), AttentionForm(config.Attention), Opset, bytes,
                 outputs, builder.OpTypes.ToList(), written);
         }
         finally
@@ -63,10 +66,25 @@ public static class OnnxExporter
     /// <summary>The serialized ModelProto for a configuration and its weights (Hugging Face names, with or without "bert.").</summary>
     public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out bool hasMaskedLMHead, out OnnxGraphBuilder builder)
     {
+        builder = Graph(config, weights, out hasMaskedLMHead);
+        using var s = new MemoryStream();
+        WriteModel(builder, config, s);
+        return s.ToArray();
+    }
+
+    static long WriteModel(OnnxGraphBuilder builder, BertConfig config, Stream stream)
+    {
+        var version = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+        var meta = new Dictionary<string, string> { ["bertlab.attention"] = config.Attention.ToJson().ToJsonString() };
+        return builder.WriteTo(stream, "bertlab_bert", Opset, version, meta);
+    }
+
+    static OnnxGraphBuilder Graph(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out bool hasMaskedLMHead)
+    {
         config.Validate();
         var w = new Weights(weights);
         hasMaskedLMHead = w.Has("cls.predictions.transform.dense.weight");
-        var b = builder = new OnnxGraphBuilder();
+        var b = new OnnxGraphBuilder();
         var g = new GraphWriter(b, config, w);
         string ids = b.Input("input_ids", OnnxDataType.Int64, "batch_size", "sequence_length");
         string mask = b.Input("attention_mask", OnnxDataType.Int64, "batch_size", "sequence_length");
@@ -80,9 +98,7 @@ public static class OnnxExporter
             b.Node("Identity", new[] { g.MaskedLMHead(h) }, new[] { "logits" });
             b.Output("logits", OnnxDataType.Float, "batch_size", "sequence_length", config.VocabSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
-        var version = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
-        var meta = new Dictionary<string, string> { ["bertlab.attention"] = config.Attention.ToJson().ToJsonString() };
-        return b.Build("bertlab_bert", Opset, version, meta);
+        return b;
     }
 
     /// <summary>config.json (model_type "bert": the graph computes the attention itself), vocab.txt and the tokenizer files.</summary>
@@ -95,7 +111,10 @@ public static class OnnxExporter
             System.IO.Directory.CreateDirectory(outDir);
             var c = config.Clone();
             if (c.Architectures is null) c.Architectures = new List<string> { "BertModel" };
-            File.WriteAllText(Path.Combine(outDir, BertCheckpoint.ConfigFile), c.ToJson() + "\n");
+            // The graph computes the attention itself: to an ONNX client (transformers.js) this is a plain BERT.
+            var json = (JsonObject)JsonNode.Parse(c.ToJson())!;
+            json["model_type"] = "bert";
+            File.WriteAllText(Path.Combine(outDir, BertCheckpoint.ConfigFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             written.Add(BertCheckpoint.ConfigFile);
             foreach (var name in CompanionFiles)
             {

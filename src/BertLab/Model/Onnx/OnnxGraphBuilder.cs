@@ -139,14 +139,30 @@ public sealed class OnnxGraphBuilder
     /// <summary>The serialized ModelProto (ir_version 8 goes with opsets up to 17).</summary>
     public byte[] Build(string graphName, int opset, string producerVersion, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        // GraphProto: node 1, name 2, initializer 5, input 11, output 12 — written in field order.
-        var graph = new OnnxProtoWriter();
-        graph.Append(_nodes).String(2, graphName).Append(_initializers).Append(_inputs).Append(_outputs);
+        using var s = new MemoryStream();
+        WriteTo(s, graphName, opset, producerVersion, metadata);
+        return s.ToArray();
+    }
+
+    /// <summary>
+    /// Writes the ModelProto to a stream without assembling it in memory first (the weights are held once, in the
+    /// initializer buffer). ONNX files are protobufs, which cannot exceed 2 GiB; larger models would need external data.
+    /// </summary>
+    public long WriteTo(Stream stream, string graphName, int opset, string producerVersion, IReadOnlyDictionary<string, string>? metadata = null)
+    {
         // ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8, metadata_props 14.
-        var model = new OnnxProtoWriter().Int(1, opset <= 17 ? 8 : 9).String(2, "bertlab").String(3, producerVersion)
-            .Message(7, graph).Message(8, new OnnxProtoWriter().String(1, "").Int(2, opset));
+        var head = new OnnxProtoWriter().Int(1, opset <= 17 ? 8 : 9).String(2, "bertlab").String(3, producerVersion);
+        // GraphProto: node 1, name 2, initializer 5, input 11, output 12 — written in field order.
+        var name = new OnnxProtoWriter().String(2, graphName);
+        long graphLength = _nodes.Length + name.Length + _initializers.Length + _inputs.Length + _outputs.Length;
+        var tail = new OnnxProtoWriter().Message(8, new OnnxProtoWriter().String(1, "").Int(2, opset));
         if (metadata is not null)
-            foreach (var (k, v) in metadata) model.Message(14, new OnnxProtoWriter().String(1, k).String(2, v));
-        return model.ToArray();
+            foreach (var (k, v) in metadata) tail.Message(14, new OnnxProtoWriter().String(1, k).String(2, v));
+        var graphKey = new OnnxProtoWriter().Varint(7 << 3 | (ulong)WireType.LengthDelimited).Varint((ulong)graphLength);
+        long total = head.Length + graphKey.Length + graphLength + tail.Length;
+        if (total >= int.MaxValue)
+            throw new BertLabException($"the ONNX model would be {total / 1e9:F1} GB: a protobuf cannot exceed 2 GiB (larger models need ONNX external data, which this export does not write)");
+        foreach (var part in new[] { head, graphKey, _nodes, name, _initializers, _inputs, _outputs, tail }) part.CopyTo(stream);
+        return total;
     }
 }

@@ -54,14 +54,6 @@ public sealed class OnnxProtoWriter
         return this;
     }
 
-    /// <summary>Appends another writer's fields as they are (repeated fields gathered separately, then merged in order).</summary>
-    public OnnxProtoWriter Append(OnnxProtoWriter other)
-    {
-        other._s.Position = 0;
-        other._s.CopyTo(_s);
-        return this;
-    }
-
     public OnnxProtoWriter PackedInts(int field, IEnumerable<long> values)
     {
         var inner = new OnnxProtoWriter();
