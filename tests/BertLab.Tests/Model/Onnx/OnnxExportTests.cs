@@ -31,12 +31,14 @@ public sealed class OnnxExportTests : IDisposable
 
     public static IEnumerable<object[]> Presets() => AttentionConfig.PresetNames.Select(p => new object[] { $"\"{p}\"" });
 
-    /// <summary>Compositions outside the presets: rowsum, dot with relu / no activation, composed softmax over normalised q, k.</summary>
+    /// <summary>Compositions outside the presets: rowsum, dot with relu / no activation, composed softmax over normalised q, k, lp with n^σ.</summary>
     public static IEnumerable<object[]> Custom() => new[]
     {
         new object[] { """{"similarity": "cosine", "activation": "none", "scaling": "rowsum"}""" },
         new object[] { """{"similarity": "dot", "activation": "none", "scaling": "sqrt_n", "normalize": "v"}""" },
         new object[] { """{"similarity": "dot", "activation": "relu", "scaling": "rowsum"}""" },
+        // σ(0) = 0.5 on padded keys is invisible unless the row sums count it: only the key mask after the activation keeps it out.
+        new object[] { """{"similarity": "cosine", "activation": "sigmoid", "scaling": "rowsum"}""" },
         new object[] { """{"preset": "softmax", "normalize": "qk"}""" },
         new object[] { """{"preset": "lp", "p_init": 3.5, "activation": "sigmoid", "scaling": "n_pow_sigma"}""" },
     };
