@@ -84,6 +84,7 @@ public sealed class DataVerb : IVerb
         foreach (var o in new Option[] { output, seqLen, pairs, validation, seed, shardTokens, force }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
+            if (r.GetValue(shardTokens) < 1) throw new BertLabException($"--shard-tokens must be at least 1, not {r.GetValue(shardTokens)}");
             var files = CorpusFile.Resolve(r.GetValue(_corpus));
             var tokenizer = CreateTokenizer(r);
             var options = new PrepareOptions
