@@ -87,6 +87,30 @@ public static class FileFailure
         }
     }
 
+    /// <summary>
+    /// Writes a folder under the temporary name <paramref name="temporary"/> (e.g. checkpoints/.tmp-step-N), then renames it
+    /// to <paramref name="path"/>, replacing an older one. On failure the temporary folder is removed and a file-system
+    /// failure comes back as a <see cref="BertLabException"/> naming <paramref name="path"/> and the cause.
+    /// </summary>
+    public static void WriteDirectoryAtomically(string path, string temporary, Action<string> writeTemporary)
+    {
+        try
+        {
+            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            writeTemporary(temporary);
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+            Directory.Move(temporary, path);
+        }
+        catch (Exception e)
+        {
+            try { if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true); }
+            catch (Exception cleanup) when (IsFileFailure(cleanup)) { }
+            if (e is BertLabException { InnerException: { } inner } && IsFileFailure(inner)) throw Wrap(inner, path);
+            if (IsFileFailure(e)) throw Wrap(e, path);
+            throw;
+        }
+    }
+
     /// <summary>Creates a folder (and its parents) for output, with one clear message when it cannot be.</summary>
     public static void CreateDirectory(string path)
     {

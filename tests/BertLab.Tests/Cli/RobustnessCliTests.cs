@@ -178,6 +178,23 @@ public sealed class RobustnessCliTests : IDisposable
     }
 
     [MountFact]
+    public void DiskFull_FolderWrittenAtomically_NamesTheFinalFolder_AndRemovesTheTemporary()
+    {
+        using var fs = new SmallFileSystem(size: "64k");
+        var final = Path.Combine(fs.Root, "checkpoints", "step-00000005");
+        var tmp = Path.Combine(fs.Root, "checkpoints", ".tmp-step-00000005");
+        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+        var e = Assert.Throws<BertLabException>(() => FileFailure.WriteDirectoryAtomically(final, tmp, dir =>
+        {
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "state.json"), "{}");
+            SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), new Dictionary<string, torch.Tensor> { ["w"] = torch.zeros(100_000) });
+        }));
+        Assert.Equal($"cannot write {final}: no space left on device", e.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(final)!));
+    }
+
+    [MountFact]
     public void DiskFull_DataPrepare_IsOneMessage()
     {
         using var fs = new SmallFileSystem(size: "64k");
@@ -233,6 +250,25 @@ public sealed class RobustnessCliTests : IDisposable
         AssertOneMessage(Run(new FinetuneVerb(), "finetune", "--from", TinyModel(), "--out", file, "--epochs", "1", "--max-train-examples", "8",
             "--max-length", "16"), file, "is a file");
         Assert.Equal("precious", File.ReadAllText(file));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]   // the real program; train prepares the embedded corpus (~15 s) before it meets the file
+    public void Train_OutNamingAFile_IsOneMessage()
+    {
+        var file = Write("run-file", "precious");
+        var (code, output) = CliProcess.Run(new[] { "train", "--model", "tiny", "--steps", "2", "--threads", "1", "--out", file }, _dir, TimeSpan.FromMinutes(5));
+        AssertOneMessage((code, output), file, "is a file");
+        Assert.Equal("precious", File.ReadAllText(file));
+    }
+
+    [MountFact]
+    public void ReadOnly_Train_IsOneMessage()
+    {
+        using var fs = new SmallFileSystem(readOnly: true);
+        var (code, output) = CliProcess.Run(new[] { "train", "--model", "tiny", "--steps", "2", "--threads", "1", "--out", Path.Combine(fs.Root, "run") },
+            _dir, TimeSpan.FromMinutes(5));
+        AssertOneMessage((code, output), fs.Root, "read-only file system");
     }
 
     // ---- item 5: predict keeps one output row per input row -------------------------------------------------
