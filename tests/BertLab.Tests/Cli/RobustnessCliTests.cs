@@ -450,6 +450,29 @@ public sealed class RobustnessCliTests : IDisposable
         Assert.DoesNotContain("System.", output);
     }
 
+    [Theory]
+    [InlineData(new[] { "data", "prepare", "--out", "x", "--seed", "-1" }, "--seed: '-1' is not a whole number (0 or more)")]
+    [InlineData(new[] { "data", "prepare", "--out", "x", "--validation", "lots" }, "--validation: 'lots' is not a number")]
+    [InlineData(new[] { "data", "prepare", "--out", "x", "--shard-tokens", "1e6" }, "--shard-tokens: '1e6' is not an integer")]
+    [InlineData(new[] { "vocab", "train", "c.txt", "--out", "v.txt", "--rule", "random" }, "random")]
+    [InlineData(new[] { "predict", "--model", "m", "--input", "i", "--output", "o", "--max-length", "x" }, "--max-length: 'x' is not an integer")]
+    [InlineData(new[] { "data" }, "data")]
+    public void ParseErrors_InProcess_NameTheOptionInWords(string[] args, string expected)
+    {
+        var root = new RootCommand("test");
+        foreach (var verb in new IVerb[] { new DataVerb(), new VocabVerb(), new PredictVerb() }) root.Subcommands.Add(verb.Build());
+        var saved = Console.Error;
+        var err = new StringWriter();
+        Console.SetError(err);
+        int code;
+        try { code = Verb.Invoke(root, args); }
+        finally { Console.SetError(saved); }
+        Assert.Equal(Verb.UserError, code);
+        Assert.Contains(expected, err.ToString());
+        Assert.DoesNotContain("System.", err.ToString());
+        Assert.Contains("--help", err.ToString());
+    }
+
     [Fact]
     public void ParseErrors_MissingOptionAndUnknownOption_ExitWith2()
     {
