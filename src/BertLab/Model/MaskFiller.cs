@@ -32,6 +32,7 @@ public sealed class MaskFiller : IDisposable
             throw new BertLabException($"{vocab[vocab.MaskId]} at token {allMasks[positions.Count]} of {whole.Length} lies beyond the {_model.Config.MaxPositionEmbeddings} tokens " +
                                        $"the model reads ([CLS] and [SEP] included, its max_position_embeddings): shorten the text before the mask");
         if (positions.Count == 0) throw new BertLabException($"the text has no {vocab[vocab.MaskId]} token: \"{text}\"");
+        SentenceEmbedder.CheckIds(encoded.InputIds, _model.Config.VocabSize, "the text");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var ids = tensor(encoded.InputIds.Select(i => (long)i).ToArray(), new long[] { 1, encoded.Length });

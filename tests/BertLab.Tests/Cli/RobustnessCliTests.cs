@@ -378,6 +378,16 @@ public sealed class RobustnessCliTests : IDisposable
             "--max-length", value), "--max-length");
     }
 
+    [Fact]
+    public void Embed_AndFillMask_WithATokenizerLargerThanTheModel_AreOneMessage()
+    {
+        // the fixture has a 1,024-token vocabulary and no vocab.txt, so bert-base-uncased's 30,522 tokens are used
+        var model = Fixtures.HfModel("tiny-bert-mlm");
+        var texts = Write("texts.json", "[\"hello world\"]");
+        AssertOneMessage(Run(new EmbedVerb(), "embed", "--model", model, "--input", texts, "--output", Path.Combine(_dir, "e.json")), "outside the model's vocabulary");
+        AssertOneMessage(Run(new FillMaskVerb(), "fill-mask", "--model", model, "hello [MASK] world"), "outside the model's vocabulary");
+    }
+
     // ---- item 12: smaller ones --------------------------------------------------------------------------------
 
     [Fact]
