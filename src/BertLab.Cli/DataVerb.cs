@@ -61,7 +61,8 @@ public sealed class DataVerb : IVerb
             Print(report);
             if (r.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, report.ToJson());
+                var json = report.ToJson();
+                FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
                 AnsiConsole.MarkupLine($"report written to [blue]{Markup.Escape(path)}[/]");
             }
             return r.GetValue(strict) && report.Warnings.Count > 0 ? 1 : 0;

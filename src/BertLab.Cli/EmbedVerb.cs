@@ -14,7 +14,7 @@ public sealed class EmbedVerb : IVerb
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "Model directory (BertLab or Hugging Face BERT)", Required = true };
-        var input = new Option<string>("--input") { Description = "JSON array of strings", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON array of strings (UTF-8, read as bertlab tokenize reads it)", Required = true };
         var output = new Option<string>("--output") { Description = "JSON array of embedding arrays (one per input string)", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Sentences per forward pass", DefaultValueFactory = _ => 32 };
         var maxLength = new Option<int>("--max-length") { Description = "Truncate texts to this many tokens", DefaultValueFactory = _ => 256 };

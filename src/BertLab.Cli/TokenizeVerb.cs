@@ -14,7 +14,7 @@ public sealed class TokenizeVerb : IVerb
         var cmd = new Command("tokenize",
             "Turn texts into BERT input ids ([CLS] text [SEP]) with the WordPiece tokenizer, as Hugging Face's uncased BertTokenizer does. " +
             "Input: a JSON array of strings. Output: a JSON array with one array of ids per text.");
-        var input = new Option<string>("--input") { Description = "JSON file holding an array of strings", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON file holding an array of strings (UTF-8; invalid UTF-8 is an error naming the byte)", Required = true };
         var output = new Option<string>("--output") { Description = "JSON file to write: an array of id arrays, in input order", Required = true };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt (one token per line, id = line number); default: the embedded bert-base-uncased vocabulary" };
         var maxLength = new Option<int>("--max-length") { Description = "keep at most N ids per text, [CLS] and [SEP] included (0 = no limit; no padding)" };
