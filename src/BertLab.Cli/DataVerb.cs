@@ -61,7 +61,8 @@ public sealed class DataVerb : IVerb
             Print(report);
             if (r.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, report.ToJson());
+                var json = report.ToJson();
+                FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
                 AnsiConsole.MarkupLine($"report written to [blue]{Markup.Escape(path)}[/]");
             }
             return r.GetValue(strict) && report.Warnings.Count > 0 ? 1 : 0;
@@ -84,6 +85,7 @@ public sealed class DataVerb : IVerb
         foreach (var o in new Option[] { output, seqLen, pairs, validation, seed, shardTokens, force }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
+            if (r.GetValue(shardTokens) < 1) throw new BertLabException($"--shard-tokens must be at least 1, not {r.GetValue(shardTokens)}");
             var files = CorpusFile.Resolve(r.GetValue(_corpus));
             var tokenizer = CreateTokenizer(r);
             var options = new PrepareOptions

@@ -14,7 +14,7 @@ public sealed class EmbedVerb : IVerb
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "Model directory (BertLab or Hugging Face BERT)", Required = true };
-        var input = new Option<string>("--input") { Description = "JSON array of strings", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON array of strings (UTF-8, read as bertlab tokenize reads it)", Required = true };
         var output = new Option<string>("--output") { Description = "JSON array of embedding arrays (one per input string)", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Sentences per forward pass", DefaultValueFactory = _ => 32 };
         var maxLength = new Option<int>("--max-length") { Description = "Truncate texts to this many tokens", DefaultValueFactory = _ => 256 };
@@ -23,10 +23,13 @@ public sealed class EmbedVerb : IVerb
         foreach (var o in new Option[] { model, input, output, batch, maxLength, device }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
+            int batchSize = r.GetValue(batch), length = r.GetValue(maxLength);
+            if (batchSize < 1) throw new BertLabException($"--batch-size must be at least 1, not {batchSize}");
+            if (length < 2) throw new BertLabException($"--max-length must be at least 2 ([CLS] and [SEP]), not {length}");
             TorchRuntime.Initialize();
             var texts = TextArrayFile.Read(r.GetValue(input)!);
             using var embedder = new SentenceEmbedder(r.GetValue(model)!, TorchRuntime.Device(r.GetValue(device)!));
-            var vectors = embedder.Embed(texts, r.GetValue(batch), r.GetValue(maxLength));
+            var vectors = embedder.Embed(texts, batchSize, length);
             TextArrayFile.WriteAtomically(r.GetValue(output)!, JsonSerializer.Serialize(vectors));
             AnsiConsole.MarkupLine($"embedded {texts.Count} texts ({embedder.Dimension} dimensions) → {Markup.Escape(r.GetValue(output)!)}");
             return 0;
@@ -38,23 +41,8 @@ public sealed class EmbedVerb : IVerb
 /// <summary>Reads the CLI's JSON-array-of-strings input files with clear errors.</summary>
 public static class TextArrayFile
 {
-    public static List<string> Read(string path)
-    {
-        if (!File.Exists(path)) throw new BertLabException($"input file not found: {path}");
-        JsonElement root;
-        try { root = JsonDocument.Parse(File.ReadAllText(path)).RootElement; }
-        catch (JsonException e) { throw new BertLabException($"{path}: invalid JSON: {e.Message}"); }
-        if (root.ValueKind != JsonValueKind.Array) throw new BertLabException($"{path}: expected a JSON array of strings");
-        var list = new List<string>();
-        int i = 0;
-        foreach (var e in root.EnumerateArray())
-        {
-            if (e.ValueKind != JsonValueKind.String) throw new BertLabException($"{path}: element {i} is {e.ValueKind}, expected a string");
-            list.Add(e.GetString()!);
-            i++;
-        }
-        return list;
-    }
+    /// <summary>The strings of a JSON array file, read as <c>bertlab tokenize</c> reads them (invalid UTF-8 is an error naming the byte).</summary>
+    public static List<string> Read(string path) => TokenizeVerb.ReadTexts(path).ToList();
 
     public static void WriteAtomically(string path, string text)
     {

@@ -20,6 +20,7 @@ public sealed class FillMaskVerb : IVerb
         cmd.Options.Add(model); cmd.Options.Add(topK); cmd.Arguments.Add(text);
         cmd.SetAction(r =>
         {
+            if (r.GetValue(topK) < 1) throw new BertLabException($"--top-k must be at least 1, not {r.GetValue(topK)}");
             TorchRuntime.Initialize();
             using var filler = new MaskFiller(r.GetValue(model)!);
             var predictions = filler.Predict(r.GetValue(text)!, r.GetValue(topK));

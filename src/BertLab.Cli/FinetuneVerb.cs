@@ -50,9 +50,14 @@ public sealed class FinetuneVerb : IVerb
             options.Validate();
             var modelDir = r.GetValue(from)!;
             if (string.Equals(r.GetValue(task), "glue", StringComparison.OrdinalIgnoreCase))
-                return RunGlue(r.GetValue(data), modelDir, options, dev, r.GetValue(output) ?? Path.Combine("runs", "finetune-glue"), seedCount);
+            {
+                var glueOut = r.GetValue(output) ?? Path.Combine("runs", "finetune-glue");
+                FileFailure.CreateDirectory(glueOut);   // a read-only or file-blocked --out fails now, not after training
+                return RunGlue(r.GetValue(data), modelDir, options, dev, glueOut, seedCount);
+            }
             var resolved = TaskRegistry.Resolve(r.GetValue(task)!, r.GetValue(data));
             var outDir = r.GetValue(output) ?? Path.Combine("runs", $"finetune-{resolved.Spec.Name}");
+            FileFailure.CreateDirectory(outDir);   // a read-only or file-blocked --out fails now, not after training
 
             AnsiConsole.MarkupLine($"[bold]task[/] {Markup.Escape(resolved.Spec.Name)}: {Markup.Escape(resolved.Spec.Description)} [grey]({Markup.Escape(resolved.Directory)})[/]");
             var dataset = resolved.Load();

@@ -21,6 +21,7 @@ public sealed class InfoVerb : IVerb
             var path = r.GetValue(dir)!;
             var config = BertCheckpoint.LoadConfig(path);
             var header = SafetensorsFile.ReadHeader(Path.Combine(path, BertCheckpoint.WeightsFile));
+            CheckShapes(config, header, path);
             long parameters = header.Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
             var dtypes = string.Join(", ", header.Select(e => e.DType).Distinct());
             var table = new Table().AddColumn("field").AddColumn("value").Border(TableBorder.Rounded);
@@ -41,5 +42,37 @@ public sealed class InfoVerb : IVerb
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The shapes config.json implies for the embeddings and each layer's query and feed-forward weights, and the number of
+    /// layers, against the weights file: a config that does not describe these weights is an error (the model would not load).
+    /// </summary>
+    public static void CheckShapes(BertConfig config, IReadOnlyList<SafetensorsFile.Entry> header, string dir)
+    {
+        var byName = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var e in header) byName[e.Name.StartsWith("bert.", StringComparison.Ordinal) ? e.Name["bert.".Length..] : e.Name] = e.Shape;
+        var problems = new List<string>();
+        void Expect(string name, params long[] shape)
+        {
+            if (byName.TryGetValue(name, out var actual) && !actual.SequenceEqual(shape))
+                problems.Add($"'{name}' has shape [{string.Join(", ", actual)}] but config.json implies [{string.Join(", ", shape)}]");
+        }
+        int h = config.HiddenSize;
+        Expect("embeddings.word_embeddings.weight", config.VocabSize, h);
+        Expect("embeddings.position_embeddings.weight", config.MaxPositionEmbeddings, h);
+        Expect("embeddings.token_type_embeddings.weight", config.TypeVocabSize, h);
+        for (int i = 0; i < config.NumHiddenLayers; i++)
+        {
+            Expect($"encoder.layer.{i}.attention.self.query.weight", h, h);
+            Expect($"encoder.layer.{i}.intermediate.dense.weight", config.IntermediateSize, h);
+        }
+        var layers = byName.Keys.Select(k => System.Text.RegularExpressions.Regex.Match(k, @"^encoder\.layer\.(\d+)\."))
+            .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1).DefaultIfEmpty(0).Max();
+        if (layers != 0 && layers != config.NumHiddenLayers)
+            problems.Add($"the weights hold {layers} layer(s) but config.json says num_hidden_layers {config.NumHiddenLayers}");
+        if (problems.Count > 0)
+            throw new BertLabException($"{dir}: config.json does not match the weights in {BertCheckpoint.WeightsFile} (shape mismatch): " +
+                                       string.Join("; ", problems.Take(4)) + (problems.Count > 4 ? $"; … ({problems.Count - 4} more)" : ""));
     }
 }

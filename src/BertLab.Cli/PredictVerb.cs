@@ -18,7 +18,7 @@ public sealed class PredictVerb : IVerb
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "Fine-tuned model folder (the --out of bertlab finetune, or a Hugging Face BertForSequenceClassification)", Required = true };
-        var input = new Option<string>("--input") { Description = "Texts to classify: .tsv (header row, no quoting), .csv or .jsonl, optionally .gz", Required = true };
+        var input = new Option<string>("--input") { Description = "Texts to classify: .tsv (header row, no quoting), .csv or .jsonl, optionally .gz. Output line i answers row i: a blank line is a row with empty text (predicted as such), except blank lines at the end", Required = true };
         var output = new Option<string>("--output") { Description = "Predictions, one JSON object per input row: label, label_id, probabilities (or score for regression)", Required = true };
         var textColumn = Verb.Opt<string?>("--text-column", "Column with the text (default: the first of the pairs " +
             string.Join(", ", UserTasks.PairColumnGuesses.Select(p => $"{p.Text}+{p.Pair}")) + $" present, else of {string.Join(", ", UserTasks.TextColumnGuesses)})");
@@ -46,6 +46,8 @@ public sealed class PredictVerb : IVerb
                 throw new BertLabException($"{modelDir}: no classifier in this checkpoint (it is not fine-tuned); run bertlab finetune first");
             var config = classifier.Config;
             int length = r.GetValue(maxLength) ?? RunMaxLength(modelDir) ?? Math.Min(128, config.MaxPositionEmbeddings);
+            if (length < 2)
+                throw new BertLabException($"--max-length must be at least 2 ([CLS] and [SEP]; 3 for text pairs), not {length}");
             if (length > config.MaxPositionEmbeddings)
                 throw new BertLabException($"--max-length {length} exceeds the model's max_position_embeddings ({config.MaxPositionEmbeddings})");
 
@@ -55,7 +57,10 @@ public sealed class PredictVerb : IVerb
             var text = r.GetValue(textColumn) ?? guess?.Text
                 ?? throw new BertLabException($"{inputPath}: no text column among {string.Join(", ", columns.Select(c => $"'{c}'"))}; name it with --text-column");
             var pair = r.GetValue(pairColumn) ?? (r.GetValue(textColumn) is null ? guess?.Pair : null);
-            var raw = TaskFileReader.Read(inputPath, format, text, pair, labelColumn: null);
+            if (pair is not null && length < 3)
+                throw new BertLabException($"--max-length must be at least 3 for text pairs ([CLS] text [SEP] pair [SEP]), not {length}");
+            // one prediction per row, in order: a blank line is a row with empty text (predicted as such), never dropped
+            var raw = TaskFileReader.Read(inputPath, format, text, pair, labelColumn: null, keepBlankRows: true);
             var examples = raw.Examples.Select(e => new TaskExample(e.Text, e.Pair, null, null) { Source = e.Source }).ToList();
             if (examples.Count == 0) throw new BertLabException($"{inputPath}: no rows to predict");
 
@@ -76,6 +81,11 @@ public sealed class PredictVerb : IVerb
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
+        FileFailure.WriteAtomically(path, tmp => WriteLines(tmp, p, config));
+    }
+
+    static void WriteLines(string path, SequencePredictions p, BertConfig config)
+    {
         using var w = new StreamWriter(path);
         int n = p.Classes?.Length ?? p.Scores!.Length;
         for (int i = 0; i < n; i++)

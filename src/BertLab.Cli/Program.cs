@@ -11,4 +11,5 @@ foreach (var verb in Assembly.GetExecutingAssembly().GetTypes()
     root.Subcommands.Add(verb.Build());
 
 // Errors a user can cause become one message and exit code 2 (never a stack trace); anything else is a bug and keeps its trace.
-return Verb.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+// Parse errors too: exit code 2 with the option named, never a .NET type name.
+return Verb.Invoke(root, args);

@@ -14,7 +14,7 @@ public sealed class TokenizeVerb : IVerb
         var cmd = new Command("tokenize",
             "Turn texts into BERT input ids ([CLS] text [SEP]) with the WordPiece tokenizer, as Hugging Face's uncased BertTokenizer does. " +
             "Input: a JSON array of strings. Output: a JSON array with one array of ids per text.");
-        var input = new Option<string>("--input") { Description = "JSON file holding an array of strings", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON file holding an array of strings (UTF-8; invalid UTF-8 is an error naming the byte)", Required = true };
         var output = new Option<string>("--output") { Description = "JSON file to write: an array of id arrays, in input order", Required = true };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt (one token per line, id = line number); default: the embedded bert-base-uncased vocabulary" };
         var maxLength = new Option<int>("--max-length") { Description = "keep at most N ids per text, [CLS] and [SEP] included (0 = no limit; no padding)" };
@@ -47,8 +47,11 @@ public sealed class TokenizeVerb : IVerb
     public static string[] ReadTexts(string path)
     {
         if (!File.Exists(path)) throw new BertLabException($"input file not found: {path}");
+        var bytes = File.ReadAllBytes(path);
+        if (InvalidUtf8At(bytes) is long at)
+            throw new BertLabException($"{path}: invalid UTF-8 at byte {at} (offset from the start of the file); save the file as UTF-8");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { doc = JsonDocument.Parse(bytes); }
         catch (JsonException e) { throw new BertLabException($"{path} is not valid JSON ({e.Message}); expected an array of strings", e); }
         using (doc)
         {
@@ -66,6 +69,21 @@ public sealed class TokenizeVerb : IVerb
         }
     }
 
+    /// <summary>The offset of the first byte that is not valid UTF-8, or null when all of it is.</summary>
+    public static long? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        Span<char> chars = stackalloc char[1024];
+        long offset = 0;
+        while (!bytes.IsEmpty)
+        {
+            var status = System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out int read, out _, replaceInvalidSequences: false);
+            if (status == System.Buffers.OperationStatus.InvalidData || status == System.Buffers.OperationStatus.NeedMoreData) return offset + read;
+            offset += read;
+            bytes = bytes[read..];
+        }
+        return null;
+    }
+
     static string Kind(JsonValueKind k) => k switch
     {
         JsonValueKind.Object => "an object", JsonValueKind.Array => "an array", JsonValueKind.Number => "a number",
@@ -76,10 +94,10 @@ public sealed class TokenizeVerb : IVerb
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        var tmp = path + ".tmp";
-        using (var stream = File.Create(tmp))
-        using (var writer = new Utf8JsonWriter(stream))
+        FileFailure.WriteAtomically(path, tmp =>
         {
+            using var stream = File.Create(tmp);
+            using var writer = new Utf8JsonWriter(stream);
             writer.WriteStartArray();
             foreach (var row in ids)
             {
@@ -88,7 +106,6 @@ public sealed class TokenizeVerb : IVerb
                 writer.WriteEndArray();
             }
             writer.WriteEndArray();
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 }

@@ -29,6 +29,8 @@ public sealed class VocabVerb : IVerb
         foreach (var o in new Option[] { size, output, rule, minPair, limitAlphabet, cased }) train.Options.Add(o);
         train.SetAction(r =>
         {
+            if (r.GetValue(limitAlphabet) < 1) throw new BertLabException($"--limit-alphabet must be at least 1, not {r.GetValue(limitAlphabet)}");
+            if (r.GetValue(minPair) < 1) throw new BertLabException($"--min-pair-frequency must be at least 1, not {r.GetValue(minPair)}");
             var options = new WordPieceTrainerOptions
             {
                 VocabSize = r.GetValue(size),
@@ -45,7 +47,7 @@ public sealed class VocabVerb : IVerb
             var path = r.GetValue(output)!;
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (dir is not null) Directory.CreateDirectory(dir);
-            learnt.Save(path);
+            FileFailure.WriteAtomically(path, learnt.Save);
             Console.WriteLine($"{trainer.TotalWords:N0} words ({trainer.DistinctWords:N0} distinct) counted in {counted:F1} s; " +
                               $"{learnt.Count:N0} tokens learnt in {sw.Elapsed.TotalSeconds - counted:F1} s → {path}");
             if (learnt.Count < options.VocabSize)

@@ -49,6 +49,7 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
         var clock = Stopwatch.StartNew();
         var o = Options;
         if (o.ValidationFraction is < 0 or >= 1) throw new BertLabException($"validation fraction {o.ValidationFraction} must be in [0, 1)");
+        if (o.TokensPerShard < 1) throw new BertLabException($"tokens per shard {o.TokensPerShard} must be at least 1");
         if (o.SequenceLength is < 8 or > 65536) throw new BertLabException($"sequence length {o.SequenceLength} must be between 8 and 65536");
         var vocab = tokenizer.Vocabulary;
         var inputs = files.Select(f => new InputFileInfo(Path.GetFullPath(f.Path), new FileInfo(f.Path).Length, ShardManifest.FileSha256(f.Path))).ToList();

@@ -61,9 +61,8 @@ public sealed record ShardManifest
     public void Save(string directory)
     {
         var path = Path.Combine(directory, FileName);
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
-        File.Move(tmp, path, overwrite: true);
+        var json = JsonSerializer.Serialize(this, Json);
+        FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
     }
 
     public static ShardManifest Load(string directory)

@@ -14,6 +14,7 @@ public sealed class ShardWriter : IDisposable
     readonly List<ShardInfo> _shards = [];
     readonly byte[] _buffer;
     FileStream? _file;
+    string? _tmpPath;
     IncrementalHash? _hash;
     long _inShard;
 
@@ -34,18 +35,29 @@ public sealed class ShardWriter : IDisposable
         if (sequence.Length != _sequenceLength) throw new ArgumentException("wrong sequence length");
         if (_file is null)
         {
-            _file = new FileStream(Path.Combine(_directory, ShardName(_shards.Count) + ".tmp"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+            _tmpPath = Path.Combine(_directory, ShardName(_shards.Count) + ".tmp");
+            try { _file = new FileStream(_tmpPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20); }
+            catch (Exception e) when (FileFailure.IsFileFailure(e)) { throw FileFailure.Wrap(e, Path.Combine(_directory, ShardName(_shards.Count))); }
             _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         }
         if (_bytesPerToken == 2)
             for (int i = 0; i < sequence.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(2 * i), (ushort)sequence[i]);
         else
             for (int i = 0; i < sequence.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(4 * i), sequence[i]);
-        _file.Write(_buffer);
+        try { _file.Write(_buffer); }
+        catch (Exception e) when (FileFailure.IsFileFailure(e)) { throw Failed(e); }
         _hash!.AppendData(_buffer);
         _inShard++;
         Sequences++;
         if (_inShard == _sequencesPerShard) CloseShard();
+    }
+
+    /// <summary>The shard being written could not be: its temporary goes, and the message names the shard and the cause.</summary>
+    BertLabException Failed(Exception e)
+    {
+        var name = Path.Combine(_directory, ShardName(_shards.Count));
+        Dispose();
+        return FileFailure.Wrap(e, name);
     }
 
     void CloseShard()
@@ -53,9 +65,13 @@ public sealed class ShardWriter : IDisposable
         if (_file is null) return;
         var name = ShardName(_shards.Count);
         long bytes = _file.Length;
-        _file.Flush(flushToDisk: true);
-        _file.Dispose();
-        File.Move(Path.Combine(_directory, name + ".tmp"), Path.Combine(_directory, name), overwrite: true);
+        try
+        {
+            _file.Flush(flushToDisk: true);
+            _file.Dispose();
+            File.Move(Path.Combine(_directory, name + ".tmp"), Path.Combine(_directory, name), overwrite: true);
+        }
+        catch (Exception e) when (FileFailure.IsFileFailure(e)) { throw Failed(e); }
         _shards.Add(new ShardInfo(name, _split, _inShard, bytes, Convert.ToHexString(_hash!.GetHashAndReset()).ToLowerInvariant()));
         _hash.Dispose();
         _file = null; _hash = null; _inShard = 0;
@@ -67,10 +83,11 @@ public sealed class ShardWriter : IDisposable
     public void Dispose()
     {
         if (_file is null) return;
-        var tmp = _file.Name;
-        _file.Dispose();
+        var tmp = _tmpPath!;
+        try { _file.Dispose(); }
+        catch (Exception e) when (FileFailure.IsFileFailure(e)) { }   // the disk is full: the data left in the buffer cannot be written
         _hash?.Dispose();
-        File.Delete(tmp);
+        FileFailure.TryDelete(tmp);
         _file = null;
     }
 }

@@ -151,8 +151,6 @@ public static class BertCheckpoint
 
     public static void WriteAtomically(string path, string text)
     {
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
+        FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, text));
     }
 }

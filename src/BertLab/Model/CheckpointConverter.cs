@@ -149,9 +149,7 @@ public static class CheckpointConverter
         }
         if (vocab.Count < config.VocabSize)
             notes.Add($"the vocabulary has {vocab.Count} tokens, fewer than vocab_size {config.VocabSize} (the extra embedding rows are unused)");
-        string tmp = dest + ".tmp-" + Environment.ProcessId;
-        vocab.Save(tmp);
-        File.Move(tmp, dest, overwrite: true);
+        FileFailure.WriteAtomically(dest, vocab.Save);
         return label ?? (vocabPath is null ? $"default ({Vocabulary.DefaultPath})" : Path.GetFullPath(vocabPath));
     }
 }

@@ -22,10 +22,17 @@ public sealed class MaskFiller : IDisposable
 
     public IReadOnlyList<MaskPrediction> Predict(string text, int topK = 5)
     {
+        if (topK < 1) throw new BertLabException($"top-k must be at least 1, not {topK}");
         var encoded = _tokenizer.Encode(text, maxLength: _model.Config.MaxPositionEmbeddings);
         var vocab = _tokenizer.Vocabulary;
         var positions = Enumerable.Range(0, encoded.Length).Where(i => encoded.InputIds[i] == vocab.MaskId).ToList();
+        var whole = _tokenizer.Encode(text);
+        var allMasks = Enumerable.Range(0, whole.Length).Where(i => whole.InputIds[i] == vocab.MaskId).ToList();
+        if (allMasks.Count > positions.Count)
+            throw new BertLabException($"{vocab[vocab.MaskId]} at token {allMasks[positions.Count]} of {whole.Length} lies beyond the {_model.Config.MaxPositionEmbeddings} tokens " +
+                                       $"the model reads ([CLS] and [SEP] included, its max_position_embeddings): shorten the text before the mask");
         if (positions.Count == 0) throw new BertLabException($"the text has no {vocab[vocab.MaskId]} token: \"{text}\"");
+        SentenceEmbedder.CheckIds(encoded.InputIds, _model.Config.VocabSize, "the text");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var ids = tensor(encoded.InputIds.Select(i => (long)i).ToArray(), new long[] { 1, encoded.Length });

@@ -53,6 +53,14 @@ public static class SafetensorsFile
                 throw new BertLabException($"{path}: corrupt header entry for tensor '{name}'");
             }
         }
+        // two tensors sharing bytes would load as aliases of each other's data: a corrupt (or hand-made) file
+        Entry? previous = null;
+        foreach (var e in entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (previous is not null && e.Begin < previous.End)
+                throw new BertLabException($"{path}: corrupt safetensors file: tensors '{previous.Name}' (bytes {previous.Begin}–{previous.End}) and '{e.Name}' (bytes {e.Begin}–{e.End}) overlap");
+            previous = e;
+        }
         return entries;
     }
 
@@ -97,16 +105,15 @@ public static class SafetensorsFile
         }
         var headerBytes = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (headerBytes.Length + 7) / 8 * 8;
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        FileFailure.WriteAtomically(path, tmp =>
         {
+            using var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
             fs.Write(BitConverter.GetBytes((long)padded));
             fs.Write(headerBytes);
             for (int i = headerBytes.Length; i < padded; i++) fs.WriteByte((byte)' ');
             foreach (var (_, t) in items) fs.Write(t.bytes);
             fs.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     static string DTypeName(ScalarType t) => t switch

@@ -34,6 +34,7 @@ public sealed class SentenceEmbedder : IDisposable
     {
         maxLength = Math.Min(maxLength, _model.Config.MaxPositionEmbeddings);
         var encoded = texts.Select(t => _tokenizer.Encode(t, maxLength: maxLength)).ToArray();
+        for (int i = 0; i < encoded.Length; i++) CheckIds(encoded[i].InputIds, _model.Config.VocabSize, $"text {i}");
         var order = Enumerable.Range(0, texts.Count).OrderByDescending(i => encoded[i].Length).ToArray();
         var result = new float[texts.Count][];
         for (int start = 0; start < order.Length; start += batchSize)
@@ -63,6 +64,14 @@ public sealed class SentenceEmbedder : IDisposable
             progress?.Invoke(Math.Min(start + batchSize, order.Length));
         }
         return result;
+    }
+
+    /// <summary>An id the embeddings lack would crash libtorch ("index out of range"): the tokenizer's vocabulary is not the model's.</summary>
+    internal static void CheckIds(IReadOnlyList<int> ids, int vocabSize, string what)
+    {
+        foreach (var id in ids)
+            if (id >= vocabSize)
+                throw new BertLabException($"{what}: token id {id} is outside the model's vocabulary ({vocabSize} tokens): the tokenizer's vocabulary does not belong to this model (put the model's vocab.txt in its folder)");
     }
 
     public void Dispose() => _model.Dispose();

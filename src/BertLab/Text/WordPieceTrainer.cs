@@ -53,6 +53,7 @@ public sealed class WordPieceTrainer
         Options = options ?? new WordPieceTrainerOptions();
         if (Options.VocabSize < SpecialTokens.Count + 2)
             throw new BertLabException($"vocabulary size {Options.VocabSize} is too small: it needs at least {SpecialTokens.Count + 2} entries (special tokens and one character)");
+        if (Options.LimitAlphabet < 1) throw new BertLabException($"the alphabet limit {Options.LimitAlphabet} must be at least 1 (no character, no vocabulary)");
         _basic = new BasicTokenizer(Options.LowerCase);
         _wordLookup = _wordCounts.GetAlternateLookup<ReadOnlySpan<char>>();
     }

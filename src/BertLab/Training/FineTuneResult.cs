@@ -90,8 +90,7 @@ public sealed class FineTuneResult
     {
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, FileName);
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        File.Move(tmp, path, overwrite: true);
+        var json = ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
     }
 }

@@ -6,7 +6,8 @@ namespace BertLab.Data.Tasks;
 /// <summary>
 /// Reads rows of TSV (quoting disabled: a quote is an ordinary character, as GLUE's files require)
 /// or CSV (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks).
-/// Blank lines are skipped. Each row comes with its 1-based line number.
+/// Blank lines are skipped, or (<c>keepBlankLines</c>) read as rows of one empty field, except those at the end of
+/// the file. Each row comes with its 1-based line number.
 /// </summary>
 public static class DelimitedTextReader
 {
@@ -19,20 +20,24 @@ public static class DelimitedTextReader
         return new StreamReader(s, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
     }
 
-    public static IEnumerable<(int Line, string[] Fields)> ReadTsv(TextReader reader)
+    public static IEnumerable<(int Line, string[] Fields)> ReadTsv(TextReader reader, bool keepBlankLines = false)
     {
         int line = 0;
         string? text;
+        var blank = new List<int>();
         while ((text = reader.ReadLine()) is not null)
         {
             line++;
-            if (text.Length == 0) continue;
+            if (text.Length == 0) { if (keepBlankLines) blank.Add(line); continue; }
+            foreach (var b in blank) yield return (b, new[] { "" });
+            blank.Clear();
             yield return (line, text.Split('\t'));
         }
     }
 
-    public static IEnumerable<(int Line, string[] Fields)> ReadCsv(TextReader reader)
+    public static IEnumerable<(int Line, string[] Fields)> ReadCsv(TextReader reader, bool keepBlankLines = false)
     {
+        var blank = new List<int>();
         var fields = new List<string>();
         var field = new StringBuilder();
         int line = 1, rowLine = 1;
@@ -69,8 +74,11 @@ public static class DelimitedTextReader
                     if (rowHasContent || field.Length > 0)
                     {
                         fields.Add(field.ToString());
+                        foreach (var b in blank) yield return (b, new[] { "" });
+                        blank.Clear();
                         yield return (rowLine, fields.ToArray());
                     }
+                    else if (keepBlankLines) blank.Add(rowLine);
                     fields.Clear(); field.Clear(); fieldStarted = false; rowHasContent = false;
                     line++; rowLine = line;
                     break;
@@ -83,6 +91,7 @@ public static class DelimitedTextReader
         if (rowHasContent || field.Length > 0)
         {
             fields.Add(field.ToString());
+            foreach (var b in blank) yield return (b, new[] { "" });
             yield return (rowLine, fields.ToArray());
         }
     }

@@ -12,7 +12,7 @@ public static class TaskDataLoader
         var train = ReadRaw(spec, directory, spec.TrainFile);
         if (!train.HasLabels) throw new BertLabException($"{train.Path}: no label column '{spec.LabelColumn}'");
         if (train.Examples.Count == 0) throw new BertLabException($"{train.Path}: no examples");
-        if (!spec.IsRegression && spec.Labels is null) spec = spec.WithLabels(InferLabels(train.Examples));
+        if (!spec.IsRegression && spec.Labels is null) spec = spec.WithLabels(InferLabels(train.Examples, spec.LabelColumn));
 
         int skipped = train.SkippedRows;
         var dev = new List<TaskSplitData>();
@@ -33,11 +33,28 @@ public static class TaskDataLoader
 
     /// <summary>
     /// The classes of a user task: the distinct label strings of its training file, sorted
-    /// (numerically when every label is an integer, so "2" comes before "10"; else ordinal).
+    /// (numerically when every label is an integer, so "2" comes before "10"; else ordinal). An empty label, or labels that
+    /// mix numbers and words ({0, 0.5, 1, positive}), are data errors naming the row and the column, not classes.
     /// </summary>
-    public static IReadOnlyList<string> InferLabels(IEnumerable<RawExample> examples)
+    public static IReadOnlyList<string> InferLabels(IEnumerable<RawExample> examples, string? column = null)
     {
-        var distinct = examples.Select(e => e.Label!.Trim()).Distinct(StringComparer.Ordinal).ToList();
+        var list = examples as IReadOnlyList<RawExample> ?? examples.ToList();
+        var inColumn = column is null ? "" : $" in column '{column}'";
+        if (list.FirstOrDefault(e => e.Label!.Trim().Length == 0) is { } empty)
+            throw new BertLabException($"{empty.Source}: empty label{inColumn}; every training row needs a label (fill it in or remove the row)");
+        static bool IsNumber(RawExample e) => double.TryParse(e.Label!.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+        var numbers = list.Where(IsNumber).ToList();
+        var words = list.Where(e => !IsNumber(e)).ToList();
+        if (numbers.Count > 0 && words.Count > 0)
+        {
+            // the odd one out is more likely the mistake: report the first row of the smaller group
+            var odd = words.Count <= numbers.Count ? words[0] : numbers[0];
+            var (oddKind, otherKind, others) = words.Count <= numbers.Count ? ("a word", "numbers", numbers) : ("a number", "words", words);
+            var examplesOfOthers = string.Join(", ", others.Select(e => e.Label!.Trim()).Distinct().Take(4).Select(l => $"'{l}'"));
+            throw new BertLabException($"{odd.Source}: label '{odd.Label!.Trim()}'{inColumn} is {oddKind}, but the other labels are {otherKind} ({examplesOfOthers}): " +
+                                       "a label column holds class names or numbers, not both");
+        }
+        var distinct = list.Select(e => e.Label!.Trim()).Distinct(StringComparer.Ordinal).ToList();
         bool allIntegers = distinct.All(l => long.TryParse(l, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
         return allIntegers
             ? distinct.OrderBy(l => long.Parse(l, CultureInfo.InvariantCulture)).ToList()
@@ -62,6 +79,7 @@ public static class TaskDataLoader
             if (r.Label is not null)
             {
                 var l = r.Label.Trim();
+                if (l.Length == 0) throw new BertLabException($"{r.Source}: empty label in column '{spec.LabelColumn}'; every row needs a label (fill it in or remove the row)");
                 if (ids is not null)
                 {
                     if (!ids.TryGetValue(l, out int id))

@@ -11,14 +11,16 @@ public static class TaskFileReader
     /// <param name="headerlessColumns">column names when the file has no header row (CoLA); null: the first row names them</param>
     /// <param name="labelColumn">null: do not read labels; a column the file lacks gives unlabeled examples</param>
     /// <param name="skipMalformedRows">skip rows with too few columns (counted) instead of failing</param>
+    /// <param name="keepBlankRows">a blank line (before the last row) is an example with empty text (and empty pair), so that
+    /// examples stay aligned with the rows of the file (bertlab predict); by default blank lines are skipped</param>
     public static RawTaskFile Read(string path, TaskFileFormat format, string textColumn, string? pairColumn,
-        string? labelColumn, IReadOnlyList<string>? headerlessColumns = null, bool skipMalformedRows = false)
+        string? labelColumn, IReadOnlyList<string>? headerlessColumns = null, bool skipMalformedRows = false, bool keepBlankRows = false)
     {
         try
         {
             return format == TaskFileFormat.Jsonl
-                ? ReadJsonl(path, textColumn, pairColumn, labelColumn)
-                : ReadDelimited(path, format, textColumn, pairColumn, labelColumn, headerlessColumns, skipMalformedRows);
+                ? ReadJsonl(path, textColumn, pairColumn, labelColumn, keepBlankRows)
+                : ReadDelimited(path, format, textColumn, pairColumn, labelColumn, headerlessColumns, skipMalformedRows, keepBlankRows);
         }
         catch (IOException e) when (e is not FileNotFoundException)
         {
@@ -43,10 +45,10 @@ public static class TaskFileReader
     }
 
     static RawTaskFile ReadDelimited(string path, TaskFileFormat format, string textColumn, string? pairColumn,
-        string? labelColumn, IReadOnlyList<string>? headerlessColumns, bool skipMalformedRows)
+        string? labelColumn, IReadOnlyList<string>? headerlessColumns, bool skipMalformedRows, bool keepBlankRows)
     {
         using var reader = DelimitedTextReader.OpenText(path);
-        var rows = (format == TaskFileFormat.Csv ? DelimitedTextReader.ReadCsv(reader) : DelimitedTextReader.ReadTsv(reader)).GetEnumerator();
+        var rows = (format == TaskFileFormat.Csv ? DelimitedTextReader.ReadCsv(reader, keepBlankRows) : DelimitedTextReader.ReadTsv(reader, keepBlankRows)).GetEnumerator();
         string[] header;
         if (headerlessColumns is not null) header = headerlessColumns.ToArray();
         else if (rows.MoveNext()) header = rows.Current.Fields;
@@ -66,6 +68,11 @@ public static class TaskFileReader
         while (rows.MoveNext())
         {
             var (line, f) = rows.Current;
+            if (keepBlankRows && f is [""])
+            {
+                examples.Add(new RawExample("", pairIdx < 0 ? null : "", null, $"{name}:{line}"));
+                continue;
+            }
             if (f.Length < needed)
             {
                 if (skipMalformedRows) { skipped++; continue; }
@@ -86,8 +93,9 @@ public static class TaskFileReader
         return i;
     }
 
-    static RawTaskFile ReadJsonl(string path, string textColumn, string? pairColumn, string? labelColumn)
+    static RawTaskFile ReadJsonl(string path, string textColumn, string? pairColumn, string? labelColumn, bool keepBlankRows)
     {
+        var blank = new List<int>();
         using var reader = DelimitedTextReader.OpenText(path);
         var examples = new List<RawExample>();
         string name = Path.GetFileName(path);
@@ -97,7 +105,9 @@ public static class TaskFileReader
         while ((line = reader.ReadLine()) is not null)
         {
             lineNo++;
-            if (line.Trim().Length == 0) continue;
+            if (line.Trim().Length == 0) { if (keepBlankRows) blank.Add(lineNo); continue; }
+            foreach (var b in blank) examples.Add(new RawExample("", pairColumn is null ? null : "", null, $"{name}:{b}"));
+            blank.Clear();
             using var doc = ParseLine(line, path, lineNo);
             var o = doc.RootElement;
             string text = Field(o, textColumn, path, lineNo, required: true)!;

@@ -137,7 +137,7 @@ public static class UserTasks
         {
             var raw = TaskFileReader.Read(train, format, text, pair, label);
             if (!raw.HasLabels) throw new BertLabException($"{train}: no label column '{label}'");
-            labels = TaskDataLoader.InferLabels(raw.Examples);
+            labels = TaskDataLoader.InferLabels(raw.Examples, label);
         }
         return Create(name, train, dev, text, pair, label, regression.Value, labels);
     }
