@@ -9,7 +9,7 @@ namespace BertLab.Tests.Data;
 
 public class DataVerbTests
 {
-    static int Bertlab(params string[] args)
+    internal static int Bertlab(params string[] args)
     {
         var root = new RootCommand("test");
         root.Subcommands.Add(new DataVerb().Build());

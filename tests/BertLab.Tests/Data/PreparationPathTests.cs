@@ -1,5 +1,3 @@
-using System.CommandLine;
-using BertLab.Cli;
 using BertLab.Data;
 using BertLab.Text;
 using BertLab.Training;
@@ -11,13 +9,6 @@ namespace BertLab.Tests.Data;
 /// the same fingerprint, and a cased vocabulary keeps the case of the text through pre-training data.</summary>
 public class PreparationPathTests
 {
-    static int Bertlab(params string[] args)
-    {
-        var root = new RootCommand("test");
-        root.Subcommands.Add(new DataVerb().Build());
-        return Verb.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
-    }
-
     /// <summary>A small cased vocabulary: the special tokens, upper- and lower-case words, letters and ## pieces.</summary>
     static string CasedVocabulary(string dir)
     {
@@ -81,7 +72,7 @@ public class PreparationPathTests
         var corpus = Corpus(dir);
         var config = Config(corpus, vocabPath, Path.Combine(dir, "cache"));
         var output = Path.Combine(dir, "prepared");
-        Assert.Equal(0, Bertlab("data", "prepare", corpus, "--out", output, "--vocab", vocabPath, "--seq-len", "16", "--validation", "0.05"));
+        Assert.Equal(0, DataVerbTests.Bertlab("data", "prepare", corpus, "--out", output, "--vocab", vocabPath, "--seq-len", "16", "--validation", "0.05"));
         using var source = PretrainingData.Open(config, Path.Combine(dir, "run"));
         var prepared = ShardManifest.Load(output);
         var trained = ShardManifest.Load(source.Train.Directory);
