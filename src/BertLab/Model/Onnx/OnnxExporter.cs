@@ -310,7 +310,7 @@ public static class OnnxExporter
             // ComposedAttention.Forward: explicit normalisation, then padded rows of Q', K', V' set to 0.
             if (a.Normalize.Contains("q")) q = L2(q);
             if (a.Normalize.Contains("k")) k = L2(k);
-            if (a.NormalizesV) v = L2(v);
+            if (a.Normalize.Contains("v")) v = L2(v);
             q = Op("Mul", q, _rows); k = Op("Mul", k, _rows); v = Op("Mul", v, _rows);
 
             string? exponent = a.Scaling == "n_pow_sigma"
