@@ -135,8 +135,15 @@ public static class BertCheckpoint
     static string Names(List<string> names) =>
         string.Join(", ", names.Take(8)) + (names.Count > 8 ? $", … ({names.Count - 8} more)" : "");
 
-    /// <summary>Writes config.json, model.safetensors and vocab.txt (Hugging Face's layout, loadable by from_pretrained).</summary>
-    public static void Save(nn.Module model, BertConfig config, string dir, string? vocabPath = null)
+    /// <summary>
+    /// Writes config.json, model.safetensors and vocab.txt (Hugging Face's layout, loadable by from_pretrained), and
+    /// around them (<see cref="ModelFiles"/>): tokenizer.json, tokenizer_config.json, special_tokens_map.json, a model
+    /// card README.md and, for embedding models, sentence-transformers' modules.json / 1_Pooling / 2_Normalize.
+    /// Every model BertLab writes (pre-training, its checkpoints, fine-tuning, convert) goes through here.
+    /// </summary>
+    /// <param name="lowerCase">the tokenizer's casing; null = <see cref="ModelFiles.LowerCase"/> (the tokenizer_config.json
+    /// beside <paramref name="vocabPath"/>, else whether the vocabulary is cased).</param>
+    public static void Save(nn.Module model, BertConfig config, string dir, string? vocabPath = null, ModelCard? card = null, bool? lowerCase = null)
     {
         Directory.CreateDirectory(dir);
         config.Architectures = new List<string> { model.GetType().Name };
@@ -147,6 +154,24 @@ public static class BertCheckpoint
         if (Directory.Exists(vocab)) vocab = Path.Combine(vocab, VocabFile);
         var dest = Path.Combine(dir, VocabFile);
         if (File.Exists(vocab) && Path.GetFullPath(vocab) != Path.GetFullPath(dest)) File.Copy(vocab, dest, overwrite: true);
+        WriteCompanionFiles(config, dir, File.Exists(vocab) ? Path.GetDirectoryName(Path.GetFullPath(vocab)) : null, card, lowerCase);
+    }
+
+    /// <summary>The files beside config.json / model.safetensors / vocab.txt (see <see cref="Save"/>). Without a
+    /// vocab.txt no tokenizer files are written (there is no tokenizer to describe).</summary>
+    static void WriteCompanionFiles(BertConfig config, string dir, string? vocabDir, ModelCard? card, bool? lowerCase)
+    {
+        string architecture = config.Architectures?.FirstOrDefault() ?? nameof(BertModel);
+        var vocabFile = Path.Combine(dir, VocabFile);
+        bool? casing = null;
+        if (File.Exists(vocabFile))
+        {
+            var vocab = Vocabulary.Load(vocabFile);
+            casing = lowerCase ?? ModelFiles.LowerCase(vocab, vocabDir);
+            ModelFiles.WriteTokenizer(dir, vocab, casing.Value, config.MaxPositionEmbeddings);
+        }
+        if (ModelFiles.IsEmbeddingModel(architecture)) ModelFiles.WriteSentenceTransformers(dir, config, casing ?? true);
+        ModelFiles.WriteCard(dir, config, architecture, casing, card);
     }
 
     public static void WriteAtomically(string path, string text)

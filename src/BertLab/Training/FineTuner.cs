@@ -70,6 +70,8 @@ public sealed class FineTuner
         }
         var result = Result(spec, seeds, savedSeed, settings);
         result.Save(outputDirectory);
+        if (savedSeed is not null)
+            ModelFiles.RewriteCard(outputDirectory, new ModelCard { Source = "fine-tuning", BaseModel = _modelDirectory, Task = spec.Name, Results = result.Metrics });
         return result;
     }
 
@@ -170,12 +172,9 @@ public sealed class FineTuner
     void SaveModel(BertForSequenceClassification model, string outputDirectory)
     {
         var vocab = Path.Combine(_modelDirectory, BertCheckpoint.VocabFile);
-        BertCheckpoint.Save(model, model.Config, outputDirectory, File.Exists(vocab) ? vocab : null);
-        foreach (var extra in new[] { "tokenizer_config.json", "special_tokens_map.json" })
-        {
-            var src = Path.Combine(_modelDirectory, extra);
-            if (File.Exists(src)) File.Copy(src, Path.Combine(outputDirectory, extra), overwrite: true);
-        }
+        // the casing comes from the source model's tokenizer_config.json (ModelFiles.LowerCase), as _tokenizer's did
+        BertCheckpoint.Save(model, model.Config, outputDirectory, File.Exists(vocab) ? vocab : null,
+            new ModelCard { Source = "fine-tuning", BaseModel = _modelDirectory });
     }
 
     JsonObject Settings(TaskSpec spec, int trainCount, int totalSteps) => new()

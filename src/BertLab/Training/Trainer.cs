@@ -168,6 +168,7 @@ public sealed class Trainer
                     if (vl < guard.BestValLoss) { guard.BestValLoss = vl; guard.BestStep = done; }
                     eval["step"] = done;
                     summary["validation"] = eval.DeepClone();
+                    _lastValidation = eval;
                 }
                 AppendMetrics(record);
                 _observer.OnLog(record, _config.Run.Steps);
@@ -183,7 +184,7 @@ public sealed class Trainer
             summary["best_step"] = guard.BestStep;
             if (step < _config.Run.Steps) return Finish(summary, "stopped", step, $"stopped after {step} of {_config.Run.Steps} steps (resume with --resume)", wall, tokensSeen, trainSeconds);
             var final = Path.Combine(_runDir, "model");
-            if (Writes) SaveModel(model, final);
+            if (Writes) SaveModel(model, final, step);
             summary["model_dir"] = final;
             return Finish(summary, "completed", step, null, wall, tokensSeen, trainSeconds);
         }
@@ -376,11 +377,21 @@ public sealed class Trainer
         return summary;
     }
 
-    void SaveModel(BertForMaskedLM model, string dir)
+    JsonObject? _lastValidation;
+
+    /// <summary>The model card of a model written at <paramref name="step"/>: data, steps and the latest validation.</summary>
+    ModelCard Card(int step) => new()
+    {
+        Source = "pre-training", Data = _data.Describe(), Steps = step,
+        Validation = _lastValidation?.Where(kv => kv.Key.StartsWith("val_") && kv.Value is JsonValue v && v.TryGetValue<double>(out _))
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()),
+    };
+
+    void SaveModel(BertForMaskedLM model, string dir, int step)
     {
         var tmp = dir + ".tmp";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
+        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath, Card(step));
         if (Directory.Exists(dir)) Directory.Delete(dir, true);
         Directory.Move(tmp, dir);
     }
@@ -394,7 +405,7 @@ public sealed class Trainer
         var name = $"step-{step:D8}";
         var tmp = Path.Combine(root, ".tmp-" + name);
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath);
+        BertCheckpoint.Save(model, model.Config, tmp, _vocabPath, Card(step));
         optimizer.Save(tmp);
         var rng = torch.random.get_rng_state();
         var state = new JsonObject
