@@ -31,10 +31,40 @@ public static class BertCheckpoint
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path))
         {
-            string hint = File.Exists(Path.Combine(dir, "pytorch_model.bin")) ? " (pytorch_model.bin found: convert it with transformers' save_pretrained(safe_serialization=True))" : "";
-            throw new BertLabException($"{dir}: no {WeightsFile}{hint}");
+            var bin = Path.Combine(dir, PyTorchWeightsFile);
+            if (File.Exists(bin)) return LoadPyTorchBin(bin);
+            string hint = File.Exists(Path.Combine(dir, PyTorchWeightsFile + ".index.json")) || File.Exists(Path.Combine(dir, WeightsFile + ".index.json"))
+                ? " (a sharded checkpoint: BertLab reads one file; save it again unsharded)" : "";
+            throw new BertLabException($"{dir}: no {WeightsFile} or {PyTorchWeightsFile}{hint}");
         }
         return SafetensorsFile.Load(path);
+    }
+
+    /// <summary>Hugging Face's older weights file: a torch.save state dict (zip format, PyTorch ≥ 1.6).</summary>
+    public const string PyTorchWeightsFile = "pytorch_model.bin";
+
+    /// <summary>Reads a pytorch_model.bin (torch.save of a state dict) through TorchSharp.PyBridge's unpickler
+    /// (tensors only: no code from the file is run).</summary>
+    public static Dictionary<string, Tensor> LoadPyTorchBin(string path)
+    {
+        System.Collections.Hashtable table;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            table = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(stream);
+        }
+        catch (Exception e) when (e is not BertLabException)
+        {
+            throw new BertLabException($"{path}: cannot read it as a PyTorch state dict (torch.save zip format): {e.Message}");
+        }
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in table)
+        {
+            if (e.Key is not string name || e.Value is not Tensor t)
+                throw new BertLabException($"{path}: entry '{e.Key}' is {e.Value?.GetType().Name ?? "null"}, not a tensor: not a state dict");
+            weights[name] = t;
+        }
+        return weights;
     }
 
     static void CheckDirectory(string dir)
