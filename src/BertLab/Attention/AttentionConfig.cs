@@ -63,6 +63,10 @@ public sealed class AttentionConfig
         return c;
     }
 
+    /// <summary>BERT's own attention at inference (softmax of q·k/√d, no scaling or normalisation): Hugging Face's
+    /// BertSelfAttention computes it. Token dropout and the output penalty act in training only.</summary>
+    public bool IsStandardSoftmax => Similarity == "dot" && Activation == "softmax" && Scaling == "none" && Normalize.Count == 0;
+
     /// <summary>True when the similarity is a dot product of (possibly normalised) vectors.</summary>
     public bool IsDotFamily => Similarity is "dot" or "cosine";
 

@@ -201,6 +201,7 @@ public static class BertCheckpoint
             ModelFiles.WriteTokenizer(dir, vocab, casing.Value, config.MaxPositionEmbeddings);
         }
         if (ModelFiles.IsEmbeddingModel(architecture)) ModelFiles.WriteSentenceTransformers(dir, config, casing ?? true);
+        if (!config.Attention.IsStandardSoftmax) ModelFiles.WriteRemoteCode(dir);
         ModelFiles.WriteCard(dir, config, architecture, casing, card);
     }
 

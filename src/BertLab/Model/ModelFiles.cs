@@ -322,6 +322,24 @@ public static class ModelFiles
         static string Num(double v) => double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : ".nan";
     }
 
+    /// <summary>The Python files <see cref="WriteRemoteCode"/> writes: transformers modeling code (auto_map in config.json)
+    /// and the attention math in PyTorch alone.</summary>
+    public static readonly string[] RemoteCodeFiles = ["bertlab_attention.py", "configuration_bertlab.py", "modeling_bertlab.py"];
+
+    /// <summary>For attention other than softmax: the modeling code config.json's auto_map names (transformers loads it with
+    /// trust_remote_code=True; without it, model_type "bertlab-bert" is refused instead of run as softmax).</summary>
+    public static void WriteRemoteCode(string dir)
+    {
+        var assembly = typeof(ModelFiles).Assembly;
+        foreach (var name in RemoteCodeFiles)
+        {
+            using var stream = assembly.GetManifestResourceStream("BertLab.Python." + name)
+                ?? throw new InvalidOperationException($"embedded resource BertLab.Python.{name} is missing");
+            using var reader = new StreamReader(stream);
+            BertCheckpoint.WriteAtomically(Path.Combine(dir, name), reader.ReadToEnd());
+        }
+    }
+
     /// <summary>Writes the card of an already written model directory again, with more to say (fine-tuning results).</summary>
     public static void RewriteCard(string dir, ModelCard card)
     {
