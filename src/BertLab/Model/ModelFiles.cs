@@ -273,9 +273,10 @@ public static class ModelFiles
         y.Append("tags:\n  - bertlab\n  - bert\n");
         y.Append($"  - attention-{preset}\n");
         if (IsEmbeddingModel(architecture)) y.Append("  - sentence-transformers\n");
-        if (card?.BaseModel is string b) y.Append($"base_model: {Q(b)}\n");
         y.Append("bertlab:\n");
         y.Append($"  source: {Q(card?.Source ?? "unknown")}\n");
+        // a local path, not a Hub id: kept under bertlab (the Hub checks a top-level base_model)
+        if (card?.BaseModel is string b) y.Append($"  base_model: {Q(b)}\n");
         y.Append($"  architecture: {architecture}\n");
         y.Append($"  attention: {Q(preset)}\n");
         y.Append($"  hidden_size: {config.HiddenSize}\n  num_hidden_layers: {config.NumHiddenLayers}\n  num_attention_heads: {config.NumAttentionHeads}\n");
