@@ -51,6 +51,7 @@ public static class PythonTorch
             foreach (var a in args) psi.ArgumentList.Add(a);
             if (pythonPath is not null) psi.Environment["PYTHONPATH"] = pythonPath;
             psi.Environment["OMP_NUM_THREADS"] = "1";
+            psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";   // no __pycache__ in tests/python or in model folders
             using var p = Process.Start(psi)!;
             var o = p.StandardOutput.ReadToEndAsync();
             var e = p.StandardError.ReadToEndAsync();
