@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole GPU check in one call on a lent H100/H200 (issue 9), from the repository root there, after
-# `../shared/tools/gpu/prepare.sh src/BertLab.Cli/BertLab.Cli.csproj` here (carry .gpu):
+# `bash bench/gpu/prepare.sh` here (carry .gpu):
 #   1. Hugging Face's BertForMaskedLM reference (bench/gpu/hf_reference_bench.py) on the card;
 #   2. BertLab `bench train --device cuda` on the same card and shapes, one process per configuration (each starts with an
 #      empty device, so its memory figure is its own), bf16 mixed precision + flat AdamW, with a time breakdown;

@@ -36,7 +36,6 @@ public static class BenchAttentionVerb
         cmd.SetAction(r =>
         {
             var dev = TorchRuntime.Device(r.GetValue(device)!);
-            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);   // a log keeps whole table rows
             int lo = r.GetValue(minLen), hi = r.GetValue(maxLen);
             if (lo < 1 || hi < lo) throw new BertLabException($"--min-len/--max-len: need 1 ≤ min ≤ max, got {lo} and {hi}");
             if (r.GetValue(tokens) < 1) throw new BertLabException("--tokens must be positive");
@@ -90,13 +89,13 @@ public static class BenchAttentionVerb
 
     static void PrintTable(List<AttentionBenchPoint> points)
     {
-        var table = new Table().AddColumns("variant", "S", "batch", "ms (fwd+bwd)", "CPU ms", "peak MB", "MB per 1k tokens", "note");
+        var table = new PlainTable("variant", "S", "batch", "ms (fwd+bwd)", "CPU ms", "peak MB", "MB per 1k tokens", "note");
         foreach (var p in points)
             table.AddRow(p.Variant, p.SeqLen.ToString(CultureInfo.InvariantCulture), p.Batch.ToString(CultureInfo.InvariantCulture),
                 p.Ms?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", p.CpuMs?.ToString("F0", CultureInfo.InvariantCulture) ?? "-", p.PeakMb?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
                 p.PeakMb is double mb ? (mb / (p.SeqLen * (double)p.Batch) * 1000).ToString("F2", CultureInfo.InvariantCulture) : "-",
-                Markup.Escape(p.Skipped is null ? "" : "skipped: " + p.Skipped));
-        AnsiConsole.Write(table);
+                p.Skipped is null ? "" : "skipped: " + p.Skipped);
+        table.Write();
     }
 
     static void WriteJson(string path, List<AttentionBenchPoint> points)

@@ -41,7 +41,7 @@ public static class BenchTrainVerb
             double peak = bench.MeasureMatmulPeak();
             AnsiConsole.MarkupLine($"  {(compute.Compute is null ? "fp32" : "bf16")} matmul peak: {peak * 1000:F1} GFLOP/s; precision {compute.Name}, optimizer {impl}");
             var records = new List<TrainBenchRecord>();
-            var table = new Table().AddColumns("model", "attention", "seq", "batch", "ms/step", "tokens/s", "GFLOP/token", "GFLOP/s", "peak GFLOP/s", "MFU", "peak MB");
+            var table = new PlainTable("model", "attention", "seq", "batch", "ms/step", "tokens/s", "GFLOP/token", "GFLOP/s", "peak GFLOP/s", "MFU", "peak MB");
             foreach (var k in TrainBenchmark.DefaultCases(cuda))
             {
                 if (r.GetValue(only) is string filter && !$"{k.Model}/{k.Attention}/{k.SeqLen}".Contains(filter)) continue;
@@ -51,7 +51,7 @@ public static class BenchTrainVerb
                 table.AddRow(rec.Model, rec.Attention, rec.SeqLen.ToString(), rec.Batch.ToString(), rec.MsPerStep.ToString("F1"), rec.TokensPerS.ToString("N0"),
                     (rec.FlopsPerToken / 1e9).ToString("F3"), (rec.AchievedTflops * 1000).ToString("F1"), (rec.PeakTflops * 1000).ToString("F1"), rec.Mfu.ToString("P1"), rec.PeakMb?.ToString("N0") ?? "-");
             }
-            AnsiConsole.Write(table);
+            table.Write();
             if (r.GetValue(json) is string path)
             {
                 var rows = records.Select(x => new Dictionary<string, object?>

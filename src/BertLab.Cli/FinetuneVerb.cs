@@ -65,7 +65,8 @@ public sealed class FinetuneVerb : IVerb
             var tokenizer = ModelTokenizer.For(modelDir);
             AnsiConsole.MarkupLine($"[bold]model[/] {Markup.Escape(Path.GetFullPath(modelDir))} on {Markup.Escape(dev.ToString())}, {Markup.Escape(TorchRuntime.Describe())}");
 
-            var tuner = new FineTuner(modelDir, tokenizer, options, dev, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+            using var tensorBoard = new TensorBoardWriter(Path.Combine(outDir, TensorBoardWriter.Folder));
+            var tuner = new FineTuner(modelDir, tokenizer, options, dev, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]")) { TensorBoard = tensorBoard };
             var result = tuner.Run(dataset, outDir);
             Print(result, seedCount);
             AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.Combine(outDir, FineTuneResult.FileName))}" +

@@ -76,7 +76,10 @@ public sealed class TrainVerb : IVerb
             using var data = PretrainingData.Open(runConfig, runDir, console.OnMessage, console.OnPrepareProgress);
             if (parallel is { Rank: 0 }) parallel.Barrier();
             IBatchSource source = parallel is null ? data : new RankSliceBatchSource(data, parallel.Rank, parallel.Size);
-            var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, console) { Parallel = parallel };
+            // TensorBoard event files in runDir/tensorboard (rank 0 alone writes, as with every other file)
+            using var tensorBoard = parallel is null or { Rank: 0 } ? new TensorBoardObserver(runDir) : null;
+            ITrainingObserver observer = tensorBoard is null ? console : new TrainingObservers(console, tensorBoard);
+            var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, observer) { Parallel = parallel };
             var summary = trainer.Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
             return ExitCodes.For(summary.Status);

@@ -31,10 +31,40 @@ public static class BertCheckpoint
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path))
         {
-            string hint = File.Exists(Path.Combine(dir, "pytorch_model.bin")) ? " (pytorch_model.bin found: convert it with transformers' save_pretrained(safe_serialization=True))" : "";
-            throw new BertLabException($"{dir}: no {WeightsFile}{hint}");
+            var bin = Path.Combine(dir, PyTorchWeightsFile);
+            if (File.Exists(bin)) return LoadPyTorchBin(bin);
+            string hint = File.Exists(Path.Combine(dir, PyTorchWeightsFile + ".index.json")) || File.Exists(Path.Combine(dir, WeightsFile + ".index.json"))
+                ? " (a sharded checkpoint: BertLab reads one file; save it again unsharded)" : "";
+            throw new BertLabException($"{dir}: no {WeightsFile} or {PyTorchWeightsFile}{hint}");
         }
         return SafetensorsFile.Load(path);
+    }
+
+    /// <summary>Hugging Face's older weights file: a torch.save state dict (zip format, PyTorch ≥ 1.6).</summary>
+    public const string PyTorchWeightsFile = "pytorch_model.bin";
+
+    /// <summary>Reads a pytorch_model.bin (torch.save of a state dict) through TorchSharp.PyBridge's unpickler
+    /// (tensors only: no code from the file is run).</summary>
+    public static Dictionary<string, Tensor> LoadPyTorchBin(string path)
+    {
+        System.Collections.Hashtable table;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            table = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(stream);
+        }
+        catch (Exception e) when (e is not BertLabException)
+        {
+            throw new BertLabException($"{path}: cannot read it as a PyTorch state dict (torch.save zip format): {e.Message}");
+        }
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in table)
+        {
+            if (e.Key is not string name || e.Value is not Tensor t)
+                throw new BertLabException($"{path}: entry '{e.Key}' is {e.Value?.GetType().Name ?? "null"}, not a tensor: not a state dict");
+            weights[name] = t;
+        }
+        return weights;
     }
 
     static void CheckDirectory(string dir)
@@ -135,8 +165,15 @@ public static class BertCheckpoint
     static string Names(List<string> names) =>
         string.Join(", ", names.Take(8)) + (names.Count > 8 ? $", … ({names.Count - 8} more)" : "");
 
-    /// <summary>Writes config.json, model.safetensors and vocab.txt (Hugging Face's layout, loadable by from_pretrained).</summary>
-    public static void Save(nn.Module model, BertConfig config, string dir, string? vocabPath = null)
+    /// <summary>
+    /// Writes config.json, model.safetensors and vocab.txt (Hugging Face's layout, loadable by from_pretrained), and
+    /// around them (<see cref="ModelFiles"/>): tokenizer.json, tokenizer_config.json, special_tokens_map.json, a model
+    /// card README.md and, for embedding models, sentence-transformers' modules.json / 1_Pooling / 2_Normalize.
+    /// Every model BertLab writes (pre-training, its checkpoints, fine-tuning, convert) goes through here.
+    /// </summary>
+    /// <param name="lowerCase">the tokenizer's casing; null = <see cref="ModelFiles.LowerCase"/> (the tokenizer_config.json
+    /// beside <paramref name="vocabPath"/>, else whether the vocabulary is cased).</param>
+    public static void Save(nn.Module model, BertConfig config, string dir, string? vocabPath = null, ModelCard? card = null, bool? lowerCase = null)
     {
         Directory.CreateDirectory(dir);
         config.Architectures = new List<string> { model.GetType().Name };
@@ -147,6 +184,25 @@ public static class BertCheckpoint
         if (Directory.Exists(vocab)) vocab = Path.Combine(vocab, VocabFile);
         var dest = Path.Combine(dir, VocabFile);
         if (File.Exists(vocab) && Path.GetFullPath(vocab) != Path.GetFullPath(dest)) File.Copy(vocab, dest, overwrite: true);
+        WriteCompanionFiles(config, dir, File.Exists(vocab) ? Path.GetDirectoryName(Path.GetFullPath(vocab)) : null, card, lowerCase);
+    }
+
+    /// <summary>The files beside config.json / model.safetensors / vocab.txt (see <see cref="Save"/>). Without a
+    /// vocab.txt no tokenizer files are written (there is no tokenizer to describe).</summary>
+    static void WriteCompanionFiles(BertConfig config, string dir, string? vocabDir, ModelCard? card, bool? lowerCase)
+    {
+        string architecture = config.Architectures?.FirstOrDefault() ?? nameof(BertModel);
+        var vocabFile = Path.Combine(dir, VocabFile);
+        bool? casing = null;
+        if (File.Exists(vocabFile))
+        {
+            var vocab = Vocabulary.Load(vocabFile);
+            casing = lowerCase ?? ModelFiles.LowerCase(vocab, vocabDir);
+            ModelFiles.WriteTokenizer(dir, vocab, casing.Value, config.MaxPositionEmbeddings);
+        }
+        if (ModelFiles.IsEmbeddingModel(architecture)) ModelFiles.WriteSentenceTransformers(dir, config, casing ?? true);
+        if (!config.Attention.IsBertSoftmax) ModelFiles.WriteRemoteCode(dir);
+        ModelFiles.WriteCard(dir, config, architecture, casing, card);
     }
 
     public static void WriteAtomically(string path, string text)

@@ -125,6 +125,9 @@ public sealed class BertConfig
         return c;
     }
 
+    /// <summary>config.json's model_type for attention other than softmax (transformers needs trust_remote_code).</summary>
+    public const string RemoteCodeModelType = "bertlab-bert";
+
     public string ToJson()
     {
         var o = (JsonObject)_raw.DeepClone();
@@ -142,7 +145,25 @@ public sealed class BertConfig
         o["intermediate_size"] = IntermediateSize;
         o["layer_norm_eps"] = LayerNormEps;
         o["max_position_embeddings"] = MaxPositionEmbeddings;
-        o["model_type"] = "bert";
+        // Softmax attention is Hugging Face's BERT: model_type "bert". Any other mechanism gets a model_type of its own and
+        // the auto_map to the modeling code shipped beside it (ModelFiles.WriteRemoteCode): plain transformers then fails
+        // loudly ("unrecognized model type") instead of silently running softmax attention.
+        if (Attention.IsBertSoftmax)
+        {
+            o["model_type"] = "bert";
+            o.Remove("auto_map");
+        }
+        else
+        {
+            o["model_type"] = RemoteCodeModelType;
+            o["auto_map"] = new JsonObject
+            {
+                ["AutoConfig"] = "configuration_bertlab.BertLabConfig",
+                ["AutoModel"] = "modeling_bertlab.BertLabModel",
+                ["AutoModelForMaskedLM"] = "modeling_bertlab.BertLabForMaskedLM",
+                ["AutoModelForSequenceClassification"] = "modeling_bertlab.BertLabForSequenceClassification",
+            };
+        }
         o["num_attention_heads"] = NumAttentionHeads;
         o["num_hidden_layers"] = NumHiddenLayers;
         o["pad_token_id"] = PadTokenId;

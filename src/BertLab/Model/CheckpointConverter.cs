@@ -41,7 +41,8 @@ public static class CheckpointConverter
         long parameters = import.Weights.Values.Sum(t => t.numel());
         BertCheckpoint.LoadInto(model, import.Weights, onnxPath, mayBeMissing: _ => false, mayBeIgnored: _ => false);
         string vocabSource = WriteVocab(vocabPath, outputDir, config, vocabLabel, notes);
-        BertCheckpoint.Save(model, config, outputDir, Path.Combine(outputDir, BertCheckpoint.VocabFile));
+        BertCheckpoint.Save(model, config, outputDir, Path.Combine(outputDir, BertCheckpoint.VocabFile), Card(onnxPath, kind),
+            Casing(outputDir, vocabPath is null ? Path.GetDirectoryName(Path.GetFullPath(onnxPath)) : Path.GetDirectoryName(Path.GetFullPath(vocabPath))));
         return new ConversionReport(kind, nameof(BertModel), config, parameters, vocabSource, notes);
     }
 
@@ -122,9 +123,20 @@ public static class CheckpointConverter
             };
             long parameters = model.parameters().Sum(p => p.numel());
             string vocabSource = WriteVocab(vocab, outputDir, config, null, notes);
-            BertCheckpoint.Save(model, config, outputDir, Path.Combine(outputDir, BertCheckpoint.VocabFile));
+            BertCheckpoint.Save(model, config, outputDir, Path.Combine(outputDir, BertCheckpoint.VocabFile), Card(dir, "Hugging Face directory"),
+                Casing(outputDir, dir));
             return new ConversionReport("Hugging Face directory", cls, config, parameters, vocabSource, notes);
         }
+    }
+
+    static ModelCard Card(string source, string kind) => new() { Source = "conversion", BaseModel = Path.GetFileName(Path.TrimEndingDirectorySeparator(source)), Data = $"converted from {kind}" };
+
+    /// <summary>The written model's casing: the source's tokenizer_config.json (in <paramref name="sourceDir"/>) or the
+    /// vocabulary's case (<see cref="ModelFiles.LowerCase"/>); null when no vocab.txt was written.</summary>
+    static bool? Casing(string outputDir, string? sourceDir)
+    {
+        var vocab = Path.Combine(outputDir, BertCheckpoint.VocabFile);
+        return File.Exists(vocab) ? ModelFiles.LowerCase(Vocabulary.Load(vocab), sourceDir) : null;
     }
 
     /// <summary>

@@ -24,6 +24,10 @@ public sealed class FineTuner
     readonly Device _device;
     readonly Action<string> _log;
 
+    /// <summary>Where to write TensorBoard scalars (seed-N/train/loss, lr, grad_norm, examples_per_s at every step;
+    /// seed-N/dev/METRIC and seed-N/train/epoch_loss after every epoch); null = none.</summary>
+    public TensorBoardWriter? TensorBoard { get; init; }
+
     public FineTuner(string modelDirectory, ITokenizer tokenizer, FineTuneOptions options, Device? device = null, Action<string>? log = null)
     {
         _modelDirectory = modelDirectory;
@@ -70,6 +74,8 @@ public sealed class FineTuner
         }
         var result = Result(spec, seeds, savedSeed, settings);
         result.Save(outputDirectory);
+        if (savedSeed is not null)
+            ModelFiles.RewriteCard(outputDirectory, new ModelCard { Source = "fine-tuning", BaseModel = _modelDirectory, Task = spec.Name, Results = result.Metrics });
         return result;
     }
 
@@ -113,12 +119,19 @@ public sealed class FineTuner
                 var loss = output.Loss!;
                 optimizer.zero_grad();
                 loss.backward();
-                Optimizers.ClipGradNorm(parameters, _options.MaxGradNorm);
+                var gradNorm = Optimizers.ClipGradNorm(parameters, _options.MaxGradNorm);
                 optimizer.step();
                 double l = loss.item<float>();
                 if (!double.IsFinite(l))
                     throw new BertLabException($"seed {seed}, epoch {epoch}, step {step + 1}: the loss is {l}; try a lower --lr (now {_options.LearningRate})");
                 lossSum += l; batches++; step++;
+                if (TensorBoard is { } tb)
+                {
+                    tb.Scalar($"seed-{seed}/train/loss", l, step);
+                    tb.Scalar($"seed-{seed}/train/lr", LearningRate(step - 1), step);
+                    tb.Scalar($"seed-{seed}/train/grad_norm", gradNorm.item<float>(), step);
+                    tb.Scalar($"seed-{seed}/train/examples_per_s", batches * (double)_options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), step);
+                }
                 if (_options.LogEvery > 0 && step % _options.LogEvery == 0)
                     _log($"seed {seed} epoch {epoch} step {step}/{totalSteps} loss {lossSum / batches:F4} lr {LearningRate(step - 1):E2} " +
                          $"{batches * (double)_options.BatchSize / clock.Elapsed.TotalSeconds:F1} examples/s");
@@ -126,6 +139,11 @@ public sealed class FineTuner
             var metrics = Evaluate(model, spec, dev);
             clock.Stop();
             epochs.Add(new EpochResult(epoch, lossSum / Math.Max(1, batches), metrics, clock.Elapsed.TotalSeconds));
+            if (TensorBoard is { } board)
+            {
+                board.Scalar($"seed-{seed}/train/epoch_loss", lossSum / Math.Max(1, batches), step);
+                foreach (var (name, value) in metrics) board.Scalar($"seed-{seed}/dev/{name}", value, step);
+            }
             double score = metrics[TaskScorer.ScoreKey];
             _log($"seed {seed} epoch {epoch}: train loss {lossSum / Math.Max(1, batches):F4}, " +
                  string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")) + $" ({clock.Elapsed.TotalSeconds:F1} s)");
@@ -170,12 +188,9 @@ public sealed class FineTuner
     void SaveModel(BertForSequenceClassification model, string outputDirectory)
     {
         var vocab = Path.Combine(_modelDirectory, BertCheckpoint.VocabFile);
-        BertCheckpoint.Save(model, model.Config, outputDirectory, File.Exists(vocab) ? vocab : null);
-        foreach (var extra in new[] { "tokenizer_config.json", "special_tokens_map.json" })
-        {
-            var src = Path.Combine(_modelDirectory, extra);
-            if (File.Exists(src)) File.Copy(src, Path.Combine(outputDirectory, extra), overwrite: true);
-        }
+        // the casing comes from the source model's tokenizer_config.json (ModelFiles.LowerCase), as _tokenizer's did
+        BertCheckpoint.Save(model, model.Config, outputDirectory, File.Exists(vocab) ? vocab : null,
+            new ModelCard { Source = "fine-tuning", BaseModel = _modelDirectory });
     }
 
     JsonObject Settings(TaskSpec spec, int trainCount, int totalSteps) => new()

@@ -142,7 +142,7 @@ public sealed class Trainer
             run.Summary.BestStep = run.Best.Step;
             if (end < _config.Run.Steps) return Finish(run, RunStatus.Stopped, end, $"stopped after {end} of {_config.Run.Steps} steps (resume with --resume)");
             run.Summary.ModelDir = _dir.ModelPath;
-            if (Writes) _dir.WriteModel(tmp => BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath));
+            if (Writes) _dir.WriteModel(tmp => BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath, Card(run, end)));
             return Finish(run, RunStatus.Completed, end, null);
         }
         catch (Exception e) when (e is not BertLabException)
@@ -463,6 +463,15 @@ public sealed class Trainer
 
     /// <summary>Weights, optimiser state and <see cref="RunDirectory.StateFile"/> (step, RNG, data position, guard) into
     /// checkpoints/step-N (atomically), then prunes to run.keep_last and the best.</summary>
+    /// <summary>The model card of a model written at <paramref name="step"/>: data, steps and the latest validation.</summary>
+    ModelCard Card(RunState run, int step) => new()
+    {
+        Source = "pre-training", Data = _data.Describe(), Steps = step,
+        Validation = run.Summary.Validation is Evaluation v
+            ? new Dictionary<string, double> { [MetricKeys.ValLoss] = v.Loss, [MetricKeys.ValAccuracy] = v.Accuracy, [MetricKeys.ValPerplexity] = v.Perplexity }
+            : null,
+    };
+
     string SaveCheckpoint(RunState run, int step)
     {
         using var scope = NewDisposeScope();
@@ -482,7 +491,7 @@ public sealed class Trainer
         };
         var path = _dir.WriteCheckpoint(step, tmp =>
         {
-            BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath);
+            BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath, Card(run, step));
             run.Optimizer.Save(tmp);
         }, state);
         _dir.Prune(_config.Run.KeepLast, best.Step);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using BertLab.Model;
+using BertLab.Tests.Training;
 using BertLab.Training;
 using Xunit;
 
@@ -94,6 +95,9 @@ public class TrainCliTests : IDisposable
         Assert.True(code == 0, output);
         var latest = Trainer.LatestCheckpoint(dir)!;
         Assert.EndsWith("step-00000006", latest);
+        // the CLI attaches TensorBoard: one loss per logged step (TensorBoardTests checks the values)
+        var events = TfEvents.ReadFolder(Path.Combine(dir, TensorBoardWriter.Folder));
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5, 6 }, events.Where(e => e.Tag == "train/loss").Select(e => e.Step).Order());
         // what a kill mid-write can leave: a temporary directory, and (never made by BertLab, but be safe) a step dir without state
         Directory.CreateDirectory(Path.Combine(dir, "checkpoints", ".tmp-step-00000009"));
         File.WriteAllText(Path.Combine(dir, "checkpoints", ".tmp-step-00000009", "model.safetensors"), "partial");
