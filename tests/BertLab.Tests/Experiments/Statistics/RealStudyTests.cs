@@ -41,7 +41,9 @@ public class RealStudyTests : IDisposable
     [Trait("Category", "Slow")]
     public void AaStudyIsNeverBetterAndAPlantedHandicapIsFound()
     {
-        const double lr = 3e-3;
+        // 1e-3: at 3e-3 one seed of eight spiked to 4.40 nats at step 40 (the others 2.68–2.84), so the pooled SD, and with it
+        // the margin, grew to 0.8 nats and a 0.35-nat handicap read as "equivalent": the margin must come from stable pilot runs
+        const double lr = 1e-3;
         var seeds = Enumerable.Range(1, 8).Select(i => (long)i).ToArray();
         var a = seeds.ToDictionary(s => s, s => FinalValLoss(s, lr));
         var a2 = seeds.ToDictionary(s => s, s => FinalValLoss(s + 100, lr));       // same configuration, other seeds
