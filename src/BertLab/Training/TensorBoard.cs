@@ -67,9 +67,11 @@ public sealed class TensorBoardObserver : ITrainingObserver, IDisposable
 
     public string LogDir => _writer.LogDir;
 
-    public void OnLog(JsonObject record, int totalSteps)
+    public void OnLog(StepRecord stepRecord, int totalSteps)
     {
-        if (record["step"] is not JsonValue s || !s.TryGetValue<int>(out int step)) return;
+        // the record as metrics.jsonl holds it, so TensorBoard's tags are metrics.jsonl's keys
+        var record = stepRecord.ToJson();
+        int step = stepRecord.Step;
         foreach (var (key, value) in record)
         {
             if (NotScalars.Contains(key)) continue;
@@ -91,8 +93,8 @@ public sealed class TensorBoardObserver : ITrainingObserver, IDisposable
 public sealed class TrainingObservers(params ITrainingObserver[] observers) : ITrainingObserver
 {
     public void OnStart(RunConfig config, string runDir, long parameters, int startStep) { foreach (var o in observers) o.OnStart(config, runDir, parameters, startStep); }
-    public void OnLog(JsonObject record, int totalSteps) { foreach (var o in observers) o.OnLog(record, totalSteps); }
-    public void OnEvaluation(JsonObject record) { foreach (var o in observers) o.OnEvaluation(record); }
+    public void OnLog(StepRecord record, int totalSteps) { foreach (var o in observers) o.OnLog(record, totalSteps); }
+    public void OnEvaluation(Evaluation evaluation, int step) { foreach (var o in observers) o.OnEvaluation(evaluation, step); }
     public void OnCheckpoint(string path) { foreach (var o in observers) o.OnCheckpoint(path); }
     public void OnMessage(string message) { foreach (var o in observers) o.OnMessage(message); }
 }

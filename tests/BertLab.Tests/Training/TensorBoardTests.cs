@@ -159,7 +159,7 @@ public sealed class TensorBoardTests : IDisposable
         using (var tb = new TensorBoardObserver(dir))
         {
             var summary = new Trainer(config, dir, FixedBatchSource.Random(16, 32, 200, 3), observer: new TrainingObservers(tb)).Run();
-            Assert.Equal("completed", summary["status"]!.GetValue<string>());
+            Assert.Equal(RunStatus.Completed, summary.Status);
         }
         var events = TfEvents.ReadFolder(Path.Combine(dir, TensorBoardWriter.Folder));
         var records = TrainingPlots.ReadMetrics(dir).Where(m => m["loss"] is not null).ToList();

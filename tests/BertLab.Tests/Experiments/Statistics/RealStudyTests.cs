@@ -33,7 +33,7 @@ public class RealStudyTests : IDisposable
             ["checkpoint_interval"] = 1000, ["threads"] = 1, ["seed"] = seed };
         var dir = Path.Combine(_tmp, $"{seed}-{lr}");
         var summary = new Trainer(RunConfig.FromJson(json), dir, new SyntheticBatchSource(Task, seed, validationExamples: 128)).Run();
-        Assert.Equal("completed", summary["status"]!.GetValue<string>());
+        Assert.Equal(RunStatus.Completed, summary.Status);
         return TrainingPlots.ReadMetrics(dir).Last(m => m["val_loss"] is not null)["val_loss"]!.GetValue<double>();
     }
 
