@@ -35,6 +35,7 @@ public static class BenchAttentionVerb
         foreach (var o in new Option[] { device, maxLen, minLen, tokens, lpTokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
+            TorchRuntime.Initialize();   // the MKL fast path on AMD CPUs and the malloc settings, as every other verb
             var dev = TorchRuntime.Device(r.GetValue(device)!);
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 140);   // a log keeps whole table rows
             int lo = r.GetValue(minLen), hi = r.GetValue(maxLen);

@@ -82,6 +82,7 @@ public sealed class Trainer
                 n => n.StartsWith("bert.pooler.") || n.StartsWith("cls.seq_relationship.") || n == "cls.predictions.decoder.bias" || n == "cls.predictions.decoder.weight");
         model.to(device);
         using var optimizer = new TrainingOptimizer(model, _config.Optimizer, device);
+        _observer.OnMessage($"optimizer: {_config.Optimizer.Name}, implementation {optimizer.Implementation} (optimizer.implementation={_config.Optimizer.Implementation})");
         var schedule = new LrSchedule(_config.Schedule, _config.Run.Steps);
         var guard = new GuardState();
         int startStep = 0;
