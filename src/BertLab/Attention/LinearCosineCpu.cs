@@ -48,6 +48,7 @@ public static unsafe class LinearCosineCpu
         {
             var q = (Tensor)vars[0]; var k = (Tensor)vars[1]; var v = (Tensor)vars[2]; var div = (Tensor)vars[3];
             using var _ = no_grad();
+            using var heap = TensorMemory.HeapOnly();
             var (qn, rq) = Normalize(q);
             var (kn, rk) = Normalize(k);
             var kvs = matmul(kn.transpose(-2, -1), v).div_(div);       // (B, H, d, dv)
@@ -63,6 +64,10 @@ public static unsafe class LinearCosineCpu
             Tensor qn = s[0], rq = s[1], kn = s[2], rk = s[3], v = s[4], kvs = s[5], div = s[6];
             using var scope = NewDisposeScope();
             using var _ = no_grad();
+            using var heap = TensorMemory.HeapOnly();
+            // An expanded gradient (sum().backward() gives stride 0) is not a BLAS operand: one contiguous copy instead
+            // of a copy per matmul.
+            if (grad.stride().Any(st => st == 0)) grad = grad.contiguous();
             var dKvs = matmul(qn.transpose(-2, -1), grad);             // (B, H, d, dv)
             var dq = matmul(grad, kvs.transpose(-2, -1));              // ∂/∂N(q), then in place ∂/∂q
             NormalizeBackward(qn, rq, dq);
