@@ -165,8 +165,12 @@ public sealed class AttentionBenchmark
             process.Refresh();
             var cpu0 = process.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
+            bool profile = Environment.GetEnvironmentVariable("BERTLAB_KERNEL_PROFILE") == "1";
+            if (profile) Console.Error.WriteLine($"  [step] zero grads: {sw.Elapsed.TotalMilliseconds:F1} ms");
             var o = mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] }).Output;
+            if (profile) Console.Error.WriteLine($"  [step] forward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
             o.sum().backward();
+            if (profile) Console.Error.WriteLine($"  [step] backward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
             if (Device.type == DeviceType.CUDA) cuda.synchronize();
             double wall = sw.Elapsed.TotalMilliseconds;
             process.Refresh();

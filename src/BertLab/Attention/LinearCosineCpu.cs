@@ -21,6 +21,16 @@ public static unsafe class LinearCosineCpu
     /// <summary>false: <see cref="ComposedAttention"/> uses the torch-op composition on the CPU too (benchmarks compare the two).</summary>
     public static bool Enabled { get; set; } = true;
 
+    static readonly bool Profile = Environment.GetEnvironmentVariable("BERTLAB_KERNEL_PROFILE") == "1";
+    static System.Diagnostics.Stopwatch? _sw;
+    static void Mark(string what)
+    {
+        if (!Profile) return;
+        if (_sw is null || what == "start") { _sw = System.Diagnostics.Stopwatch.StartNew(); return; }
+        Console.Error.WriteLine($"  [kernel] {what}: {_sw.Elapsed.TotalMilliseconds:F1} ms");
+        _sw.Restart();
+    }
+
     /// <summary>Whether <see cref="Apply"/> takes these inputs: fp32 CPU (B, H, S, d) with unit-stride rows and a
     /// divisor that is null or one number per (sequence, head) (shape (B or 1, H or 1, 1, 1)).</summary>
     public static bool Supports(Tensor q, Tensor k, Tensor v, Tensor? divisor)
@@ -49,10 +59,14 @@ public static unsafe class LinearCosineCpu
             var q = (Tensor)vars[0]; var k = (Tensor)vars[1]; var v = (Tensor)vars[2]; var div = (Tensor)vars[3];
             using var _ = no_grad();
             using var heap = TensorMemory.HeapOnly();
+            Mark("start");
             var (qn, rq) = Normalize(q);
             var (kn, rk) = Normalize(k);
+            Mark("fwd normalize");
             var kvs = matmul(kn.transpose(-2, -1), v).div_(div);       // (B, H, d, dv)
-            var output = matmul(qn, kvs);
+            Mark("fwd kTv");
+            var output = RowsTimesSmall(qn, kvs, transposeSmall: false);
+            Mark("fwd q kv");
             ctx.save_for_backward(new List<Tensor> { qn, rq, kn, rk, v, kvs, div });
             ctx.save_data("divGrad", div.requires_grad);
             return output;
@@ -67,10 +81,15 @@ public static unsafe class LinearCosineCpu
             using var heap = TensorMemory.HeapOnly();
             // An expanded gradient (sum().backward() gives stride 0) is not a BLAS operand: one contiguous copy instead
             // of a copy per matmul.
+            Mark("start");
             if (grad.stride().Any(st => st == 0)) grad = grad.contiguous();
+            Mark("bwd contiguous");
             var dKvs = matmul(qn.transpose(-2, -1), grad);             // (B, H, d, dv)
-            var dq = matmul(grad, kvs.transpose(-2, -1));              // ∂/∂N(q), then in place ∂/∂q
+            Mark("bwd qT g");
+            var dq = RowsTimesSmall(grad, kvs, transposeSmall: true);  // ∂/∂N(q), then in place ∂/∂q
+            Mark("bwd g kvT");
             NormalizeBackward(qn, rq, dq);
+            Mark("bwd norm q");
             Tensor? dDiv = null;
             if ((bool)ctx.get_data("divGrad"))
             {
@@ -79,13 +98,36 @@ public static unsafe class LinearCosineCpu
                 dDiv = SumTo(full, div.shape);
             }
             var dKv = dKvs / div;
-            var dv = matmul(kn, dKv);
-            var dk = matmul(v, dKv.transpose(-2, -1));                 // ∂/∂N(k), then in place ∂/∂k
+            var dv = RowsTimesSmall(kn, dKv, transposeSmall: false);
+            Mark("bwd kn dkv");
+            var dk = RowsTimesSmall(v, dKv, transposeSmall: true);     // ∂/∂N(k), then in place ∂/∂k
+            Mark("bwd v dkvT");
             NormalizeBackward(kn, rk, dk);
+            Mark("bwd norm k");
             var result = new List<Tensor> { dq, dk, dv, dDiv! };
             scope.MoveToOuter(result.Where(t => t is not null));
             return result;
         }
+    }
+
+    /// <summary>
+    /// x (B, H, S, k) times the small per-(sequence, head) matrix m (B|1, H|1, k, n), or its transpose: one GEMM per
+    /// (sequence, head) written in place into an output laid out like x (addmm_ with β = 0). libtorch's batched matmul
+    /// for this shape ((12, 16384, 64) × (12, 64, 64)) took ~200 ms on the project's CPU, the four per-head GEMMs ~25 ms
+    /// (the (d × S)(S × d) products, which it runs fast, stay on matmul); and the output needs no head-merge copy.
+    /// </summary>
+    static Tensor RowsTimesSmall(Tensor x, Tensor m, bool transposeSmall)
+    {
+        long B = x.shape[0], H = x.shape[1], n = transposeSmall ? m.shape[2] : m.shape[3];
+        var output = n == x.shape[3] ? empty_like(x) : empty(new[] { B, H, x.shape[2], n }, x.dtype, x.device);
+        using var scope = NewDisposeScope();
+        for (long b = 0; b < B; b++)
+            for (long h = 0; h < H; h++)
+            {
+                var small = m[m.shape[0] == 1 ? 0 : b, m.shape[1] == 1 ? 0 : h];
+                output[b, h].addmm_(x[b, h], transposeSmall ? small.t() : small, 0, 1);
+            }
+        return output;
     }
 
     static Tensor SumTo(Tensor t, long[] shape)
