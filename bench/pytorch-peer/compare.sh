@@ -13,12 +13,15 @@ CLI=src/BertLab.Cli/bin/Release/net10.0/BertLab.Cli.dll
 [ -f "$CLI" ] || { echo "build first: dotnet build BertLab.slnx -c Release" >&2; exit 2; }
 $PY -c "import torch" 2>/dev/null || { echo "install the peer: apt-get install -y python3-torch libopenblas0-pthread" >&2; exit 2; }
 mkdir -p "$OUT"
+# The same thread count for both: BertLab takes libtorch's default (every core), Debian's torch 1.13 picks 1 on this
+# VM (it counts physical cores), which would halve the peer.
+THREADS=${THREADS:-$(nproc)}
 seq_len=${ONLY##*/}; batch=8; [ "$seq_len" = 512 ] && batch=2
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r: bertlab $(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg)"
-  OMP_WAIT_POLICY=PASSIVE dotnet "$CLI" bench train --only "$ONLY" --json "$OUT/bertlab-$r.json" > "$OUT/bertlab-$r.log" 2>&1
+  OMP_WAIT_POLICY=PASSIVE dotnet "$CLI" bench train --only "$ONLY" --threads "$THREADS" --json "$OUT/bertlab-$r.json" > "$OUT/bertlab-$r.log" 2>&1
   echo "round $r: pytorch $(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg)"
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE $PY bench/pytorch-peer/bert_train_step.py --seq "$seq_len" --batch "$batch" > "$OUT/pytorch-$r.json"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE $PY bench/pytorch-peer/bert_train_step.py --seq "$seq_len" --batch "$batch" --threads "$THREADS" > "$OUT/pytorch-$r.json"
 done
 $PY - "$OUT" "$ROUNDS" <<'PY'
 import json, sys, statistics, subprocess
