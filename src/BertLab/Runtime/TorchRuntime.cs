@@ -131,10 +131,7 @@ public static class TorchRuntime
         {
             // Keep large tensor buffers in the heap instead of mmap/munmap on every step (seen: ~20% of CPU time in syscalls).
             MallOpt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-            // 1 GB: the linear attention kernel at S = 16,384 frees ~400 MB at the end of a step; with 256 MB the heap's top
-            // was handed back and every step faulted its pages in again (TensorMemory.HeapOnly). malloc_trim (every 10
-            // training steps, CollectNativeGarbage) still returns it.
-            MallOpt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+            MallOpt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
             // Two arenas: the GC's finalizer thread, the thread pool and libtorch's workers otherwise each grow an arena
             // of their own, and resident memory kept creeping up for hundreds of steps before it levelled off.
             MallOpt(M_ARENA_MAX, 2);

@@ -18,7 +18,7 @@ public sealed class OptimizerSettings
     public List<string> NoDecay { get; set; } = new() { "bias", "LayerNorm", "scale_logit", "p_logit" };
     /// <summary>Clip the global gradient norm to this value; 0 = no clipping.</summary>
     public double ClipNorm { get; set; } = 1.0;
-    /// <summary>auto (flat AdamW on CUDA, TorchSharp's elsewhere), flat (AdamW over one buffer) or torch.</summary>
+    /// <summary>auto (flat AdamW for adamw on every device, TorchSharp's for adam and sgd), flat (AdamW over one buffer) or torch.</summary>
     public string Implementation { get; set; } = "auto";
     public static readonly string[] Implementations = { "auto", "flat", "torch" };
 
