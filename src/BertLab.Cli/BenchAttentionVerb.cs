@@ -27,7 +27,7 @@ public static class BenchAttentionVerb
         var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => 16);
         var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => 20);
         var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 8 s).", () => 3);
-        var variantsOpt = Verb.Opt<string?>("--variants", "Comma-separated subset of: softmax-fused, softmax-explicit, cottention-linear, cosine-relu, lp.");
+        var variantsOpt = Verb.Opt<string?>("--variants", "Comma-separated subset of: softmax-fused, softmax-explicit, cottention-linear, cosine-relu, lp (the default set), and cottention-composed (cottention through the torch-op composition, not the CPU kernel; opt-in).");
         var json = Verb.Opt<string?>("--json", "Write the measurements as a JSON array of {variant, seq_len, batch, ms, peak_mb} (plus cpu_ms: process CPU time).");
         var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: FILE.png gives FILE-time.png (wall clock), FILE-cpu-time.png and FILE-memory.png.");
 
@@ -35,6 +35,7 @@ public static class BenchAttentionVerb
         foreach (var o in new Option[] { device, maxLen, minLen, tokens, lpTokens, budget, timeLimit, reps, variantsOpt, json, plot }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
+            TorchRuntime.Initialize();   // the MKL fast path on AMD CPUs and the malloc settings, as every other verb
             var dev = TorchRuntime.Device(r.GetValue(device)!);
             int lo = r.GetValue(minLen), hi = r.GetValue(maxLen);
             if (lo < 1 || hi < lo) throw new BertLabException($"--min-len/--max-len: need 1 ≤ min ≤ max, got {lo} and {hi}");
@@ -42,7 +43,7 @@ public static class BenchAttentionVerb
             if (r.GetValue(reps) < 1) throw new BertLabException("--reps must be positive");
             if (r.GetValue(lpTokens) < 1) throw new BertLabException("--lp-tokens must be positive");
             var all = AttentionBenchmark.DefaultVariants(r.GetValue(lpTokens));
-            var chosen = all;
+            IReadOnlyList<AttentionBenchmark.Variant> chosen = all.Where(v => !v.OptIn).ToList();
             if (r.GetValue(variantsOpt) is string list)
             {
                 var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -57,15 +58,18 @@ public static class BenchAttentionVerb
             };
             AnsiConsole.MarkupLine($"[bold]bench attention[/] on {Markup.Escape(dev.ToString())}: H = {bench.Heads}, d = {bench.HeadDim}, {bench.TokensPerStep} tokens per step (lp: {r.GetValue(lpTokens)})");
             AnsiConsole.MarkupLine($"peak memory: {Markup.Escape(bench.MemoryMethod)}");
+            bench.MeasureMachine();
+            AnsiConsole.MarkupLine($"machine: {Markup.Escape(TorchRuntime.Describe())}; fp32 matmul peak {bench.PeakGflops:F1} GFLOP/s (2048²), copy bandwidth {bench.BandwidthGBs:F1} GB/s (256 MB); floor = matmul FLOPs at that peak + 11 passes over (B, H, S, d) at that bandwidth");
             var points = new List<AttentionBenchPoint>();
             foreach (var p in bench.Run(chosen, msg => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(msg)}[/]")))
             {
                 points.Add(p);
-                if (p.Ms is double ms) AnsiConsole.MarkupLine($"[grey]  {ms:F1} ms (CPU {p.CpuMs:F0} ms), {p.PeakMb:F1} MB[/]");
+                if (p.Ms is double ms) AnsiConsole.MarkupLine($"[grey]  {ms:F1} ms (CPU {p.CpuMs:F0} ms), {p.PeakMb:F1} MB{(p.FloorMs is double fl ? $"; floor {p.FloorGflop:F2} GFLOP + {p.FloorMb:F0} MB = {fl:F1} ms ({ms / fl:F1}× the floor)" : "")}[/]");
             }
             PrintTable(points);
             var measured = points.Where(p => p.Ms is not null).ToList();
-            if (r.GetValue(json) is string jsonPath) WriteJson(jsonPath, measured);
+            PrintRatios(measured, bench.HeadlineLen);
+            if (r.GetValue(json) is string jsonPath) WriteJson(jsonPath, measured, bench);
             if (r.GetValue(plot) is string plotPath)
             {
                 string Suffixed(string suffix) => Path.Combine(Path.GetDirectoryName(plotPath) ?? "", Path.GetFileNameWithoutExtension(plotPath) + suffix + (Path.HasExtension(plotPath) ? Path.GetExtension(plotPath) : ".png"));
@@ -89,16 +93,29 @@ public static class BenchAttentionVerb
 
     static void PrintTable(List<AttentionBenchPoint> points)
     {
-        var table = new PlainTable("variant", "S", "batch", "ms (fwd+bwd)", "CPU ms", "peak MB", "MB per 1k tokens", "note");
+        var table = new PlainTable("variant", "S", "batch", "ms (fwd+bwd)", "CPU ms", "peak MB", "MB per 1k tokens", "floor ms", "× floor", "note");
         foreach (var p in points)
             table.AddRow(p.Variant, p.SeqLen.ToString(CultureInfo.InvariantCulture), p.Batch.ToString(CultureInfo.InvariantCulture),
                 p.Ms?.ToString("F1", CultureInfo.InvariantCulture) ?? "-", p.CpuMs?.ToString("F0", CultureInfo.InvariantCulture) ?? "-", p.PeakMb?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
                 p.PeakMb is double mb ? (mb / (p.SeqLen * (double)p.Batch) * 1000).ToString("F2", CultureInfo.InvariantCulture) : "-",
+                p.FloorMs?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
+                p.FloorMs is double fl && p.Ms is double m ? (m / fl).ToString("F1", CultureInfo.InvariantCulture) : "-",
                 p.Skipped is null ? "" : "skipped: " + p.Skipped);
         table.Write();
     }
 
-    static void WriteJson(string path, List<AttentionBenchPoint> points)
+    /// <summary>Fused softmax ÷ each linear variant at the same length (the headline comparison), printed.</summary>
+    static void PrintRatios(List<AttentionBenchPoint> measured, int headlineLen)
+    {
+        foreach (var lin in measured.Where(p => p.Variant.StartsWith("cottention")))
+        {
+            var soft = measured.FirstOrDefault(p => p.Variant == "softmax-fused" && p.SeqLen == lin.SeqLen && p.Batch == lin.Batch);
+            if (soft?.Ms is double sm && lin.Ms is double lm && (lin.SeqLen == headlineLen || lin.SeqLen >= 4096))
+                AnsiConsole.MarkupLine($"S = {lin.SeqLen}: softmax-fused / {lin.Variant} = {sm / lm:F1}× (wall), {(soft.CpuMs / lin.CpuMs):F1}× (CPU time)");
+        }
+    }
+
+    static void WriteJson(string path, List<AttentionBenchPoint> points, AttentionBenchmark bench)
     {
         var arr = new JsonArray(points.Select(p => (JsonNode)new JsonObject
         {
@@ -108,6 +125,10 @@ public static class BenchAttentionVerb
             ["ms"] = Math.Round(p.Ms!.Value, 3),
             ["peak_mb"] = Math.Round(p.PeakMb!.Value, 3),
             ["cpu_ms"] = p.CpuMs is double c ? Math.Round(c, 1) : null,
+            ["floor_gflop"] = p.FloorGflop, ["floor_mb"] = p.FloorMb, ["floor_ms"] = p.FloorMs,
+            ["times_floor"] = p.FloorMs is double fl && fl > 0 ? Math.Round(p.Ms!.Value / fl, 2) : null,
+            ["matmul_peak_gflops"] = Math.Round(bench.PeakGflops, 1), ["copy_bandwidth_gbs"] = Math.Round(bench.BandwidthGBs, 2),
+            ["speedup_vs_softmax_fused"] = points.FirstOrDefault(s => s.Variant == "softmax-fused" && s.SeqLen == p.SeqLen && s.Batch == p.Batch)?.Ms is double sm && p.Variant != "softmax-fused" ? Math.Round(sm / p.Ms!.Value, 2) : null,
         }).ToArray());
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);

@@ -17,7 +17,7 @@ public static class BenchTrainVerb
         var only = new Option<string?>("--only") { Description = "Only configurations whose 'model/attention/seq' contains this text, e.g. base/softmax/128" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var precision = new Option<string?>("--precision") { Description = "fp32, bf16 (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast); default bf16 on cuda, fp32 on cpu" };
-        var optimizerImpl = new Option<string>("--optimizer") { Description = "flat (AdamW over one buffer: a few kernels per step) or torch (TorchSharp's per-tensor AdamW)", DefaultValueFactory = _ => "flat" };
+        var optimizerImpl = new Option<string>("--optimizer") { Description = "auto (what `bertlab train` uses: flat for AdamW), flat (AdamW over one buffer: a few kernels per step on a GPU, one fused pass on a CPU) or torch (TorchSharp's per-tensor AdamW)", DefaultValueFactory = _ => "auto" };
         var breakdown = new Option<bool>("--breakdown") { Description = "Also time forward, backward and the optimiser step on their own (where a step's time goes)" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps per configuration before the timed ones (default 2 on cpu, 3 on cuda)" };
         var cmd = new Command("train", "Masked-LM training steps/s, tokens/s, FLOPs per token, MFU against the matmul peak measured in the same run, and peak memory");
@@ -29,17 +29,17 @@ public static class BenchTrainVerb
             bool cuda = dev.type == TorchSharp.DeviceType.CUDA;
             var compute = MixedPrecision.Parse(r.GetValue(precision) ?? (cuda ? "bf16" : "fp32"), "--precision");
             var impl = r.GetValue(optimizerImpl)!;
-            if (impl is not ("flat" or "torch")) throw new BertLabException($"--optimizer: '{impl}' is not allowed; allowed: flat, torch");
+            if (!OptimizerSettings.Implementations.Contains(impl)) throw new BertLabException($"--optimizer: '{impl}' is not allowed; allowed: {string.Join(", ", OptimizerSettings.Implementations)}");
             if (r.GetValue(steps) < 1) throw new BertLabException("--steps must be at least 1");
             var bench = new TrainBenchmark
             {
-                Device = dev, Steps = r.GetValue(steps), Precision = compute, FlatOptimizer = impl == "flat", Breakdown = r.GetValue(breakdown),
+                Device = dev, Steps = r.GetValue(steps), Precision = compute, OptimizerImplementation = impl, Breakdown = r.GetValue(breakdown),
                 WarmupSteps = r.GetValue(warmup) is > 0 and var w ? w : (cuda ? 3 : 2),
             };
             AnsiConsole.MarkupLine($"[bold]bench train[/] on {Markup.Escape(dev.type.ToString())}: {Markup.Escape(TorchRuntime.Describe())}");
             // The peak is measured right before each configuration (a shared machine's speed drifts; MFU is the ratio of the two).
             double peak = bench.MeasureMatmulPeak();
-            AnsiConsole.MarkupLine($"  {(compute.Compute is null ? "fp32" : "bf16")} matmul peak: {peak * 1000:F1} GFLOP/s; precision {compute.Name}, optimizer {impl}");
+            AnsiConsole.MarkupLine($"  {(compute.Compute is null ? "fp32" : "bf16")} matmul peak: {peak * 1000:F1} GFLOP/s; precision {compute.Name}, optimizer {TrainingOptimizer.Resolve(new OptimizerSettings { Implementation = impl }, dev)} (--optimizer {impl})");
             var records = new List<TrainBenchRecord>();
             var table = new PlainTable("model", "attention", "seq", "batch", "ms/step", "tokens/s", "GFLOP/token", "GFLOP/s", "peak GFLOP/s", "MFU", "peak MB");
             foreach (var k in TrainBenchmark.DefaultCases(cuda))

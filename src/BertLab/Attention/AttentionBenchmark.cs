@@ -9,7 +9,11 @@ namespace BertLab.Attention;
 /// <summary>One measured (or skipped) point of <see cref="AttentionBenchmark"/>.</summary>
 /// <param name="Ms">Median wall-clock milliseconds of one forward + backward.</param>
 /// <param name="CpuMs">Median process CPU milliseconds (all threads) of the same steps: robust to other load on the machine.</param>
-public sealed record AttentionBenchPoint(string Variant, int SeqLen, int Batch, double? Ms, double? PeakMb, string? Skipped = null, double? CpuMs = null);
+/// <param name="FloorGflop">Arithmetic of the step's matmuls (forward + backward, GFLOP); null when no floor is modelled.</param>
+/// <param name="FloorMb">Bytes the step must at least move (read Q, K, V and the output gradient, write O, dQ, dK, dV; MB).</param>
+/// <param name="FloorMs">FloorGflop at the measured matmul peak plus FloorMb at the measured copy bandwidth.</param>
+public sealed record AttentionBenchPoint(string Variant, int SeqLen, int Batch, double? Ms, double? PeakMb, string? Skipped = null, double? CpuMs = null,
+    double? FloorGflop = null, double? FloorMb = null, double? FloorMs = null);
 
 /// <summary>
 /// Time and memory of one attention mechanism call (forward + backward through Q, K, V and the mechanism's
@@ -21,7 +25,20 @@ public sealed record AttentionBenchPoint(string Variant, int SeqLen, int Batch, 
 public sealed class AttentionBenchmark
 {
     /// <param name="TokensPerStep">Overrides the benchmark's tokens per step for a variant too slow for it (null: the common value).</param>
-    public sealed record Variant(string Name, AttentionConfig Config, Func<long, long, long, long, double> EstimateBytes, int? TokensPerStep = null);
+    /// <param name="Floor">(FLOPs, bytes) a step cannot go below, from (batch, heads, S, d); null: not modelled.</param>
+    /// <param name="Headline">Measured at every length up to <see cref="HeadlineLen"/> regardless of the time limit (the comparison the JSON must hold).</param>
+    /// <param name="Composed">Run with <see cref="LinearCosineCpu"/> off: the torch-op composition, for comparison.</param>
+    /// <param name="OptIn">Not run unless named in --variants.</param>
+    public sealed record Variant(string Name, AttentionConfig Config, Func<long, long, long, long, double> EstimateBytes, int? TokensPerStep = null,
+        Func<long, long, long, long, (double Flops, double Bytes)>? Floor = null, bool Headline = false, bool Composed = false, bool OptIn = false);
+
+    /// <summary>Headline variants are measured up to this length even past the time limit.</summary>
+    public int HeadlineLen { get; init; } = 16384;
+
+    /// <summary>fp32 matmul throughput (GFLOP/s, 2048², best of 3) and copy bandwidth (GB/s, read + write of 256 MB, best of 3),
+    /// measured by <see cref="MeasureMachine"/> before the variants; the floors are priced with them.</summary>
+    public double PeakGflops { get; private set; }
+    public double BandwidthGBs { get; private set; }
 
     public Device Device { get; init; } = CPU;
     public int MinLen { get; init; } = 128;
@@ -43,14 +60,47 @@ public sealed class AttentionBenchmark
     {
         static AttentionConfig C(string preset, AttentionImplementation impl) { var c = AttentionConfig.FromPreset(preset); c.Implementation = impl; return c; }
         const double f = 4;                                  // fp32 bytes
+        // Floors: the matmuls of forward (2) and backward (4), and 11 passes over a (B, H, S, d) tensor (read Q, K, V, write O;
+        // read dO, Q, K, V; write dQ, dK, dV). Linear: 2·S·d² per matmul per head; quadratic: 2·S²·d (no recomputation).
+        // The explicit kernels also write and read the S×S matrix (forward and backward: ×4).
+        static (double, double) LinearFloor(long b, long h, long s, long d) => (12.0 * b * h * s * d * d, 11 * f * b * h * s * d);
+        static (double, double) QuadraticFloor(long b, long h, long s, long d) => (12.0 * b * h * s * s * d, 11 * f * b * h * s * d);
+        static (double, double) ExplicitFloor(long b, long h, long s, long d) => (12.0 * b * h * s * s * d, 11 * f * b * h * s * d + 4 * f * b * h * s * s);
         return new[]
         {
-            new Variant("softmax-fused", C("softmax", AttentionImplementation.Fused), (b, h, s, d) => f * b * h * s * d * 8),
-            new Variant("softmax-explicit", C("softmax", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4),
-            new Variant("cottention-linear", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10),
-            new Variant("cosine-relu", C("cosine-relu", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4),
+            new Variant("softmax-fused", C("softmax", AttentionImplementation.Fused), (b, h, s, d) => f * b * h * s * d * 8, Floor: QuadraticFloor, Headline: true),
+            new Variant("softmax-explicit", C("softmax", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
+            new Variant("cottention-linear", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Headline: true),
+            new Variant("cottention-composed", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Composed: true, OptIn: true),
+            new Variant("cosine-relu", C("cosine-relu", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
             new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
         };
+    }
+
+    /// <summary>Measures <see cref="PeakGflops"/> and <see cref="BandwidthGBs"/> on the benchmark's device.</summary>
+    public void MeasureMachine()
+    {
+        using var scope = NewDisposeScope();
+        double Best(Action a, int reps)
+        {
+            a();
+            if (Device.type == DeviceType.CUDA) cuda.synchronize();
+            double best = double.MaxValue;
+            for (int i = 0; i < reps; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                a();
+                if (Device.type == DeviceType.CUDA) cuda.synchronize();
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            return best;
+        }
+        int n = Device.type == DeviceType.CUDA ? 8192 : 2048;
+        var a = randn(n, n, device: Device); var b = randn(n, n, device: Device);
+        PeakGflops = 2.0 * n * n * n / Best(() => matmul(a, b).Dispose(), 3) / 1e9;
+        long m = 64L << 20;                                          // 64 M floats = 256 MB
+        var src = randn(m, device: Device); var dst = empty(m, device: Device);
+        BandwidthGBs = 2.0 * 4 * m / Best(() => dst.copy_(src), 3) / 1e9;
     }
 
     public IEnumerable<AttentionBenchPoint> Run(IReadOnlyList<Variant> variants, Action<string>? progress = null)
@@ -61,6 +111,7 @@ public sealed class AttentionBenchmark
             for (int s = MinLen; s <= MaxLen; s *= 2)
             {
                 int batch = Math.Max(1, (variant.TokensPerStep ?? TokensPerStep) / s);
+                if (stop is not null && variant.Headline && s <= HeadlineLen && stop.StartsWith("previous length")) stop = null;
                 if (stop is not null) { yield return new AttentionBenchPoint(variant.Name, s, batch, null, null, stop); continue; }
                 double estimate = variant.EstimateBytes(batch, Heads, s, HeadDim);
                 if (estimate > MemoryBudgetBytes)
@@ -71,11 +122,23 @@ public sealed class AttentionBenchmark
                 }
                 progress?.Invoke($"{variant.Name}: S = {s}, batch = {batch}");
                 AttentionBenchPoint point;
-                try { point = Measure(variant, s, batch, estimate); }
+                bool wasEnabled = LinearCosineCpu.Enabled;
+                try
+                {
+                    LinearCosineCpu.Enabled = !variant.Composed;
+                    point = Measure(variant, s, batch, estimate);
+                }
                 catch (Exception e) when (e is ExternalException or OutOfMemoryException || e.Message.Contains("alloc", StringComparison.OrdinalIgnoreCase))
                 {
                     stop = "out of memory";
                     point = new AttentionBenchPoint(variant.Name, s, batch, null, null, stop);
+                }
+                finally { LinearCosineCpu.Enabled = wasEnabled; }
+                if (point.Ms is not null && variant.Floor is not null)
+                {
+                    var (flops, bytes) = variant.Floor(batch, Heads, s, HeadDim);
+                    double? floorMs = PeakGflops > 0 && BandwidthGBs > 0 ? Math.Round(flops / (PeakGflops * 1e9) * 1000 + bytes / (BandwidthGBs * 1e9) * 1000, 3) : null;
+                    point = point with { FloorGflop = Math.Round(flops / 1e9, 3), FloorMb = Math.Round(bytes / (1 << 20), 1), FloorMs = floorMs };
                 }
                 yield return point;
                 if (point.Ms is double ms && ms > TimeLimitSeconds * 1000)
@@ -103,8 +166,12 @@ public sealed class AttentionBenchmark
             process.Refresh();
             var cpu0 = process.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
+            bool profile = Environment.GetEnvironmentVariable("BERTLAB_KERNEL_PROFILE") == "1";
+            if (profile) Console.Error.WriteLine($"  [step] zero grads: {sw.Elapsed.TotalMilliseconds:F1} ms");
             var o = mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] }).Output;
+            if (profile) Console.Error.WriteLine($"  [step] forward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
             o.sum().backward();
+            if (profile) Console.Error.WriteLine($"  [step] backward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
             if (Device.type == DeviceType.CUDA) cuda.synchronize();
             double wall = sw.Elapsed.TotalMilliseconds;
             process.Refresh();
@@ -112,17 +179,22 @@ public sealed class AttentionBenchmark
         }
 
         double warm = Step().wall;                              // warm-up (also allocates the .grad tensors)
-        int reps = warm > 8000 ? 1 : Repetitions;
+        // Long steps get fewer repetitions, so that the long lengths fit a few minutes on a small machine.
+        int reps = warm > 8000 ? 1 : warm > 2000 ? 1 : Repetitions;
         var times = new List<double>();
         var cpuTimes = new List<double>();
         double peak = 0;
-        for (int r = 0; r < reps; r++)
+        // The first timed step measures memory: freed memory is handed back to the kernel first, so its RSS peak is the
+        // step's. That also makes it pay for faulting its pages in again, which a training step on a warm heap does not:
+        // when there are further steps, they are timed on the warm heap and the memory step's time is not used.
+        int memoryReps = warm > 8000 ? 0 : 1;                   // a step over 8 s is timed once, cold (its page faults are a small share)
+        for (int r = 0; r < reps + memoryReps; r++)
         {
             GC.Collect(); GC.WaitForPendingFinalizers();
-            ReleaseFreedMemory();
-            using var sampler = Device.type == DeviceType.CPU ? new RssSampler() : null;
+            if (r == 0) ReleaseFreedMemory();
+            using var sampler = r == 0 && Device.type == DeviceType.CPU ? new RssSampler() : null;
             var (wall, cpu) = Step();
-            times.Add(wall); cpuTimes.Add(cpu);
+            if (r >= memoryReps) { times.Add(wall); cpuTimes.Add(cpu); }
             if (sampler is not null) peak = Math.Max(peak, sampler.PeakAboveStartBytes());
         }
         static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }

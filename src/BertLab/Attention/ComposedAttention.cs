@@ -106,6 +106,8 @@ public sealed class ComposedAttention : IAttentionMechanism
     {
         if (!IsLinearizable)
             throw new BertLabException($"attention.implementation: 'linear' needs a dot or cosine similarity with activation 'none' (this is {Similarity.Name}/{Activation.Name})");
+        if (LinearCosineCpu.Enabled && Similarity is CosineSimilarity && Scaling is not RowSumScaling && LinearCosineCpu.Supports(q, k, v, null))
+            return new AttentionResult { Output = LinearCosineCpu.Apply(q, k, v, Scaling.Divisor(MixedPrecision.Float(mask.Counts), () => throw new InvalidOperationException(), inputs.Parameter)) };
         var (qf, kf) = Similarity.DotFactors(q, k);
         var kv = matmul(kf.transpose(-2, -1), v);                          // (B, H, d, dv)
         var divisor = Scaling.Divisor(MixedPrecision.Float(mask.Counts), () => matmul(qf, kf.sum(-2, keepdim: true).transpose(-2, -1)), inputs.Parameter);

@@ -16,6 +16,7 @@ public sealed class OptimizerSettings
     /// <summary>"bias", "LayerNorm", and the attention scalars "scale_logit"/"p_logit".</summary>
     public List<string> NoDecay { get; set; } = new() { "bias", "LayerNorm", "scale_logit", "p_logit" };
     public double ClipNorm { get; set; } = 1.0;
+    /// <summary>auto (flat AdamW for adamw on every device, TorchSharp's for adam and sgd), flat (AdamW over one buffer) or torch.</summary>
     public string Implementation { get; set; } = "auto";
 
     /// <summary>Checks every value against its key's rule (<see cref="RunConfigKeys"/>).</summary>

@@ -46,7 +46,7 @@ public static class RunConfigKeys
     public static readonly ConfigKey<double> OptimizerMomentum = Optimizer.Num("momentum", o => o.Momentum, "[0, 1)", "SGD momentum");
     public static readonly ConfigKey<double> OptimizerClipNorm = Optimizer.Num("clip_norm", o => o.ClipNorm, "≥ 0", "Clip the global gradient norm to this value; 0 = no clipping");
     public static readonly ConfigKey<string> OptimizerImplementation = Optimizer.Str("implementation", o => o.Implementation, ConfigRules.OneOf(OptimizerSettings.Implementations),
-        "auto (flat AdamW on CUDA, TorchSharp's elsewhere), flat (AdamW over one buffer) or torch");
+        "auto (flat AdamW for adamw on every device, TorchSharp's for adam and sgd), flat (AdamW over one buffer: one fused SIMD pass on CPU, a few kernels on CUDA) or torch (per-tensor)");
     public static readonly ConfigKey<List<string>> OptimizerNoDecay = Optimizer.List("no_decay", o => o.NoDecay,
         "Parameters without weight decay: names containing any of these; [] decays everything");
 

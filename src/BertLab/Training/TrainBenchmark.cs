@@ -24,8 +24,9 @@ public sealed class TrainBenchmark
     public int Steps { get; init; } = 4;
     /// <summary>fp32, or a bf16 mixed-precision policy (bf16 matmuls, fp32 master weights; see MixedPrecision).</summary>
     public MixedPrecision.Policy Precision { get; init; } = MixedPrecision.Fp32;
-    /// <summary>true: <see cref="FlatAdamW"/> (a few kernels per step); false: TorchSharp's per-tensor AdamW and clipping.</summary>
-    public bool FlatOptimizer { get; init; } = true;
+    /// <summary>optimizer.implementation as in a training run: "auto" (the trainer's default: <see cref="FlatAdamW"/> for AdamW),
+    /// "flat", or "torch" (TorchSharp's per-tensor AdamW and clipping).</summary>
+    public string OptimizerImplementation { get; init; } = "auto";
     bool Cuda => Device.type == DeviceType.CUDA;
     /// <summary>Also time the parts of a step on their own (forward; forward + backward; clipping + optimiser step),
     /// each synchronised at its end: where a step's time goes.</summary>
@@ -99,7 +100,7 @@ public sealed class TrainBenchmark
         using var model = new BertForMaskedLM(config);
         model.to(Device);
         model.train();
-        using var optimizer = new TrainingOptimizer(model, new OptimizerSettings { Lr = 1e-4, Implementation = FlatOptimizer ? "flat" : "torch" }, Device);
+        using var optimizer = new TrainingOptimizer(model, new OptimizerSettings { Lr = 1e-4, Implementation = OptimizerImplementation }, Device);
         // The batch is built on the host, masked positions included (as the trainer's data path does), then moved once.
         var g = new Generator(1);
         var cpuIds = randint(1000, config.VocabSize, new long[] { k.Batch, k.SeqLen }, generator: g);
@@ -166,7 +167,7 @@ public sealed class TrainBenchmark
             : Math.Round(MemoryInfo.PeakResidentMb() - baseline, 1);
         return new TrainBenchRecord(k.Model, k.Attention, k.SeqLen, k.Batch, Math.Round(1 / seconds, 4), Math.Round(tokensPerS, 1),
             Math.Round(fpt), Math.Round(achieved, 4), Math.Round(peakTflops, 4), Math.Round(achieved / peakTflops, 4), peakMb,
-            Cuda ? "cuda" : "cpu", Precision: Precision.Name, Optimizer: FlatOptimizer ? "flat-adamw" : "torch-adamw",
+            Cuda ? "cuda" : "cpu", Precision: Precision.Name, Optimizer: optimizer.Implementation + "-adamw",
             MsPerStep: Math.Round(seconds * 1000, 3), BreakdownMs: breakdown);
     }
 }

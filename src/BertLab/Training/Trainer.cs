@@ -171,6 +171,7 @@ public sealed class Trainer
             Model = model, Optimizer = new TrainingOptimizer(model, _config.Optimizer, device),
             Schedule = new LrSchedule(_config.Schedule, _config.Run.Steps), Device = device, Summary = new RunSummary(),
         };
+        _observer.OnMessage($"optimizer: {_config.Optimizer.Name}, implementation {run.Optimizer.Implementation} (optimizer.implementation={_config.Optimizer.Implementation})");
 
         string? latest = resume ? _dir.LatestCheckpoint() : null;
         if (resume && latest is null) _observer.OnMessage("no checkpoint found: starting from step 0");

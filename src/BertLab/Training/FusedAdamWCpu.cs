@@ -1,0 +1,98 @@
+using System.Runtime.Intrinsics;
+using static TorchSharp.torch;
+
+namespace BertLab.Training;
+
+/// <summary>
+/// <see cref="FlatAdamW"/>'s update on the CPU as one pass over the four flat buffers: each element's parameter,
+/// gradient and moments are read once and written once (7 × 4 bytes per parameter), where the same update as libtorch
+/// kernels over the whole buffer is ~8 kernels, each streaming buffers that do not fit in any cache, plus two
+/// buffer-sized temporaries. The arithmetic is the kernels' (torch.optim.AdamW, single-tensor form), in fp32 and in
+/// the same order: g ← g·clip; p ← p·(1 − lr·wd) (decay group only); m ← m + (1 − β₁)(g − m) (lerp);
+/// v ← v·β₂ + (1 − β₂)·g·g; p ← p + (−lr/(1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+/// Work is split into 64 K-element chunks over libtorch's thread count.
+/// </summary>
+public static unsafe class FusedAdamWCpu
+{
+    const int Chunk = 1 << 16;
+
+    public static void Step(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, long decayCount, double lr,
+        OptimizerSettings s, long step, double gradScale)
+    {
+        foreach (var t in new[] { param, grad, expAvg, expAvgSq })
+            if (t.device.type != TorchSharp.DeviceType.CPU || t.dtype != ScalarType.Float32 || !t.is_contiguous())
+                throw new ArgumentException("FusedAdamWCpu: buffers must be contiguous fp32 CPU tensors");
+        long n = param.numel();
+        var k = new Constants
+        {
+            P = Runtime.TensorMemory.Float32(param), G = Runtime.TensorMemory.Float32(grad), M = Runtime.TensorMemory.Float32(expAvg), V = Runtime.TensorMemory.Float32(expAvgSq),
+            DecayCount = s.WeightDecay != 0 ? decayCount : 0,
+            Decay = (float)(1 - lr * s.WeightDecay),
+            Scale = (float)gradScale,
+            W1 = (float)(1 - s.Beta1),
+            B2 = (float)s.Beta2,
+            C2 = (float)(1 - s.Beta2),
+            SqrtBc2 = (float)Math.Sqrt(1 - Math.Pow(s.Beta2, step)),
+            Eps = (float)s.Eps,
+            StepSize = (float)(-lr / (1 - Math.Pow(s.Beta1, step))),
+        };
+        long chunks = (n + Chunk - 1) / Chunk;
+        int threads = Math.Max(1, Math.Min(get_num_threads(), (int)Math.Min(chunks, int.MaxValue)));
+        if (threads == 1) { Range(k, 0, n); return; }
+        // One contiguous slice per thread (no per-chunk scheduling across the thread pool).
+        long per = (chunks + threads - 1) / threads * Chunk;
+        System.Threading.Tasks.Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            long start = t * per, end = Math.Min(n, start + per);
+            if (start < end) Range(k, start, end);
+        });
+    }
+
+    struct Constants
+    {
+        public float* P, G, M, V;
+        public long DecayCount;
+        public float Decay, Scale, W1, B2, C2, SqrtBc2, Eps, StepSize;
+    }
+
+    static void Range(Constants k, long start, long end)
+    {
+        if (start < k.DecayCount) { Span(k, start, Math.Min(end, k.DecayCount), true); start = Math.Min(end, k.DecayCount); }
+        if (start < end) Span(k, start, end, false);
+    }
+
+    static void Span(Constants k, long start, long end, bool decay)
+    {
+        float* p = k.P, g = k.G, m = k.M, v = k.V;
+        long i = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var scale = Vector256.Create(k.Scale); var dec = Vector256.Create(decay ? k.Decay : 1f);
+            var w1 = Vector256.Create(k.W1); var b2 = Vector256.Create(k.B2); var c2 = Vector256.Create(k.C2);
+            var sq = Vector256.Create(k.SqrtBc2); var eps = Vector256.Create(k.Eps); var stepSize = Vector256.Create(k.StepSize);
+            for (; i + 8 <= end; i += 8)
+            {
+                var gi = Vector256.Load(g + i) * scale;
+                var pi = Vector256.Load(p + i);
+                if (decay) pi *= dec;
+                var mi = Vector256.Load(m + i);
+                mi += w1 * (gi - mi);
+                var vi = Vector256.Load(v + i) * b2 + c2 * gi * gi;
+                var den = Vector256.Sqrt(vi) / sq + eps;
+                pi += stepSize * (mi / den);
+                mi.Store(m + i); vi.Store(v + i); pi.Store(p + i);
+            }
+        }
+        for (; i < end; i++)
+        {
+            float gi = g[i] * k.Scale;
+            float pi = p[i];
+            if (decay) pi *= k.Decay;
+            float mi = m[i] + k.W1 * (gi - m[i]);
+            float vi = v[i] * k.B2 + k.C2 * gi * gi;
+            float den = MathF.Sqrt(vi) / k.SqrtBc2 + k.Eps;
+            p[i] = pi + k.StepSize * (mi / den);
+            m[i] = mi; v[i] = vi;
+        }
+    }
+}
