@@ -11,6 +11,7 @@ public static class MetricKeys
     public const string LiveTensors = "live_tensors", CreatedOutsideScope = "created_outside_scope";
     public const string OutputPenalty = "output_penalty", Attention = "attention", RssMb = "rss_mb", ManagedMb = "managed_mb";
     public const string ValLoss = "val_loss", ValAccuracy = "val_accuracy", ValPerplexity = "val_perplexity", ValMaskedTokens = "val_masked_tokens";
+    public const string ValUnigramLoss = "val_unigram_loss";
     public const string Status = "status", Reason = "reason", Validation = "validation";
 }
 
@@ -56,12 +57,14 @@ public static class ExitCodes
 }
 
 /// <summary>One validation pass.</summary>
-public sealed record Evaluation(double Loss, double Accuracy, double Perplexity, long MaskedTokens)
+/// <param name="UnigramLoss">The same masked positions scored by the training unigram distribution (<see cref="UnigramBaseline"/>); null when unknown.</param>
+public sealed record Evaluation(double Loss, double Accuracy, double Perplexity, long MaskedTokens, double? UnigramLoss = null)
 {
     public void WriteTo(JsonObject o)
     {
         o[MetricKeys.ValLoss] = Loss; o[MetricKeys.ValAccuracy] = Accuracy;
         o[MetricKeys.ValPerplexity] = Perplexity; o[MetricKeys.ValMaskedTokens] = MaskedTokens;
+        if (UnigramLoss is double u) o[MetricKeys.ValUnigramLoss] = u;
     }
 
     public JsonObject ToJson(int? step = null)
@@ -74,7 +77,8 @@ public sealed record Evaluation(double Loss, double Accuracy, double Perplexity,
 
     public static Evaluation? FromJson(JsonNode? node) => node is JsonObject o && o[MetricKeys.ValLoss] is JsonNode l
         ? new Evaluation(l.GetValue<double>(), o[MetricKeys.ValAccuracy]?.GetValue<double>() ?? double.NaN,
-            o[MetricKeys.ValPerplexity]?.GetValue<double>() ?? double.NaN, o[MetricKeys.ValMaskedTokens]?.GetValue<long>() ?? 0)
+            o[MetricKeys.ValPerplexity]?.GetValue<double>() ?? double.NaN, o[MetricKeys.ValMaskedTokens]?.GetValue<long>() ?? 0,
+            o[MetricKeys.ValUnigramLoss]?.GetValue<double>())
         : null;
 }
 

@@ -404,8 +404,21 @@ public sealed class Trainer
         return null;
     }
 
+    UnigramBaseline? _unigram;
+    bool _unigramRead;
+    double? _unigramLoss;
+
+    /// <summary>Validation over run.eval_batches batches (0: all) with the source's fixed masks, and beside it the unigram
+    /// baseline on the same masked positions (computed once: the validation set does not change within a run).</summary>
     public Evaluation Evaluate(BertForMaskedLM model, Device device)
     {
+        if (!_unigramRead)
+        {
+            _unigramRead = true;
+            if (_data.TrainingTokenCounts() is long[] counts) _unigram = new UnigramBaseline(counts);
+        }
+        bool scoreUnigram = _unigram is not null && _unigramLoss is null;
+        double unigramSum = 0; long unigramCount = 0;
         model.eval();
         double lossSum = 0; long masked = 0, correct = 0;
         using (no_grad())
@@ -413,6 +426,11 @@ public sealed class Trainer
             foreach (var cpuBatch in _data.Validation(_config.Run.BatchSize, _config.Run.EvalBatches))
             {
                 using var scope = NewDisposeScope();
+                if (scoreUnigram)
+                {
+                    var labels = cpuBatch.Labels.cpu().contiguous().data<long>().ToArray();
+                    unigramCount += _unigram!.AddLosses(labels, ref unigramSum);
+                }
                 var b = cpuBatch.To(device);
                 MaskedLMOutput output;
                 using (MixedPrecision.Enter(_precision))
@@ -425,8 +443,9 @@ public sealed class Trainer
             }
         }
         model.train();
+        if (scoreUnigram && unigramCount > 0) _unigramLoss = Round(unigramSum / unigramCount);
         double loss = lossSum / Math.Max(1, masked);
-        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked);
+        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked, _unigramLoss);
     }
 
     /// <summary>Completes the summary (status, throughput, memory, data-parallel timing) and writes it with the plots.</summary>
