@@ -155,6 +155,10 @@ public sealed class RunSummary
     public double? AllreduceMb { get; set; }
     public string? LastCheckpoint { get; set; }
     public List<string>? Plots { get; set; }
+    /// <summary>Real tokens per trained sequence (min, median, mean, max) and the padding share of the batches (<see cref="SequenceLengths"/>).</summary>
+    public JsonObject? Lengths { get; set; }
+    /// <summary>Stability diagnostics (<see cref="StabilityMonitor.ToJson"/>).</summary>
+    public JsonObject? Stability { get; set; }
 
     /// <summary>The one serialiser of summary.json (keys and their order as readers expect them).</summary>
     public JsonObject ToJson()
@@ -179,6 +183,8 @@ public sealed class RunSummary
         if (AllreduceMb is double mb) o["allreduce_mb"] = mb;
         if (LastCheckpoint is not null) o["last_checkpoint"] = LastCheckpoint;
         if (Plots is not null) o["plots"] = new JsonArray(Plots.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
+        if (Lengths is not null) o["lengths"] = Lengths.DeepClone();
+        if (Stability is not null) o["stability"] = Stability.DeepClone();
         return o;
     }
 
@@ -201,6 +207,8 @@ public sealed class RunSummary
                 PeakRssMb = Num(o["peak_rss_mb"]) ?? 0, AllreduceS = Num(o["allreduce_s"]), AllreduceWaitS = Num(o["allreduce_wait_s"]),
                 AllreduceMb = Num(o["allreduce_mb"]), LastCheckpoint = Str(o["last_checkpoint"]),
                 Plots = o["plots"] is JsonArray a ? a.Select(p => p!.GetValue<string>()).ToList() : null,
+                Lengths = o["lengths"] is JsonObject lengths ? (JsonObject)lengths.DeepClone() : null,
+                Stability = o["stability"] is JsonObject stability ? (JsonObject)stability.DeepClone() : null,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)

@@ -93,6 +93,7 @@ public sealed class Trainer
         public required Device Device;
         public required RunSummary Summary;
         public GuardState Guard = new();
+        public required StabilityMonitor Monitor;
         public BestValidation Best = new();
         public int StartStep;
         public int Step;
@@ -131,11 +132,13 @@ public sealed class Trainer
                 var plan = StepPlan.For(_config.Run, step);
                 var result = TrainStep(run, step, plan.Log);
                 if (DivergenceGuard(run.Guard, result, plan.Done) is string why) return Finish(run, RunStatus.Diverged, plan.Done, why);
+                if (run.Monitor.Observe(plan.Done, result.Loss, result.GradNorm) is string uniform) return Finish(run, RunStatus.Diverged, plan.Done, $"at step {plan.Done}: {uniform}");
                 if (!plan.Log) { CollectGarbage(plan.Done); continue; }
                 var record = LogRecord(run, result, plan.Done);
+                run.Monitor.ObserveAttention(plan.Done, record.Attention);
                 if (plan.Evaluate) EvaluateInto(run, record);
                 Log(run, record);
-                if (plan.Checkpoint) Checkpoint(run, plan.Done);
+                if (plan.Checkpoint) CheckpointIfHealthy(run, plan.Done, result.Loss);
                 run.Interval.Restart();
             }
             run.Step = end;
@@ -170,6 +173,7 @@ public sealed class Trainer
         {
             Model = model, Optimizer = new TrainingOptimizer(model, _config.Optimizer, device),
             Schedule = new LrSchedule(_config.Schedule, _config.Run.Steps), Device = device, Summary = new RunSummary(),
+            Monitor = new StabilityMonitor(_config.Model.VocabSize, _config.Schedule.WarmupSteps, _config.Run.DivergencePatience),
         };
 
         string? latest = resume ? _dir.LatestCheckpoint() : null;
@@ -274,12 +278,22 @@ public sealed class Trainer
         if (record.Validation is not null) _observer.OnEvaluation(record.Validation, record.Step);
     }
 
+    /// <summary>A checkpoint only while the run is healthy (loss within 1 nat of its running minimum): one written during a
+    /// spike or a runaway could be the one kept after a divergence.</summary>
+    void CheckpointIfHealthy(RunState run, int done, double loss)
+    {
+        if (run.Monitor.Healthy) { Checkpoint(run, done); return; }
+        _observer.OnMessage($"checkpoint at step {done} skipped: loss {loss:G4} is more than {StabilityMonitor.SpikeNats} nat above its running minimum {run.Monitor.MinLoss:G4} since step {run.Monitor.UnhealthySince}");
+    }
+
     void Checkpoint(RunState run, int done)
     {
         if (!Writes) return;
         var path = SaveCheckpoint(run, done);
         _observer.OnCheckpoint(path);
     }
+
+    readonly SequenceLengths _lengths = new();
 
     /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
     sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
@@ -290,7 +304,12 @@ public sealed class Trainer
     StepResult TrainStep(BertForMaskedLM model, TrainingOptimizer optimizer, Device device, bool logStep)
     {
         var batches = new List<MlmBatch>();
-        for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
+        for (int i = 0; i < _config.Run.Accumulation; i++)
+        {
+            var batch = _data.NextTrain(_config.Run.BatchSize);
+            _lengths.Add(batch);
+            batches.Add(batch.To(device));
+        }
         long tokens = batches.Sum(b => b.RealTokens);
         optimizer.ZeroGrad();
         // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
@@ -379,6 +398,7 @@ public sealed class Trainer
             var parameters = self.ExtraParameterNames.ToDictionary(n => n, n => (Tensor)self.get_parameter(n)!);
             var s = BertLab.Attention.AttentionStatistics.Compute(enc.Contexts[i], mask, parameters);
             var o = new JsonObject { ["output_norm"] = Round(s.MeanOutputNorm) };
+            if (s.NormLogLengthSlope is double slope) o["norm_slope_log_n"] = Round(slope);
             if (s.ScaleExponent is not null) o["sigma"] = new JsonArray(s.ScaleExponent.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             if (s.P is not null) o["p"] = new JsonArray(s.P.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             layers.Add(o);
@@ -460,6 +480,8 @@ public sealed class Trainer
         s.Tokens = run.TokensSeen;
         s.TokensPerS = Math.Round(run.TokensSeen / Math.Max(run.TrainSeconds > 0 ? run.TrainSeconds : run.Wall.Elapsed.TotalSeconds, 1e-9), 1);
         s.PeakRssMb = MemoryInfo.PeakResidentMb();
+        s.Stability = run.Monitor.ToJson();
+        if (_lengths.Sequences > 0) s.Lengths = _lengths.ToJson();
         if (Parallel is not null)
         {
             var t = Parallel.Timing();
