@@ -189,6 +189,9 @@ public class StabilityAndEvaluationTests : IDisposable
             healthyAt[r["step"]!.GetValue<int>()] = loss <= Math.Min(min, loss) + StabilityMonitor.SpikeNats;
             min = Math.Min(min, loss);
         }
+        var trace = string.Join(" ", records.Select(r => r["loss"]!.GetValue<double>().ToString("F2")));
+        Assert.True(healthyAt.ContainsValue(false), $"the run never left its healthy band ({summary.Status}): {trace}");
+        Assert.NotEmpty(checkpoints);
         foreach (var (_, step) in checkpoints) Assert.True(healthyAt[step], $"checkpoint at step {step} was written while the loss was > 1 nat above its minimum");
         var disk = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
         Assert.NotNull(disk["stability"]?["loss_spike_steps"]);
