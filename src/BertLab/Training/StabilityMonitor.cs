@@ -141,5 +141,34 @@ public sealed class StabilityMonitor
         return o;
     }
 
+    /// <summary>Everything the monitor carries, for a checkpoint (a resumed run continues the same diagnostics).</summary>
+    public JsonObject SaveState() => new()
+    {
+        ["min_loss"] = double.IsFinite(MinLoss) ? MinLoss : null, ["loss_spike_steps"] = LossSpikeSteps, ["grad_spike_steps"] = GradSpikeSteps,
+        ["loss_spikes"] = Ints(LossSpikes), ["grad_spikes"] = Ints(GradSpikes), ["unhealthy_since"] = UnhealthySince, ["near_uniform"] = _nearUniform,
+        ["grad_norms"] = new JsonArray(_sortedNorms.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+        ["warmup_end"] = _atWarmupEnd?.DeepClone(), ["warmup_end_step"] = _warmupEndStep, ["latest"] = _latest?.DeepClone(), ["latest_step"] = _latestStep,
+        ["slopes"] = new JsonArray(_slopes.OrderBy(kv => kv.Key).Select(kv => (JsonNode?)new JsonArray(kv.Key, kv.Value.Sum, kv.Value.Count, kv.Value.Last)).ToArray()),
+    };
+
+    public void RestoreState(JsonObject s)
+    {
+        MinLoss = s["min_loss"]?.GetValue<double>() ?? double.PositiveInfinity;
+        LossSpikeSteps = s["loss_spike_steps"]!.GetValue<int>();
+        GradSpikeSteps = s["grad_spike_steps"]!.GetValue<int>();
+        LossSpikes.Clear(); LossSpikes.AddRange(s["loss_spikes"]!.AsArray().Select(x => x!.GetValue<int>()));
+        GradSpikes.Clear(); GradSpikes.AddRange(s["grad_spikes"]!.AsArray().Select(x => x!.GetValue<int>()));
+        UnhealthySince = s["unhealthy_since"]?.GetValue<int>();
+        _nearUniform = s["near_uniform"]!.GetValue<int>();
+        _sortedNorms.Clear(); _sortedNorms.AddRange(s["grad_norms"]!.AsArray().Select(x => x!.GetValue<double>()));
+        _atWarmupEnd = s["warmup_end"] is JsonObject w ? (JsonObject)w.DeepClone() : null;
+        _warmupEndStep = s["warmup_end_step"]!.GetValue<int>();
+        _latest = s["latest"] is JsonObject l ? (JsonObject)l.DeepClone() : null;
+        _latestStep = s["latest_step"]!.GetValue<int>();
+        _slopes.Clear();
+        foreach (var e in s["slopes"]!.AsArray())
+            _slopes[e![0]!.GetValue<int>()] = (e[1]!.GetValue<double>(), e[2]!.GetValue<int>(), e[3]!.GetValue<double>());
+    }
+
     static JsonArray Ints(List<int> v) => new(v.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());
 }

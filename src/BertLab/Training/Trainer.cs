@@ -520,6 +520,7 @@ public sealed class Trainer
                 ["above"] = guard.Above, ["seen"] = guard.Seen,
                 ["best_val_loss"] = double.IsInfinity(best.Loss) ? null : best.Loss, ["best_step"] = best.Step,
             },
+            ["stability"] = run.Monitor.SaveState(),
         };
         var path = _dir.WriteCheckpoint(step, tmp =>
         {
@@ -547,6 +548,7 @@ public sealed class Trainer
         guard.Seen = g["seen"]!.GetValue<int>();
         run.Best.Loss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
         run.Best.Step = g["best_step"]!.GetValue<int>();
+        if (state["stability"] is JsonObject stability) run.Monitor.RestoreState(stability);
         return state["step"]!.GetValue<int>();
     }
 

@@ -109,6 +109,24 @@ public class StabilityAndEvaluationTests : IDisposable
     }
 
     [Fact]
+    public void MonitorState_SavedAndRestored_ContinuesTheSameDiagnostics()
+    {
+        var rng = new Random(4);
+        var steps = Enumerable.Range(1, 60).Select(i => (Loss: 8 - 0.05 * i + (i % 17 == 0 ? 1.5 : 0) + rng.NextDouble() * 0.1, Norm: i % 23 == 0 ? 40.0 : 1 + rng.NextDouble())).ToList();
+        JsonObject Stats(int i) => new() { ["layers"] = new JsonArray(new JsonObject { ["output_norm"] = 1.0 + 0.01 * i, ["norm_slope_log_n"] = 0.001 * i }) };
+        var whole = new StabilityMonitor(30522, 10);
+        for (int i = 0; i < 60; i++) { whole.Observe(i + 1, steps[i].Loss, steps[i].Norm); if (i % 5 == 4) whole.ObserveAttention(i + 1, Stats(i)); }
+        var first = new StabilityMonitor(30522, 10);
+        for (int i = 0; i < 30; i++) { first.Observe(i + 1, steps[i].Loss, steps[i].Norm); if (i % 5 == 4) first.ObserveAttention(i + 1, Stats(i)); }
+        var saved = JsonNode.Parse(first.SaveState().ToJsonString())!.AsObject();
+        var second = new StabilityMonitor(30522, 10);
+        second.RestoreState(saved);
+        for (int i = 30; i < 60; i++) { second.Observe(i + 1, steps[i].Loss, steps[i].Norm); if (i % 5 == 4) second.ObserveAttention(i + 1, Stats(i)); }
+        Assert.True(whole.LossSpikeSteps > 0 && whole.GradSpikeSteps > 0);
+        Assert.Equal(whole.ToJson().ToJsonString(), second.ToJson().ToJsonString());
+    }
+
+    [Fact]
     public void UnigramLoss_ByHand()
     {
         // counts: token 0 special (−1), token 1 seen 3×, token 2 once, token 3 never: N = 4, V' = 3,
