@@ -13,6 +13,21 @@ public sealed record AttentionStatistics(double MeanOutputNorm, double[]? ScaleE
     /// how outputs scale with n. Null when the batch has fewer than two distinct lengths (e.g. packed data).</summary>
     public double? NormLogLengthSlope { get; init; }
 
+    /// <summary>The smallest and largest attention logit over the real (query, key) pairs of a batch.</summary>
+    /// <param name="logits">(B, H, S, S).</param>
+    /// <param name="mask">(B, S) true = real token; null = all real.</param>
+    public static (double Min, double Max) LogitRange(Tensor logits, Tensor? mask)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var l = logits.to_type(ScalarType.Float64);
+        if (mask is null) return (l.min().item<double>(), l.max().item<double>());
+        var m = mask.to_type(ScalarType.Bool);
+        var pairs = (m.unsqueeze(1).unsqueeze(-1) & m.unsqueeze(1).unsqueeze(2)).expand_as(l);
+        return (l.masked_fill(pairs.logical_not(), double.PositiveInfinity).min().item<double>(),
+                l.masked_fill(pairs.logical_not(), double.NegativeInfinity).max().item<double>());
+    }
+
     /// <summary>The least-squares slope of y against x; null when x has no spread.</summary>
     public static double? Slope(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {

@@ -34,6 +34,7 @@ public sealed class StabilityMonitor
     JsonObject? _atWarmupEnd, _latest;
     int _warmupEndStep = -1, _latestStep = -1;
     readonly Dictionary<int, (double Sum, int Count, double Last)> _slopes = new();
+    readonly Dictionary<int, double> _maxRange = new();
 
     public StabilityMonitor(int vocabularySize, int warmupSteps, int patience = 1)
     {
@@ -92,6 +93,9 @@ public sealed class StabilityMonitor
         _latestStep = step;
         if (statistics["layers"] is not JsonArray layers) return;
         for (int i = 0; i < layers.Count; i++)
+            if (layers[i]?["logit_range"] is JsonNode r)
+                _maxRange[i] = Math.Max(_maxRange.GetValueOrDefault(i, double.NegativeInfinity), r.GetValue<double>());
+        for (int i = 0; i < layers.Count; i++)
             if (layers[i]?["norm_slope_log_n"] is JsonNode s)
             {
                 var (sum, count, _) = _slopes.GetValueOrDefault(i);
@@ -130,6 +134,8 @@ public sealed class StabilityMonitor
                     l["norm_slope_log_n_mean"] = Math.Round(s.Sum / s.Count, 6);
                     l["norm_slope_log_n_last"] = s.Last;
                 }
+                if (last[i]!["logit_range"] is JsonNode range) l["logit_range_end"] = range.DeepClone();
+                if (_maxRange.TryGetValue(i, out var maxRange)) l["logit_range_max"] = maxRange;
                 if (last[i]!["sigma"] is JsonNode sigma) l["sigma"] = sigma.DeepClone();
                 if (last[i]!["p"] is JsonNode p) l["p"] = p.DeepClone();
                 layers.Add(l);
@@ -148,6 +154,7 @@ public sealed class StabilityMonitor
         ["loss_spikes"] = Ints(LossSpikes), ["grad_spikes"] = Ints(GradSpikes), ["unhealthy_since"] = UnhealthySince, ["near_uniform"] = _nearUniform,
         ["grad_norms"] = new JsonArray(_sortedNorms.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
         ["warmup_end"] = _atWarmupEnd?.DeepClone(), ["warmup_end_step"] = _warmupEndStep, ["latest"] = _latest?.DeepClone(), ["latest_step"] = _latestStep,
+        ["max_logit_range"] = new JsonArray(_maxRange.OrderBy(kv => kv.Key).Select(kv => (JsonNode?)new JsonArray(kv.Key, kv.Value)).ToArray()),
         ["slopes"] = new JsonArray(_slopes.OrderBy(kv => kv.Key).Select(kv => (JsonNode?)new JsonArray(kv.Key, kv.Value.Sum, kv.Value.Count, kv.Value.Last)).ToArray()),
     };
 
@@ -165,6 +172,9 @@ public sealed class StabilityMonitor
         _warmupEndStep = s["warmup_end_step"]!.GetValue<int>();
         _latest = s["latest"] is JsonObject l ? (JsonObject)l.DeepClone() : null;
         _latestStep = s["latest_step"]!.GetValue<int>();
+        _maxRange.Clear();
+        if (s["max_logit_range"] is JsonArray ranges)
+            foreach (var e in ranges) _maxRange[e![0]!.GetValue<int>()] = e[1]!.GetValue<double>();
         _slopes.Clear();
         foreach (var e in s["slopes"]!.AsArray())
             _slopes[e![0]!.GetValue<int>()] = (e[1]!.GetValue<double>(), e[2]!.GetValue<int>(), e[3]!.GetValue<double>());

@@ -371,7 +371,7 @@ public sealed class Trainer
             MaskedLMOutput output;
             using (MixedPrecision.Enter(precision ?? MixedPrecision.Fp32))
                 output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
-                    stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, maskedIndex: b.MaskedIndex);
+                    stat ? new ForwardOptions { Contexts = true, HiddenStates = true } : null, maskedOnly: maskedOnly, maskedIndex: b.MaskedIndex);
             var objective = TrainingObjective.MaskedLM(output.MlmLossSum!, output.Encoder.OutputPenalty, lambda, b.SelectedTokens, denominator);
             objective.Total.backward();
             lossSum += objective.Mlm.detach();
@@ -399,6 +399,12 @@ public sealed class Trainer
             var s = BertLab.Attention.AttentionStatistics.Compute(enc.Contexts[i], mask, parameters);
             var o = new JsonObject { ["output_norm"] = Round(s.MeanOutputNorm) };
             if (s.NormLogLengthSlope is double slope) o["norm_slope_log_n"] = Round(slope);
+            if (enc.HiddenStates.Count > i)
+                using (no_grad())
+                {
+                    var (lo, hi) = BertLab.Attention.AttentionStatistics.LogitRange(self.Logits(enc.HiddenStates[i]), mask);
+                    (o["logit_min"], o["logit_max"], o["logit_range"]) = (Round(lo), Round(hi), Round(hi - lo));
+                }
             if (s.ScaleExponent is not null) o["sigma"] = new JsonArray(s.ScaleExponent.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             if (s.P is not null) o["p"] = new JsonArray(s.P.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             layers.Add(o);

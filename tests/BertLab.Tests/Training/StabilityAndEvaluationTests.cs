@@ -92,6 +92,39 @@ public class StabilityAndEvaluationTests : IDisposable
     }
 
     [Fact]
+    public void LogitRange_CoversRealPairsOnly()
+    {
+        using var scope = NewDisposeScope();
+        // B = 2, H = 1, S = 3: sequence 0 has 2 real tokens, sequence 1 all 3; padded pairs hold ±1000
+        var logits = full(2, 1, 3, 3, 1000f);
+        logits[0, 0, 2] = full(3, -1000f);
+        logits[0, 0, ..2, ..2] = tensor(new float[,] { { 1, -2 }, { 3, 0.5f } });
+        logits[1, 0] = tensor(new float[,] { { 0, 1, 2 }, { -1, 2.5f, 0 }, { 1, 1, 1 } });
+        var mask = tensor(new bool[,] { { true, true, false }, { true, true, true } });
+        var (lo, hi) = AttentionStatistics.LogitRange(logits, mask);
+        Assert.Equal(-2, lo);
+        Assert.Equal(3, hi);
+    }
+
+    [Fact]
+    public void TrainingLogs_TheLogitRangePerLayer()
+    {
+        using var scope = NewDisposeScope();
+        var json = RunConfig.DefaultJson();
+        json["model"] = new JsonObject { ["preset"] = "tiny", ["vocab_size"] = 200, ["max_position_embeddings"] = 64 };
+        json["attention"] = "cosine";
+        json["data"] = new JsonObject { ["seq_len"] = 32 };
+        json["run"] = new JsonObject { ["steps"] = 2, ["batch_size"] = 8, ["log_interval"] = 1, ["eval_interval"] = 100, ["checkpoint_interval"] = 100, ["threads"] = 2 };
+        var dir = Path.Combine(_tmp, "logits");
+        var summary = new Trainer(RunConfig.FromJson(json), dir, FixedBatchSource.Random(8, 32, 200, 3)).Run();
+        var layer = TrainingPlots.ReadMetrics(dir).Last(m => m["attention"] is not null)["attention"]!["layers"]![0]!;
+        double range = layer["logit_range"]!.GetValue<double>();
+        Assert.InRange(range, 1e-6, 2.0 + 1e-9);   // cosine similarities lie in [−1, 1]
+        Assert.NotNull(layer["norm_slope_log_n"]);  // the random batch has varying lengths
+        Assert.Equal(range, summary.Stability!["layers"]![0]!["logit_range_end"]!.GetValue<double>());
+    }
+
+    [Fact]
     public void OutputNormGrowth_IsMeasuredFromTheEndOfWarmup()
     {
         var m = new StabilityMonitor(100, warmupSteps: 10);
