@@ -114,6 +114,33 @@ public class VariableLengthDataTests
         Assert.Equal(Data(x.Labels), Data(y.Labels));
     }
 
+    [Fact]
+    public void RunConfig_PackingAndPrepared_ReachTheTrainersData()
+    {
+        var dir = DataTestSupport.TempDir();
+        var corpus = DataTestSupport.Write(dir, "c.txt", string.Join("\n\n", Enumerable.Range(0, 60).Select(i => $"Document {i} says hello to the world. It has a second sentence.")));
+        RunConfig Config(Action<System.Text.Json.Nodes.JsonObject> data)
+        {
+            var json = RunConfig.DefaultJson();
+            var d = new System.Text.Json.Nodes.JsonObject { ["corpus"] = new System.Text.Json.Nodes.JsonArray(corpus), ["seq_len"] = 32, ["cache_dir"] = Path.Combine(dir, "cache") };
+            data(d);
+            json["data"] = d;
+            return RunConfig.FromJson(json);
+        }
+        using (var docs = PretrainingData.Open(Config(d => d["packing"] = "documents"), Path.Combine(dir, "run")))
+            Assert.Equal(PackingMode.Documents, docs.Train.Mode);
+        using (var packed = PretrainingData.Open(Config(_ => { }), Path.Combine(dir, "run")))
+            Assert.Equal(PackingMode.Packed, packed.Train.Mode);
+        var prepared = Prepare(PackingMode.SentencePairs);
+        using (var given = PretrainingData.Open(Config(d => d["prepared"] = prepared), Path.Combine(dir, "run")))
+        {
+            Assert.Equal(prepared, given.Train.Directory);
+            Assert.Equal(PackingMode.SentencePairs, given.Train.Mode);
+        }
+        var e = Assert.Throws<BertLabException>(() => Config(d => d["packing"] = "sorted"));
+        Assert.Contains("data.packing", e.Message);
+    }
+
     public static IEnumerable<object[]> Presets() => AttentionConfig.PresetNames.Select(p => new object[] { p });
 
     /// <summary>The encoder's output at every real token of a padded, variable-length batch equals that of the sequence run alone.</summary>
