@@ -78,11 +78,12 @@ public sealed class DataVerb : IVerb
         var output = new Option<string>("--out") { Description = "Output folder for the shards and manifest.json.", Required = true };
         var seqLen = Verb.Opt("--seq-len", "Tokens per sequence, [CLS] and [SEP] included.", () => 128);
         var pairs = Verb.Opt<bool>("--sentence-pairs", "Sentence-pair mode: [CLS] A [SEP] B [SEP] from consecutive sentences, token types 0/1 (default: documents packed back to back).");
+        var documents = Verb.Opt<bool>("--documents", "Document mode: one whole document per sequence ([CLS] doc [SEP]), truncated to the sequence length.");
         var validation = Verb.Opt("--validation", "Share of documents held out for validation (chosen by document hash: deterministic).", () => PrepareOptions.DefaultValidationFraction);
         var seed = Verb.Opt("--seed", "Seed of the train/validation split and of the sentence-pair split points.", () => 0UL);
         var shardTokens = Verb.Opt("--shard-tokens", "Tokens per shard file.", () => 1L << 24);
         var force = Verb.Opt<bool>("--force", "Prepare again even when the output is up to date.");
-        foreach (var o in new Option[] { output, seqLen, pairs, validation, seed, shardTokens, force }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, seqLen, pairs, documents, validation, seed, shardTokens, force }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             if (r.GetValue(shardTokens) < 1) throw new BertLabException($"--shard-tokens must be at least 1, not {r.GetValue(shardTokens)}");
@@ -90,7 +91,8 @@ public sealed class DataVerb : IVerb
             var tokenizer = CreateTokenizer(r);
             var options = new PrepareOptions
             {
-                SequenceLength = r.GetValue(seqLen), Mode = r.GetValue(pairs) ? PackingMode.SentencePairs : PackingMode.Packed,
+                SequenceLength = r.GetValue(seqLen), Mode = r.GetValue(pairs) && r.GetValue(documents) ? throw new BertLabException("--sentence-pairs and --documents exclude each other")
+                    : r.GetValue(pairs) ? PackingMode.SentencePairs : r.GetValue(documents) ? PackingMode.Documents : PackingMode.Packed,
                 ValidationFraction = r.GetValue(validation), Seed = r.GetValue(seed), TokensPerShard = r.GetValue(shardTokens),
                 Cleaning = Cleaning(r), Reading = Reading(r), Workers = r.GetValue(_workers), Force = r.GetValue(force),
             };

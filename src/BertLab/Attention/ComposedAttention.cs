@@ -87,6 +87,15 @@ public sealed class ComposedAttention : IAttentionMechanism
         };
     }
 
+    /// <summary>The similarity scores (B, H, S, S) of q and k after the configured q/k normalisation, before the
+    /// activation: the attention logits, for diagnostics (padded positions are not masked here).</summary>
+    public Tensor Logits(Tensor q, Tensor k, Func<string, Tensor> parameter)
+    {
+        if (Config.Normalize.Contains("q")) q = VectorNormalization.L2(q);
+        if (Config.Normalize.Contains("k")) k = VectorNormalization.L2(k);
+        return Similarity.Scores(q, k, parameter);
+    }
+
     /// <summary>The explicit reference: the (B, H, S, S) matrix exists.</summary>
     AttentionResult Quadratic(Tensor q, Tensor k, Tensor v, PaddingMask mask, AttentionInputs inputs)
     {

@@ -8,6 +8,10 @@ namespace BertLab.Data;
 /// in a new order (Fisher–Yates from (seed, epoch)); every sequence gets new masks each epoch (from (seed, epoch,
 /// sequence id)), independent of the batch size. <see cref="Position"/> / <see cref="Restore"/> save and resume.
 /// With <c>dropLast</c> a final partial batch of an epoch is skipped so every batch has the same shape.
+/// Variable-length data (<see cref="PackingMode.SentencePairs"/>, <see cref="PackingMode.Documents"/>): each batch is
+/// cut to its longest sequence, and the order is length-bucketed (each window of <see cref="BucketWindow"/> batches of
+/// the shuffled order is sorted by length, cut into batches, and those batches shuffled), so padding stays cheap.
+/// Packed data keeps full-length batches and the plain shuffle.
 /// </summary>
 public sealed class MlmDataLoader
 {
@@ -19,6 +23,11 @@ public sealed class MlmDataLoader
     (ulong Seed, int Epoch) _orderKey = (0, -1);
     // reusable buffers (one batch)
     long[] _ids = [], _inputIds = [], _types = [], _mask = [], _labels = [];
+
+    /// <summary>Batches per length-sorting window (variable-length data).</summary>
+    public const int BucketWindow = 50;
+    readonly bool _variable;
+    int[]? _lengths;
 
     public int BatchSize { get; }
     public DataPosition Position { get; private set; }
@@ -36,7 +45,27 @@ public sealed class MlmDataLoader
         _data = data; BatchSize = batchSize; _shuffle = shuffle; _dropLast = dropLast;
         _masker = new MlmMasker(vocabulary, masking);
         _padId = vocabulary.PadId; _sepId = vocabulary.SepId;
+        _variable = data.Mode != PackingMode.Packed;
         Position = new DataPosition(seed, 0, 0);
+    }
+
+    /// <summary>Whether batches are cut to their longest sequence and the order length-bucketed.</summary>
+    public bool VariableLength => _variable;
+
+    /// <summary>Real (non-padding) tokens of every sequence, read once (padding is always at a sequence's end).</summary>
+    public int[] Lengths()
+    {
+        if (_lengths is not null) return _lengths;
+        var lengths = new int[_data.Count];
+        var row = new long[_data.SequenceLength];
+        for (long i = 0; i < lengths.Length; i++)
+        {
+            _data.Read(i, row);
+            int n = row.Length;
+            while (n > 0 && row[n - 1] == _padId) n--;
+            lengths[i] = n;
+        }
+        return _lengths = lengths;
     }
 
     /// <summary>Batches per epoch.</summary>
@@ -53,20 +82,51 @@ public sealed class MlmDataLoader
     /// <summary>The sequence id at place <paramref name="index"/> of the epoch's order.</summary>
     public long SequenceAt(int epoch, long index)
     {
-        if (!_shuffle) return index;
+        if (!_shuffle && !_variable) return index;
         if (_orderKey != (Position.Seed, epoch) || _order is null)
         {
             _order ??= new long[_data.Count];
             for (long i = 0; i < _order.Length; i++) _order[i] = i;
-            var random = new SplitMix64(SplitMix64.Derive(Position.Seed, 0x5107, (ulong)epoch));
-            for (long i = _order.Length - 1; i > 0; i--)
+            if (_shuffle)
             {
-                long j = (long)random.NextBelow((ulong)(i + 1));
-                (_order[i], _order[j]) = (_order[j], _order[i]);
+                var random = new SplitMix64(SplitMix64.Derive(Position.Seed, 0x5107, (ulong)epoch));
+                for (long i = _order.Length - 1; i > 0; i--)
+                {
+                    long j = (long)random.NextBelow((ulong)(i + 1));
+                    (_order[i], _order[j]) = (_order[j], _order[i]);
+                }
             }
+            if (_variable) Bucket(epoch);
             _orderKey = (Position.Seed, epoch);
         }
         return _order[index];
+    }
+
+    /// <summary>Length bucketing of the epoch's order: each window of BucketWindow batches sorted by length (ties by
+    /// sequence id, so deterministic), then (when shuffling) its whole batches put in a seeded random order.</summary>
+    void Bucket(int epoch)
+    {
+        var lengths = Lengths();
+        var order = _order!;
+        long window = (long)BatchSize * BucketWindow;
+        var random = new SplitMix64(SplitMix64.Derive(Position.Seed, 0xB0C7, (ulong)epoch));
+        for (long start = 0; start < order.Length; start += window)
+        {
+            int count = (int)Math.Min(window, order.Length - start);
+            var segment = order.AsSpan((int)start, count);
+            segment.Sort((a, b) => lengths[a] != lengths[b] ? lengths[a].CompareTo(lengths[b]) : a.CompareTo(b));
+            if (!_shuffle) continue;
+            int blocks = count / BatchSize; // a trailing partial block stays where it is
+            if (blocks < 2) continue;
+            var copy = segment[..(blocks * BatchSize)].ToArray();
+            var perm = Enumerable.Range(0, blocks).ToArray();
+            for (int i = blocks - 1; i > 0; i--)
+            {
+                int j = (int)random.NextBelow((ulong)(i + 1));
+                (perm[i], perm[j]) = (perm[j], perm[i]);
+            }
+            for (int k = 0; k < blocks; k++) copy.AsSpan(perm[k] * BatchSize, BatchSize).CopyTo(segment[(k * BatchSize)..]);
+        }
     }
 
     /// <summary>The next batch; moves to the next epoch when this one is used up.</summary>
@@ -92,7 +152,31 @@ public sealed class MlmDataLoader
         int from = Math.Min(start, rows), taken = Math.Min(count, rows - from);
         var batch = Assemble(p.Seed, p.Epoch, Enumerable.Range(from, taken).Select(r => SequenceAt(p.Epoch, p.Index + r)).ToArray(), out long selected, out long real);
         Position = p with { Index = p.Index + rows };
+        if (_variable)
+        {
+            var (ids, types, mask, labels, width) = CutToLongest(batch, taken, _data.SequenceLength);
+            return MlmBatch.FromArrays(ids, types, mask, labels, taken, width, selected, real, Position, device);
+        }
         return MlmBatch.FromArrays(batch.InputIds, batch.Types, batch.Mask, batch.Labels, taken, _data.SequenceLength, selected, real, Position, device);
+    }
+
+    /// <summary>The batch's columns up to its longest sequence (padding is at the end of every row).</summary>
+    static (long[] Ids, long[] Types, long[] Mask, long[] Labels, int Width) CutToLongest((long[] InputIds, long[] Types, long[] Mask, long[] Labels) b, int rows, int length)
+    {
+        int width = 1;
+        for (int r = 0; r < rows; r++)
+        {
+            int n = length;
+            while (n > 0 && b.Mask[r * length + n - 1] == 0) n--;
+            width = Math.Max(width, n);
+        }
+        long[] Cut(long[] a)
+        {
+            var c = new long[rows * width];
+            for (int r = 0; r < rows; r++) Array.Copy(a, r * length, c, r * width, width);
+            return c;
+        }
+        return (Cut(b.InputIds), Cut(b.Types), Cut(b.Mask), Cut(b.Labels), width);
     }
 
     /// <summary>

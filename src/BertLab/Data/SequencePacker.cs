@@ -9,6 +9,25 @@ public enum PackingMode
     Packed,
     /// <summary>[CLS] A [SEP] B [SEP] [PAD]…: A and B are consecutive runs of sentences of one document, split at a random sentence boundary; token types 0 for A, 1 for B.</summary>
     SentencePairs,
+    /// <summary>[CLS] doc [SEP] [PAD]…: one whole document per sequence, truncated to the sequence length (the rest of a
+    /// longer document is dropped); all token types 0. Lengths vary with the documents'.</summary>
+    Documents,
+}
+
+/// <summary>The spellings of <see cref="PackingMode"/> in a run configuration (data.packing).</summary>
+public static class PackingModes
+{
+    public static readonly IReadOnlyList<string> Names = ["packed", "sentence_pairs", "documents"];
+
+    public static PackingMode Parse(string name) => name switch
+    {
+        "packed" => PackingMode.Packed,
+        "sentence_pairs" => PackingMode.SentencePairs,
+        "documents" => PackingMode.Documents,
+        _ => throw new BertLabException($"unknown packing '{name}' ({string.Join(", ", Names)})"),
+    };
+
+    public static string Name(PackingMode mode) => Names[(int)mode];
 }
 
 /// <summary>
@@ -50,7 +69,17 @@ public sealed class SequencePacker
     public void Add(ReadOnlySpan<int> ids, bool continuesPrevious, ReadOnlySpan<int> sentenceStarts = default)
     {
         if (_mode == PackingMode.Packed) AddPacked(ids, continuesPrevious);
+        else if (_mode == PackingMode.Documents) AddDocument(ids, continuesPrevious);
         else AddSentences(ids, continuesPrevious, sentenceStarts);
+    }
+
+    void AddDocument(ReadOnlySpan<int> ids, bool continuesPrevious)
+    {
+        if (!continuesPrevious) Emit();
+        int take = Math.Min(_length - 1 - _used, ids.Length); // room for the closing [SEP]; the rest is truncated
+        if (take <= 0) return;
+        ids[..take].CopyTo(_current.AsSpan(_used));
+        _used += take;
     }
 
     void AddPacked(ReadOnlySpan<int> ids, bool continuesPrevious)
@@ -142,7 +171,7 @@ public sealed class SequencePacker
     /// <summary>Emits the last, partly filled sequence (padded).</summary>
     public void Flush()
     {
-        if (_mode == PackingMode.Packed) Emit();
+        if (_mode != PackingMode.SentencePairs) Emit();
         else EmitPair();
     }
 

@@ -16,4 +16,7 @@ public interface IBatchSource
     void RestoreState(JsonNode state);
     /// <summary>Short description for logs (corpus, sequences, tokens).</summary>
     string Describe();
+    /// <summary>How often each token id occurs in the training data (−1 for tokens that are never a label: specials), for the
+    /// unigram baseline loss <c>val_unigram_loss</c>; null (the default) when the source cannot say.</summary>
+    long[]? TrainingTokenCounts() => null;
 }

@@ -19,6 +19,7 @@ public static class PretrainingData
         var options = new PrepareOptions
         {
             SequenceLength = config.Data.SeqLen,
+            Mode = PackingModes.Parse(config.Data.Packing),
             ValidationFraction = config.Data.ValidationFraction,
             Seed = 0,
             Reading = new CorpusReaderOptions { Split = config.Data.LineDocs ? DocumentSplit.Lines : DocumentSplit.Auto },
@@ -43,6 +44,15 @@ public static class PretrainingData
     public static ShardBatchSource Open(RunConfig config, string runDir, Action<string>? message = null, Action<long, long>? progress = null)
     {
         var vocabulary = LoadVocabulary(config);
+        var masking = new MaskingOptions { SelectProbability = config.Data.MlmProbability, WholeWord = config.Data.WholeWordMasking };
+        if (config.Data.Prepared is string prepared)
+        {
+            var manifest = ShardManifest.Load(prepared);
+            if (manifest.SequenceLength > config.Model.MaxPositionEmbeddings)
+                throw new BertLabException($"config: {prepared} holds sequences of {manifest.SequenceLength} tokens, more than model.max_position_embeddings ({config.Model.MaxPositionEmbeddings})");
+            message?.Invoke($"data: {prepared} (prepared: {manifest.Counts.Tokens:N0} tokens, {PackingModes.Name(manifest.Mode)}, sequences of {manifest.SequenceLength})");
+            return new ShardBatchSource(prepared, vocabulary, (ulong)config.Run.Seed, masking);
+        }
         var files = CorpusFile.Resolve(config.Data.Corpus);
         var preparer = Preparer(config, vocabulary, progress);
         var dir = CacheDirectory(config, runDir, preparer, files);
@@ -50,7 +60,6 @@ public static class PretrainingData
         message?.Invoke(result.UpToDate
             ? $"data: {dir} is up to date ({result.Manifest.Counts.Tokens:N0} tokens)"
             : $"data: prepared {result.Manifest.Counts.Tokens:N0} tokens in {result.Elapsed.TotalSeconds:F1} s ({result.TokensPerSecond:N0} tokens/s) into {dir}");
-        var masking = new MaskingOptions { SelectProbability = config.Data.MlmProbability, WholeWord = config.Data.WholeWordMasking };
         return new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking);
     }
 }

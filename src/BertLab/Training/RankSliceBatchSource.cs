@@ -25,5 +25,6 @@ public sealed class RankSliceBatchSource : IBatchSource
     public IEnumerable<MlmBatch> Validation(int batchSize, int maxBatches) => _inner.Validation(batchSize * _ranks, maxBatches);
     public JsonNode SaveState() => _inner.SaveState();
     public void RestoreState(JsonNode state) => _inner.RestoreState(state);
+    public long[]? TrainingTokenCounts() => _inner.TrainingTokenCounts();
     public string Describe() => $"{_inner.Describe()}; rank {_rank} of {_ranks} reads rows [{_rank}·b, {_rank + 1}·b) of every global micro-batch";
 }

@@ -21,6 +21,8 @@ public sealed class DataSettings
     public double ValidationFraction { get; set; } = PrepareOptions.DefaultValidationFraction;
     public bool LineDocs { get; set; }
     public string? CacheDir { get; set; }
+    public string Packing { get; set; } = "packed";
+    public string? Prepared { get; set; }
 }
 
 /// <summary>Run section: steps, batches, intervals, seed, device.</summary>

@@ -35,6 +35,10 @@ public static class RunConfigKeys
     public static readonly ConfigKey<double> DataValidationFraction = Data.Num("validation_fraction", d => d.ValidationFraction, "(0, 0.5)", "Share of documents held out for validation (chosen by document hash)");
     public static readonly ConfigKey<bool> DataLineDocs = Data.Bool("line_docs", d => d.LineDocs, "One document per line in .txt files (instead of blank-line separated)");
     public static readonly ConfigKey<string?> DataCacheDir = Data.Path("cache_dir", d => d.CacheDir, "Where prepared shards are cached; null = .cache in the run directory's parent");
+    public static readonly ConfigKey<string> DataPacking = Data.Str("packing", d => d.Packing, ConfigRules.OneOf(BertLab.Data.PackingModes.Names),
+        "packed (full sequences, documents back to back), sentence_pairs ([CLS] A [SEP] B [SEP], segments 0/1, natural lengths) or documents (one document per sequence, truncated); the last two pad each batch to its longest sequence, length-bucketed");
+    public static readonly ConfigKey<string?> DataPrepared = Data.Path("prepared", d => d.Prepared,
+        "A directory made by `bertlab data prepare` to train on instead of data.corpus (its sequence length and packing are the data's)");
 
     public static readonly ConfigKey<string> OptimizerName = Optimizer.Str("name", o => o.Name, ConfigRules.OneOf(OptimizerSettings.Names),
         "adamw (decoupled weight decay), adam (weight decay as an L2 penalty in the gradient), sgd (with momentum)");
@@ -60,7 +64,7 @@ public static class RunConfigKeys
     public static readonly ConfigKey<int> RunAccumulation = Run.Int("accumulation", r => r.Accumulation, "≥ 1", "Micro-batches per optimiser step");
     public static readonly ConfigKey<int> RunLogInterval = Run.Int("log_interval", r => r.LogInterval, "≥ 1", "Steps between training records (metrics.jsonl, console)");
     public static readonly ConfigKey<int> RunEvalInterval = Run.Int("eval_interval", r => r.EvalInterval, "≥ 1", "Steps between validations");
-    public static readonly ConfigKey<int> RunEvalBatches = Run.Int("eval_batches", r => r.EvalBatches, "≥ 1", "Batches per validation");
+    public static readonly ConfigKey<int> RunEvalBatches = Run.Int("eval_batches", r => r.EvalBatches, "≥ 0", "Batches per validation; 0 = the whole validation set (studies use it)");
     public static readonly ConfigKey<int> RunCheckpointInterval = Run.Int("checkpoint_interval", r => r.CheckpointInterval, "≥ 1", "Steps between checkpoints");
     public static readonly ConfigKey<int> RunKeepLast = Run.Int("keep_last", r => r.KeepLast, "≥ 1", "Checkpoints kept besides the best one");
     public static readonly ConfigKey<long> RunSeed = Run.Long("seed", r => r.Seed, "Seed for initialisation, data order, masking and dropout");

@@ -11,6 +11,7 @@ public static class MetricKeys
     public const string LiveTensors = "live_tensors", CreatedOutsideScope = "created_outside_scope";
     public const string OutputPenalty = "output_penalty", Attention = "attention", RssMb = "rss_mb", ManagedMb = "managed_mb";
     public const string ValLoss = "val_loss", ValAccuracy = "val_accuracy", ValPerplexity = "val_perplexity", ValMaskedTokens = "val_masked_tokens";
+    public const string ValUnigramLoss = "val_unigram_loss";
     public const string Status = "status", Reason = "reason", Validation = "validation";
 }
 
@@ -56,12 +57,14 @@ public static class ExitCodes
 }
 
 /// <summary>One validation pass.</summary>
-public sealed record Evaluation(double Loss, double Accuracy, double Perplexity, long MaskedTokens)
+/// <param name="UnigramLoss">The same masked positions scored by the training unigram distribution (<see cref="UnigramBaseline"/>); null when unknown.</param>
+public sealed record Evaluation(double Loss, double Accuracy, double Perplexity, long MaskedTokens, double? UnigramLoss = null)
 {
     public void WriteTo(JsonObject o)
     {
         o[MetricKeys.ValLoss] = Loss; o[MetricKeys.ValAccuracy] = Accuracy;
         o[MetricKeys.ValPerplexity] = Perplexity; o[MetricKeys.ValMaskedTokens] = MaskedTokens;
+        if (UnigramLoss is double u) o[MetricKeys.ValUnigramLoss] = u;
     }
 
     public JsonObject ToJson(int? step = null)
@@ -74,7 +77,8 @@ public sealed record Evaluation(double Loss, double Accuracy, double Perplexity,
 
     public static Evaluation? FromJson(JsonNode? node) => node is JsonObject o && o[MetricKeys.ValLoss] is JsonNode l
         ? new Evaluation(l.GetValue<double>(), o[MetricKeys.ValAccuracy]?.GetValue<double>() ?? double.NaN,
-            o[MetricKeys.ValPerplexity]?.GetValue<double>() ?? double.NaN, o[MetricKeys.ValMaskedTokens]?.GetValue<long>() ?? 0)
+            o[MetricKeys.ValPerplexity]?.GetValue<double>() ?? double.NaN, o[MetricKeys.ValMaskedTokens]?.GetValue<long>() ?? 0,
+            o[MetricKeys.ValUnigramLoss]?.GetValue<double>())
         : null;
 }
 
@@ -151,6 +155,10 @@ public sealed class RunSummary
     public double? AllreduceMb { get; set; }
     public string? LastCheckpoint { get; set; }
     public List<string>? Plots { get; set; }
+    /// <summary>Real tokens per trained sequence (min, median, mean, max) and the padding share of the batches (<see cref="SequenceLengths"/>).</summary>
+    public JsonObject? Lengths { get; set; }
+    /// <summary>Stability diagnostics (<see cref="StabilityMonitor.ToJson"/>).</summary>
+    public JsonObject? Stability { get; set; }
 
     /// <summary>The one serialiser of summary.json (keys and their order as readers expect them).</summary>
     public JsonObject ToJson()
@@ -175,6 +183,8 @@ public sealed class RunSummary
         if (AllreduceMb is double mb) o["allreduce_mb"] = mb;
         if (LastCheckpoint is not null) o["last_checkpoint"] = LastCheckpoint;
         if (Plots is not null) o["plots"] = new JsonArray(Plots.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
+        if (Lengths is not null) o["lengths"] = Lengths.DeepClone();
+        if (Stability is not null) o["stability"] = Stability.DeepClone();
         return o;
     }
 
@@ -197,6 +207,8 @@ public sealed class RunSummary
                 PeakRssMb = Num(o["peak_rss_mb"]) ?? 0, AllreduceS = Num(o["allreduce_s"]), AllreduceWaitS = Num(o["allreduce_wait_s"]),
                 AllreduceMb = Num(o["allreduce_mb"]), LastCheckpoint = Str(o["last_checkpoint"]),
                 Plots = o["plots"] is JsonArray a ? a.Select(p => p!.GetValue<string>()).ToList() : null,
+                Lengths = o["lengths"] is JsonObject lengths ? (JsonObject)lengths.DeepClone() : null,
+                Stability = o["stability"] is JsonObject stability ? (JsonObject)stability.DeepClone() : null,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)

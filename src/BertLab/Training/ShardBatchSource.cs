@@ -49,11 +49,34 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
         return _loader.NextSlice(start, count);
     }
 
+    /// <summary>The seed of the validation masks: fixed, not the run's seed, so every run (of a study, of any seed) is
+    /// evaluated on the same masked positions.</summary>
+    public const ulong EvaluationSeed = 0x5EED_E7A1;
+
+    /// <summary>The validation batches: stored order, masks from <see cref="EvaluationSeed"/>; maxBatches ≤ 0 = all.</summary>
     public IEnumerable<MlmBatch> Validation(int batchSize, int maxBatches)
     {
         if (_validation is null) yield break;
-        foreach (var b in MlmDataLoader.EvaluationBatches(_validation, _vocabulary, batchSize, _masking, _seed, maxBatches <= 0 ? long.MaxValue : maxBatches))
+        foreach (var b in MlmDataLoader.EvaluationBatches(_validation, _vocabulary, batchSize, _masking, EvaluationSeed, maxBatches <= 0 ? long.MaxValue : maxBatches))
             yield return b;
+    }
+
+    long[]? _counts;
+
+    /// <summary>Token counts of the training split, counted once; −1 for special tokens (never a label).</summary>
+    public long[] TrainingTokenCounts()
+    {
+        if (_counts is not null) return _counts;
+        var counts = new long[_vocabulary.Count];
+        var row = new long[_train.SequenceLength];
+        for (long i = 0; i < _train.Count; i++)
+        {
+            _train.Read(i, row);
+            foreach (var id in row) if ((ulong)id < (ulong)counts.Length) counts[id]++;
+        }
+        for (int t = 0; t < counts.Length; t++) if (_vocabulary.IsSpecial(t)) counts[t] = -1; // never a label
+        
+        return _counts = counts;
     }
 
     public JsonNode SaveState() => JsonSerializer.SerializeToNode(Position)!;

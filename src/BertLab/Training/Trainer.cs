@@ -93,6 +93,7 @@ public sealed class Trainer
         public required Device Device;
         public required RunSummary Summary;
         public GuardState Guard = new();
+        public required StabilityMonitor Monitor;
         public BestValidation Best = new();
         public int StartStep;
         public int Step;
@@ -131,11 +132,13 @@ public sealed class Trainer
                 var plan = StepPlan.For(_config.Run, step);
                 var result = TrainStep(run, step, plan.Log);
                 if (DivergenceGuard(run.Guard, result, plan.Done) is string why) return Finish(run, RunStatus.Diverged, plan.Done, why);
+                if (run.Monitor.Observe(plan.Done, result.Loss, result.GradNorm) is string uniform) return Finish(run, RunStatus.Diverged, plan.Done, $"at step {plan.Done}: {uniform}");
                 if (!plan.Log) { CollectGarbage(plan.Done); continue; }
                 var record = LogRecord(run, result, plan.Done);
+                run.Monitor.ObserveAttention(plan.Done, record.Attention);
                 if (plan.Evaluate) EvaluateInto(run, record);
                 Log(run, record);
-                if (plan.Checkpoint) Checkpoint(run, plan.Done);
+                if (plan.Checkpoint) CheckpointIfHealthy(run, plan.Done, result.Loss);
                 run.Interval.Restart();
             }
             run.Step = end;
@@ -170,6 +173,7 @@ public sealed class Trainer
         {
             Model = model, Optimizer = new TrainingOptimizer(model, _config.Optimizer, device),
             Schedule = new LrSchedule(_config.Schedule, _config.Run.Steps), Device = device, Summary = new RunSummary(),
+            Monitor = new StabilityMonitor(_config.Model.VocabSize, _config.Schedule.WarmupSteps, _config.Run.DivergencePatience),
         };
         _observer.OnMessage($"optimizer: {_config.Optimizer.Name}, implementation {run.Optimizer.Implementation} (optimizer.implementation={_config.Optimizer.Implementation})");
 
@@ -275,12 +279,22 @@ public sealed class Trainer
         if (record.Validation is not null) _observer.OnEvaluation(record.Validation, record.Step);
     }
 
+    /// <summary>A checkpoint only while the run is healthy (loss within 1 nat of its running minimum): one written during a
+    /// spike or a runaway could be the one kept after a divergence.</summary>
+    void CheckpointIfHealthy(RunState run, int done, double loss)
+    {
+        if (run.Monitor.Healthy) { Checkpoint(run, done); return; }
+        _observer.OnMessage($"checkpoint at step {done} skipped: loss {loss:G4} is more than {StabilityMonitor.SpikeNats} nat above its running minimum {run.Monitor.MinLoss:G4} since step {run.Monitor.UnhealthySince}");
+    }
+
     void Checkpoint(RunState run, int done)
     {
         if (!Writes) return;
         var path = SaveCheckpoint(run, done);
         _observer.OnCheckpoint(path);
     }
+
+    readonly SequenceLengths _lengths = new();
 
     /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
     sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
@@ -291,7 +305,12 @@ public sealed class Trainer
     StepResult TrainStep(BertForMaskedLM model, TrainingOptimizer optimizer, Device device, bool logStep)
     {
         var batches = new List<MlmBatch>();
-        for (int i = 0; i < _config.Run.Accumulation; i++) batches.Add(_data.NextTrain(_config.Run.BatchSize).To(device));
+        for (int i = 0; i < _config.Run.Accumulation; i++)
+        {
+            var batch = _data.NextTrain(_config.Run.BatchSize);
+            _lengths.Add(batch);
+            batches.Add(batch.To(device));
+        }
         long tokens = batches.Sum(b => b.RealTokens);
         optimizer.ZeroGrad();
         // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
@@ -353,7 +372,7 @@ public sealed class Trainer
             MaskedLMOutput output;
             using (MixedPrecision.Enter(precision ?? MixedPrecision.Fp32))
                 output = model.Forward(b.InputIds, b.AttentionMask, b.TokenTypeIds, b.Labels,
-                    stat ? new ForwardOptions { Contexts = true } : null, maskedOnly: maskedOnly, maskedIndex: b.MaskedIndex);
+                    stat ? new ForwardOptions { Contexts = true, HiddenStates = true } : null, maskedOnly: maskedOnly, maskedIndex: b.MaskedIndex);
             var objective = TrainingObjective.MaskedLM(output.MlmLossSum!, output.Encoder.OutputPenalty, lambda, b.SelectedTokens, denominator);
             objective.Total.backward();
             lossSum += objective.Mlm.detach();
@@ -380,6 +399,13 @@ public sealed class Trainer
             var parameters = self.ExtraParameterNames.ToDictionary(n => n, n => (Tensor)self.get_parameter(n)!);
             var s = BertLab.Attention.AttentionStatistics.Compute(enc.Contexts[i], mask, parameters);
             var o = new JsonObject { ["output_norm"] = Round(s.MeanOutputNorm) };
+            if (s.NormLogLengthSlope is double slope) o["norm_slope_log_n"] = Round(slope);
+            if (enc.HiddenStates.Count > i)
+                using (no_grad())
+                {
+                    var (lo, hi) = BertLab.Attention.AttentionStatistics.LogitRange(self.Logits(enc.HiddenStates[i]), mask);
+                    (o["logit_min"], o["logit_max"], o["logit_range"]) = (Round(lo), Round(hi), Round(hi - lo));
+                }
             if (s.ScaleExponent is not null) o["sigma"] = new JsonArray(s.ScaleExponent.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             if (s.P is not null) o["p"] = new JsonArray(s.P.Select(v => (JsonNode?)JsonValue.Create(Round(v))).ToArray());
             layers.Add(o);
@@ -405,8 +431,21 @@ public sealed class Trainer
         return null;
     }
 
+    UnigramBaseline? _unigram;
+    bool _unigramRead;
+    double? _unigramLoss;
+
+    /// <summary>Validation over run.eval_batches batches (0: all) with the source's fixed masks, and beside it the unigram
+    /// baseline on the same masked positions (computed once: the validation set does not change within a run).</summary>
     public Evaluation Evaluate(BertForMaskedLM model, Device device)
     {
+        if (!_unigramRead)
+        {
+            _unigramRead = true;
+            if (_data.TrainingTokenCounts() is long[] counts) _unigram = new UnigramBaseline(counts);
+        }
+        bool scoreUnigram = _unigram is not null && _unigramLoss is null;
+        double unigramSum = 0; long unigramCount = 0;
         model.eval();
         double lossSum = 0; long masked = 0, correct = 0;
         using (no_grad())
@@ -414,6 +453,11 @@ public sealed class Trainer
             foreach (var cpuBatch in _data.Validation(_config.Run.BatchSize, _config.Run.EvalBatches))
             {
                 using var scope = NewDisposeScope();
+                if (scoreUnigram)
+                {
+                    var labels = cpuBatch.Labels.cpu().contiguous().data<long>().ToArray();
+                    unigramCount += _unigram!.AddLosses(labels, ref unigramSum);
+                }
                 var b = cpuBatch.To(device);
                 MaskedLMOutput output;
                 using (MixedPrecision.Enter(_precision))
@@ -426,8 +470,9 @@ public sealed class Trainer
             }
         }
         model.train();
+        if (scoreUnigram && unigramCount > 0) _unigramLoss = Round(unigramSum / unigramCount);
         double loss = lossSum / Math.Max(1, masked);
-        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked);
+        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked, _unigramLoss);
     }
 
     /// <summary>Completes the summary (status, throughput, memory, data-parallel timing) and writes it with the plots.</summary>
@@ -442,6 +487,8 @@ public sealed class Trainer
         s.Tokens = run.TokensSeen;
         s.TokensPerS = Math.Round(run.TokensSeen / Math.Max(run.TrainSeconds > 0 ? run.TrainSeconds : run.Wall.Elapsed.TotalSeconds, 1e-9), 1);
         s.PeakRssMb = MemoryInfo.PeakResidentMb();
+        s.Stability = run.Monitor.ToJson();
+        if (_lengths.Sequences > 0) s.Lengths = _lengths.ToJson();
         if (Parallel is not null)
         {
             var t = Parallel.Timing();
@@ -489,6 +536,7 @@ public sealed class Trainer
                 ["above"] = guard.Above, ["seen"] = guard.Seen,
                 ["best_val_loss"] = double.IsInfinity(best.Loss) ? null : best.Loss, ["best_step"] = best.Step,
             },
+            ["stability"] = run.Monitor.SaveState(),
         };
         var path = _dir.WriteCheckpoint(step, tmp =>
         {
@@ -516,6 +564,7 @@ public sealed class Trainer
         guard.Seen = g["seen"]!.GetValue<int>();
         run.Best.Loss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
         run.Best.Step = g["best_step"]!.GetValue<int>();
+        if (state["stability"] is JsonObject stability) run.Monitor.RestoreState(stability);
         return state["step"]!.GetValue<int>();
     }
 
