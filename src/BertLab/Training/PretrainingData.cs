@@ -46,11 +46,29 @@ public static class PretrainingData
         var files = CorpusFile.Resolve(config.Data.Corpus);
         var preparer = Preparer(config, vocabulary, progress);
         var dir = CacheDirectory(config, runDir, preparer, files);
-        var result = preparer.Prepare(files, dir);
+        // One process prepares a cache folder; another that needs the same one waits, then finds it up to date.
+        var lockPath = dir + ".lock";
+        var held = Experiments.FileLock.TryAcquireNamed(lockPath);
+        if (held is null)
+        {
+            message?.Invoke($"data: waiting for another process (PID {Experiments.FileLock.Owner(lockPath)}) preparing {dir}");
+            held = Experiments.FileLock.Acquire(lockPath, TimeSpan.FromHours(4));
+        }
+        PrepareResult result;
+        using (held) result = preparer.Prepare(files, dir);
         message?.Invoke(result.UpToDate
             ? $"data: {dir} is up to date ({result.Manifest.Counts.Tokens:N0} tokens)"
             : $"data: prepared {result.Manifest.Counts.Tokens:N0} tokens in {result.Elapsed.TotalSeconds:F1} s ({result.TokensPerSecond:N0} tokens/s) into {dir}");
         var masking = new MaskingOptions { SelectProbability = config.Data.MlmProbability, WholeWord = config.Data.WholeWordMasking };
-        return new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking);
+        var source = new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking);
+        var counts = source.Train.Manifest.Counts;
+        if (counts.ValidationSequences == 0)
+        {
+            source.Dispose();
+            throw new BertLabException($"data: the validation split is empty: the corpus gives {counts.Tokens:N0} tokens, {counts.TrainSequences:N0} training " +
+                $"sequences of {config.Data.SeqLen} and 0 validation sequences at data.validation_fraction {config.Data.ValidationFraction}; " +
+                "use a larger corpus or a larger data.validation_fraction");
+        }
+        return source;
     }
 }
