@@ -18,7 +18,7 @@ public static class TrainingSession
     }
 
     /// <summary>The run directory: the resumed one, else <paramref name="outDir"/> or runs/&lt;date&gt;-&lt;attention&gt;, which
-    /// must not already hold a run.</summary>
+    /// must not already hold a run (<see cref="Claim"/> checks that).</summary>
     public static RunDirectory ChooseRunDirectory(string? resumeDir, string? outDir, RunConfig config)
     {
         if (resumeDir is not null)
@@ -27,9 +27,8 @@ public static class TrainingSession
             return new RunDirectory(resumeDir);
         }
         if (outDir is not null && File.Exists(outDir)) throw new BertLabException($"--out {outDir}: is a file, not a directory; choose another --out");
-        var dir = new RunDirectory(outDir ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{config.Model.Attention.Preset}"));
-        if (dir.HoldsRun) throw new BertLabException($"{dir.Root} already holds a run; continue it with --resume {dir.Root} or choose another --out");
-        return dir;
+        // whether it already holds a run is checked under its lock (Claim): another process may be starting one there
+        return new RunDirectory(outDir ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{config.Model.Attention.Preset}"));
     }
 
     /// <summary>
