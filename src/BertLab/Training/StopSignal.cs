@@ -11,6 +11,10 @@ public static class StopSignal
 {
     public const int SigInt = 2, SigTerm = 15;
     static int _signal;
+    static long _firstTicks;
+    /// <summary>A repeat within this time is the same stop, not a second one: Ctrl-C reaches a sweep's runs both from the
+    /// terminal (one process group) and forwarded by the sweep.</summary>
+    static readonly TimeSpan Repeat = TimeSpan.FromSeconds(2);
     static PosixSignalRegistration? _int, _term;
     static readonly object Gate = new();
 
@@ -34,7 +38,9 @@ public static class StopSignal
     static void Handle(PosixSignalContext context, int signal, Action<string>? notify)
     {
         context.Cancel = true;
-        if (Interlocked.CompareExchange(ref _signal, signal, 0) != 0)
+        if (Interlocked.CompareExchange(ref _signal, signal, 0) == 0) Volatile.Write(ref _firstTicks, Environment.TickCount64);
+        else if (Environment.TickCount64 - Volatile.Read(ref _firstTicks) < Repeat.TotalMilliseconds) return;
+        else
         {
             Console.Error.WriteLine($"second signal ({(signal == SigTerm ? "SIGTERM" : "SIGINT")}): stopping at once, without a checkpoint");
             Environment.Exit(signal == SigTerm ? ExitCodes.Terminated : ExitCodes.Interrupted);
@@ -50,4 +56,11 @@ public static class StopSignal
 
     /// <summary>Sends <paramref name="signal"/> to a process (a sweep forwards its stop to its runs); false when it failed.</summary>
     public static bool Send(int pid, int signal) => OperatingSystem.IsWindows() ? false : SysKill(pid, signal) == 0;
+}
+
+/// <summary>Work stopped on request (<see cref="StopSignal"/>) after saving what it had: the message says what was kept;
+/// the process exits with <see cref="StopSignal.ExitCode"/>.</summary>
+public sealed class TrainingStoppedException : BertLabException
+{
+    public TrainingStoppedException(string message) : base(message) { }
 }

@@ -128,21 +128,21 @@ public class FaultInjectionTests : IDisposable
     public void ACorruptLatestCheckpoint_FallsBackToTheNewestIntactOne_AndNoneIntactIsAClearError()
     {
         var dir = Path.Combine(_tmp, "corrupt");
-        var reference = Path.Combine(_tmp, "reference");
-        var (c0, o0) = Run(TinyRun(reference, 9));
-        Assert.True(c0 == 0, o0);
-        // the same 9-step schedule, stopped at 6: checkpoints at steps 3 and 6
-        var (c1, o1) = Run(TinyRun(dir, 9, "--set", "run.stop_after=6"));
+        var (c1, o1) = Run(TinyRun(dir, 9));
         Assert.True(c1 == 0, o1);
-        var latest = Path.Combine(dir, "checkpoints", "step-00000006");
+        var expected = Losses(dir);
+        // as a kill right after the last checkpoint's write leaves it, but with that checkpoint's optimiser state truncated
+        File.Delete(Path.Combine(dir, RunDirectory.SummaryFile));
+        var latest = Path.Combine(dir, "checkpoints", "step-00000009");
         foreach (var f in Directory.GetFiles(latest, "optimizer.*")) Truncate(f);
 
-        var (c2, o2) = Run("train", "--resume", dir, "--set", "run.stop_after=0");
+        var (c2, o2) = Run("train", "--resume", dir);
         Assert.True(c2 == 0, o2);
         Assert.Contains("skipped checkpoint", o2);
-        Assert.Contains("step-00000006", o2);
+        Assert.Contains("step-00000009", o2);
         Assert.Contains("resumed from", o2);
-        Assert.Equal(Losses(reference), Losses(dir));
+        Assert.Contains("step-00000006", o2);
+        Assert.Equal(expected, Losses(dir));
 
         foreach (var ckpt in new RunDirectory(dir).Checkpoints()) Truncate(Path.Combine(ckpt.Dir, "model.safetensors"));
         var config = Read(Path.Combine(dir, RunDirectory.ConfigFile));
