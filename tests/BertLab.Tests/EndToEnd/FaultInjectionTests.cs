@@ -215,6 +215,26 @@ public class FaultInjectionTests : IDisposable
     }
 
     [Fact]
+    public void ASweepStoppedBySigint_StopsItsRunAtACheckpoint_AndMarksItStopped()
+    {
+        var corpus = BertLab.Tests.Experiments.SweepTestKit.WriteCorpus(_tmp);
+        var baseConfig = BertLab.Tests.Experiments.SweepTestKit.TinyBase(corpus, 100000, 1000);
+        var file = Path.Combine(_tmp, "stop.json");
+        File.WriteAllText(file, "{\"name\": \"stop\", \"base\": " + baseConfig.ToJsonString() + ", \"runs\": [{\"name\": \"long\", \"set\": {}}]}");
+        var sweep = Path.Combine(_tmp, "sweep");
+        var run = Path.Combine(sweep, "runs", "00-long");
+        // the signal goes to the sweep process alone: the sweep must pass it on to its run
+        var (code, output) = RunAndInterrupt(new[] { "sweep", "run", file, "--out", sweep, "--no-report" },
+            () => File.Exists(Path.Combine(run, RunDirectory.MetricsFile)) && Losses(run).Count >= 2,
+            p => Assert.True(StopSignal.Send(p.Id, StopSignal.SigInt)));
+        Assert.True(code == 130, output);
+        var summary = new RunDirectory(run).ReadSummary();
+        Assert.True(summary is { Status: RunStatus.Stopped }, output);
+        Assert.EndsWith($"step-{summary!.Step:D8}", new RunDirectory(run).LatestCheckpoint());
+        Assert.Equal("stopped", BertLab.Experiments.SweepState.Read(sweep)["points"]![0]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void OutNamingAFile_FailsBeforePreparingData()
     {
         var file = Path.Combine(_tmp, "a-file");
