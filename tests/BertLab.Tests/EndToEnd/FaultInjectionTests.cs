@@ -234,6 +234,19 @@ public class FaultInjectionTests : IDisposable
         Assert.Equal("stopped", BertLab.Experiments.SweepState.Read(sweep)["points"]![0]!["status"]!.GetValue<string>());
     }
 
+    [BertLab.Tests.Cli.MountFact]
+    public void ADiskFullDuringACheckpointWrite_NamesTheCheckpoint_AndLeavesNoTemporaryFolder()
+    {
+        using var fs = new BertLab.Tests.Cli.SmallFileSystem(size: "256k");
+        var dir = Path.Combine(fs.Root, "run");
+        var (code, output) = Run(TinyRun(dir, 6));
+        Assert.True(code == 2, output);
+        Assert.Contains($"cannot write {Path.Combine(dir, "checkpoints", "step-00000003")}: no space left on device", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(dir, "checkpoints")));
+        Assert.Equal(3, Losses(dir).Count);   // what was written before stays
+    }
+
     [Fact]
     public void OutNamingAFile_FailsBeforePreparingData()
     {
