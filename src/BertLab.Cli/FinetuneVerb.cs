@@ -66,8 +66,17 @@ public sealed class FinetuneVerb : IVerb
             AnsiConsole.MarkupLine($"[bold]model[/] {Markup.Escape(Path.GetFullPath(modelDir))} on {Markup.Escape(dev.ToString())}, {Markup.Escape(TorchRuntime.Describe())}");
 
             using var tensorBoard = new TensorBoardWriter(Path.Combine(outDir, TensorBoardWriter.Folder));
-            var tuner = new FineTuner(modelDir, tokenizer, options, dev, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]")) { TensorBoard = tensorBoard };
-            var result = tuner.Run(dataset, outDir);
+            // Ctrl-C / SIGTERM: stop after the step, keep what is saved, exit 130 / 143 (a second signal: at once)
+            StopSignal.Install(line => AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(line)}[/]"));
+            var tuner = new FineTuner(modelDir, tokenizer, options, dev, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"))
+                { TensorBoard = tensorBoard, StopRequested = () => StopSignal.Name };
+            FineTuneResult result;
+            try { result = tuner.Run(dataset, outDir); }
+            catch (TrainingStoppedException stopped)
+            {
+                Verb.Error(stopped.Message);
+                return StopSignal.ExitCode;
+            }
             Print(result, seedCount);
             AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.Combine(outDir, FineTuneResult.FileName))}" +
                                    (result.SavedSeed is int s ? $"; model (seed {s}, best epoch): {Markup.Escape(outDir)}" : ""));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertLab.Experiments;
+using BertLab.Training;
 using Spectre.Console;
 
 namespace BertLab.Cli;
@@ -67,12 +68,11 @@ public sealed class SweepVerb : IVerb
             var runner = new SweepRunner(def, dir, ChildProcessLauncher.ForAssembly(CliDll()), options,
                 line => { lock (gate) AnsiConsole.MarkupLine("  " + Markup.Escape(line)); }, label);
             using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            // SIGINT / SIGTERM: the runs stop at their next step with a checkpoint (marked stopped, resumable); a second signal: at once
+            StopSignal.Install(_ => { try { cancel.Cancel(); } catch (ObjectDisposedException) { } });
             IReadOnlyList<PointOutcome> outcomes;
             try { outcomes = runner.Run(cancel.Token); }
-            catch (OperationCanceledException) { Verb.Error("interrupted: run the same command again to resume"); return 130; }
-            finally { Console.CancelKeyPress -= onCancel; }
+            catch (OperationCanceledException) { Verb.Error("interrupted: the runs were stopped at a checkpoint; run the same command again to resume"); return StopSignal.ExitCode; }
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("#").AddColumn("run").AddColumn("this time").AddColumn("status").AddColumn("detail");
             foreach (var x in outcomes)

@@ -63,7 +63,15 @@ public sealed class TrainVerb : IVerb
             if (r.GetValue(corpus) is { Length: > 0 } cs) RunConfig.ApplyOverride(json, RunConfigKeys.DataCorpus, cs.ToList());
             foreach (var o in r.GetValue(set) ?? Array.Empty<string>()) RunConfig.ApplyOverride(json, o);
             var runConfig = RunConfig.FromJson(json);
-            string runDir = TrainingSession.ChooseRunDirectory(resumeDir, r.GetValue(output), runConfig).Root;
+            var runDirectory = TrainingSession.ChooseRunDirectory(resumeDir, r.GetValue(output), runConfig);
+            string runDir = runDirectory.Root;
+            // One process owns a run directory (rank 0 for a data-parallel run); a resume is checked before any file changes.
+            using var owner = parallel is { Rank: > 0 } ? null : TrainingSession.Claim(runDirectory, resumeDir is not null);
+            if (resumeDir is not null && TrainingSession.CheckResume(runDirectory, runConfig) is string nothingToDo)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape(nothingToDo));
+                return ExitCodes.Ok;
+            }
             if (parallel is not null) TrainingSession.ShareThreads(runConfig, MpiDataParallel.LocalSize());
             TorchRuntime.Initialize(runConfig.Run.Threads);
             var console = new ConsoleObserver();
@@ -79,11 +87,23 @@ public sealed class TrainVerb : IVerb
             // TensorBoard event files in runDir/tensorboard (rank 0 alone writes, as with every other file)
             using var tensorBoard = parallel is null or { Rank: 0 } ? new TensorBoardObserver(runDir) : null;
             ITrainingObserver observer = tensorBoard is null ? console : new TrainingObservers(console, tensorBoard);
-            var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, observer) { Parallel = parallel };
+            // Ctrl-C / SIGTERM: finish the step, checkpoint, summary "stopped", exit 130 / 143 (a second signal: at once).
+            StopSignal.Install(console.OnMessage);
+            var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, observer) { Parallel = parallel, StopRequested = () => StopAgreed(parallel) };
             var summary = trainer.Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
-            return ExitCodes.For(summary.Status);
+            return summary.Status == RunStatus.Stopped && StopSignal.Requested ? StopSignal.ExitCode : ExitCodes.For(summary.Status);
         }
+    }
+
+    /// <summary>Whether to stop before the next step: this process's signal, and under data-parallel training any rank's
+    /// (summed across ranks every step, so that all ranks stop at the same step and none waits for the others).</summary>
+    static string? StopAgreed(MpiDataParallel? parallel)
+    {
+        if (parallel is null) return StopSignal.Name;
+        var flag = new double[] { StopSignal.Requested ? 1 : 0 };
+        parallel.SumAll(flag);
+        return flag[0] > 0 ? StopSignal.Name ?? "a signal to another rank" : null;
     }
 
     /// <summary>Progress lines: step, loss, accuracy, tokens/s, ETA; validation results; checkpoints.</summary>

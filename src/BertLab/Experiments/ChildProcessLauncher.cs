@@ -63,6 +63,9 @@ public sealed class ChildProcessLauncher : IRunLauncher
     public static string ShellQuote(string s) =>
         s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "/._-=:+,@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
+    /// <summary>How long a run may take to stop gracefully after the sweep was stopped.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromMinutes(2);
+
     public LaunchResult Launch(RunLaunch request, CancellationToken cancel = default)
     {
         var psi = new ProcessStartInfo(_host)
@@ -106,7 +109,17 @@ public sealed class ChildProcessLauncher : IRunLauncher
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using (cancel.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        // A stopped sweep stops its runs as Ctrl-C does: SIGINT, so each writes a checkpoint and a "stopped" summary
+        // (resumable: the sweep run again continues it); a run that does not end within StopGrace is killed.
+        using (cancel.Register(() =>
+               {
+                   try
+                   {
+                       if (!StopSignal.Send(process.Id, StopSignal.SigInt)) process.Kill(entireProcessTree: true);
+                       else Task.Delay(StopGrace).ContinueWith(_ => { try { if (!process.HasExited) process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } });
+                   }
+                   catch (InvalidOperationException) { }
+               }))
             process.WaitForExit();
         // The run's outcome is its summary; the exit code and stderr only explain a run that did not write one.
         var summary = new RunDirectory(request.RunDir).ReadSummary();

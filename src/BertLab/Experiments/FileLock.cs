@@ -32,5 +32,23 @@ public sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>The lock, or null when another process holds it; the holder's process id is written beside the lock
+    /// (<c>PATH.pid</c>) so that a process turned away can name it (<see cref="Owner"/>).</summary>
+    public static FileLock? TryAcquireNamed(string path)
+    {
+        var l = TryAcquire(path);
+        if (l is null) return null;
+        try { File.WriteAllText(path + ".pid", Environment.ProcessId + "\n"); }
+        catch (Exception e) when (FileFailure.IsFileFailure(e)) { }
+        return l;
+    }
+
+    /// <summary>The process id the holder of <paramref name="path"/> wrote (<see cref="TryAcquireNamed"/>), or "unknown".</summary>
+    public static string Owner(string path)
+    {
+        try { return File.Exists(path + ".pid") ? File.ReadAllText(path + ".pid").Trim() : "unknown"; }
+        catch (Exception e) when (FileFailure.IsFileFailure(e)) { return "unknown"; }
+    }
+
     public void Dispose() => _stream.Dispose();
 }

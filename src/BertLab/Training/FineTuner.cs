@@ -37,6 +37,10 @@ public sealed class FineTuner
         _log = log ?? (_ => { });
     }
 
+    /// <summary>Asked after every step: a non-null answer (e.g. "SIGINT") stops fine-tuning with a
+    /// <see cref="TrainingStoppedException"/>, the finished seeds' results and the best model so far kept on disk.</summary>
+    public Func<string?>? StopRequested { get; init; }
+
     public FineTuneResult Run(TaskDataset data, string outputDirectory)
     {
         _options.Validate();
@@ -62,13 +66,25 @@ public sealed class FineTuner
         var settings = Settings(spec, train.Count, totalSteps);
         foreach (var seed in _options.Seeds)
         {
-            var seedResult = RunSeed(seed, spec, train, dev, totalSteps, (score, model) =>
+            SeedResult seedResult;
+            try
             {
-                if (!_options.SaveModel || !(score > bestOverall)) return;
-                bestOverall = score;
-                savedSeed = seed;
-                SaveModel(model, outputDirectory);
-            });
+                seedResult = RunSeed(seed, spec, train, dev, totalSteps, (score, model) =>
+                {
+                    if (!_options.SaveModel || !(score > bestOverall)) return;
+                    bestOverall = score;
+                    savedSeed = seed;
+                    SaveModel(model, outputDirectory);
+                });
+            }
+            catch (TrainingStoppedException stop)
+            {
+                if (seeds.Count > 0) Result(spec, seeds, savedSeed, settings).Save(outputDirectory);
+                string kept = seeds.Count > 0
+                    ? $"the {seeds.Count} finished seed(s) are in {Path.Combine(outputDirectory, FineTuneResult.FileName)}" + (savedSeed is int sv ? $", the best model so far (seed {sv}) in {outputDirectory}" : "")
+                    : savedSeed is int sv2 ? $"no seed finished; the best model so far (seed {sv2}) is in {outputDirectory}" : "no seed finished, nothing was saved";
+                throw new TrainingStoppedException($"{stop.Message}: {kept}; fine-tuning does not resume: run the command again to redo it");
+            }
             seeds.Add(seedResult);
             Result(spec, seeds, savedSeed, settings).Save(outputDirectory);   // partial results survive an interruption
         }
@@ -132,6 +148,8 @@ public sealed class FineTuner
                     tb.Scalar($"seed-{seed}/train/grad_norm", gradNorm.item<float>(), step);
                     tb.Scalar($"seed-{seed}/train/examples_per_s", batches * (double)_options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), step);
                 }
+                if (StopRequested?.Invoke() is string signal)
+                    throw new TrainingStoppedException($"fine-tuning stopped by {signal} at seed {seed}, epoch {epoch}, step {step}/{totalSteps}");
                 if (_options.LogEvery > 0 && step % _options.LogEvery == 0)
                     _log($"seed {seed} epoch {epoch} step {step}/{totalSteps} loss {lossSum / batches:F4} lr {LearningRate(step - 1):E2} " +
                          $"{batches * (double)_options.BatchSize / clock.Elapsed.TotalSeconds:F1} examples/s");

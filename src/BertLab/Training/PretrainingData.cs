@@ -51,15 +51,38 @@ public static class PretrainingData
             if (manifest.SequenceLength > config.Model.MaxPositionEmbeddings)
                 throw new BertLabException($"config: {prepared} holds sequences of {manifest.SequenceLength} tokens, more than model.max_position_embeddings ({config.Model.MaxPositionEmbeddings})");
             message?.Invoke($"data: {prepared} (prepared: {manifest.Counts.Tokens:N0} tokens, {PackingModes.Name(manifest.Mode)}, sequences of {manifest.SequenceLength})");
-            return new ShardBatchSource(prepared, vocabulary, (ulong)config.Run.Seed, masking);
+            return RequireValidation(new ShardBatchSource(prepared, vocabulary, (ulong)config.Run.Seed, masking), config);
         }
         var files = CorpusFile.Resolve(config.Data.Corpus);
         var preparer = Preparer(config, vocabulary, progress);
         var dir = CacheDirectory(config, runDir, preparer, files);
-        var result = preparer.Prepare(files, dir);
+        // One process prepares a cache folder; another that needs the same one waits, then finds it up to date.
+        var lockPath = dir + ".lock";
+        var held = Experiments.FileLock.TryAcquireNamed(lockPath);
+        if (held is null)
+        {
+            message?.Invoke($"data: waiting for another process (PID {Experiments.FileLock.Owner(lockPath)}) preparing {dir}");
+            held = Experiments.FileLock.Acquire(lockPath, TimeSpan.FromHours(4));
+        }
+        PrepareResult result;
+        using (held) result = preparer.Prepare(files, dir);
         message?.Invoke(result.UpToDate
             ? $"data: {dir} is up to date ({result.Manifest.Counts.Tokens:N0} tokens)"
             : $"data: prepared {result.Manifest.Counts.Tokens:N0} tokens in {result.Elapsed.TotalSeconds:F1} s ({result.TokensPerSecond:N0} tokens/s) into {dir}");
-        return new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking);
+        return RequireValidation(new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking), config);
+    }
+
+    /// <summary>A source whose validation split is empty would report a validation loss of 0: an error before training instead.</summary>
+    static ShardBatchSource RequireValidation(ShardBatchSource source, RunConfig config)
+    {
+        var counts = source.Train.Manifest.Counts;
+        if (counts.ValidationSequences == 0)
+        {
+            source.Dispose();
+            throw new BertLabException($"data: the validation split is empty: the corpus gives {counts.Tokens:N0} tokens, {counts.TrainSequences:N0} training " +
+                $"sequences of {config.Data.SeqLen} and 0 validation sequences at data.validation_fraction {config.Data.ValidationFraction}; " +
+                "use a larger corpus or a larger data.validation_fraction");
+        }
+        return source;
     }
 }

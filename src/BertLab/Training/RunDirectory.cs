@@ -29,6 +29,8 @@ public sealed class RunDirectory
     /// <summary>The state file's name before it was renamed; still read on resume.</summary>
     public const string LegacyStateFile = "trainer_state.json";
     const string CheckpointPrefix = "step-";
+    /// <summary>The lock a training process holds on its run directory while it runs (<see cref="Lock"/>).</summary>
+    public const string LockFile = ".bertlab-train.lock";
 
     public RunDirectory(string path) => Root = path;
 
@@ -39,7 +41,21 @@ public sealed class RunDirectory
     public string CheckpointsPath => Path.Combine(Root, CheckpointsDir);
     public string ModelPath => Path.Combine(Root, ModelDir);
 
-    public void Create() => Directory.CreateDirectory(Root);
+    public void Create() => FileFailure.CreateDirectory(Root);
+
+    /// <summary>
+    /// Makes this process the run directory's one owner (an exclusive flock on <see cref="LockFile"/>, which the kernel
+    /// releases when the process ends, however it ends, so a killed run never blocks its resume). Throws a
+    /// <see cref="BertLabException"/> naming the owner's process id when another process holds it.
+    /// </summary>
+    public IDisposable Lock()
+    {
+        if (File.Exists(Root)) throw new BertLabException($"{Root} is a file, not a run directory; choose another --out");
+        Create();
+        var path = Path.Combine(Root, LockFile);
+        return Experiments.FileLock.TryAcquireNamed(path)
+            ?? throw new BertLabException($"{Root} is in use by another bertlab process (PID {Experiments.FileLock.Owner(path)}); wait for it to end, stop it, or choose another --out");
+    }
 
     /// <summary>True when the directory already holds a run (a summary or a checkpoint).</summary>
     public bool HoldsRun => File.Exists(SummaryPath) || LatestCheckpoint() is not null;
@@ -114,15 +130,15 @@ public sealed class RunDirectory
     /// </summary>
     public string WriteCheckpoint(int step, Action<string> write, JsonObject state)
     {
-        Directory.CreateDirectory(CheckpointsPath);
+        FileFailure.CreateDirectory(CheckpointsPath);
         var name = $"{CheckpointPrefix}{step:D8}";
         var tmp = Path.Combine(CheckpointsPath, ".tmp-" + name);
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        write(tmp);
-        File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJsonString());
         var final = Path.Combine(CheckpointsPath, name);
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(tmp, final);
+        FileFailure.WriteDirectoryAtomically(final, tmp, t =>
+        {
+            write(t);
+            File.WriteAllText(Path.Combine(t, StateFile), state.ToJsonString());
+        });
         return final;
     }
 
@@ -150,11 +166,7 @@ public sealed class RunDirectory
     public string WriteModel(Action<string> write)
     {
         var dir = ModelPath;
-        var tmp = dir + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        write(tmp);
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
-        Directory.Move(tmp, dir);
+        FileFailure.WriteDirectoryAtomically(dir, dir + ".tmp", write);
         return dir;
     }
 

@@ -47,6 +47,10 @@ public static class ExitCodes
     public const int UserError = 2;
     /// <summary>The run diverged (summary.json says where and why).</summary>
     public const int Diverged = 3;
+    /// <summary>Stopped by SIGINT (Ctrl-C) after a checkpoint at the current step: resumable (128 + 2).</summary>
+    public const int Interrupted = 130;
+    /// <summary>Stopped by SIGTERM after a checkpoint at the current step: resumable (128 + 15).</summary>
+    public const int Terminated = 143;
 
     public static int For(RunStatus status) => status switch
     {

@@ -61,6 +61,10 @@ public sealed class Trainer
     /// Null (the default): model TFLOP/s only; the trainer does not spend time measuring a peak.</summary>
     public double? PeakTflops { get; init; }
 
+    /// <summary>Asked before every step after the first: a non-null answer (what asked, e.g. "SIGINT") ends the run
+    /// gracefully, with a checkpoint at the step reached and a "stopped" summary (<see cref="StopSignal"/>).</summary>
+    public Func<string?>? StopRequested { get; init; }
+
     public static string? LatestCheckpoint(string runDir) => RunDirectory.LatestCheckpoint(runDir);
 
     /// <summary>The divergence guard's state (a checkpoint carries it for an exact resume).</summary>
@@ -128,6 +132,7 @@ public sealed class Trainer
         {
             for (int step = run.StartStep; step < end; step++)
             {
+                if (step > run.StartStep && StopRequested?.Invoke() is string signal) return Stop(run, step, signal);
                 run.Step = step;
                 var plan = StepPlan.For(_config.Run, step);
                 var result = TrainStep(run, step, plan.Log);
@@ -155,13 +160,23 @@ public sealed class Trainer
         }
     }
 
-    /// <summary>Writes the configuration, builds the model and optimiser, restores the latest checkpoint when resuming.</summary>
+    /// <summary>A graceful stop before step <paramref name="done"/>+1: the checkpoint at <paramref name="done"/> (unless that
+    /// step already wrote one), a "stopped" summary whose reason carries the resume command.</summary>
+    RunSummary Stop(RunState run, int done, string signal)
+    {
+        run.Step = done;
+        if (!StepPlan.For(_config.Run, done - 1).Checkpoint) Checkpoint(run, done);
+        run.Summary.BestStep = run.Best.Step;
+        return Finish(run, RunStatus.Stopped, done, $"stopped by {signal} after step {done} of {_config.Run.Steps}; resume with: bertlab train --resume {_dir.Root}");
+    }
+
+    /// <summary>Builds the model and optimiser, restores the newest intact checkpoint when resuming, and only then writes the
+    /// configuration: a resume that fails (a checkpoint that does not fit the configuration) changes no file.</summary>
     RunState Start(bool resume)
     {
         _dir.Create();
         var device = TorchRuntime.Device(_config.Run.Device);
         TorchRuntime.Initialize(_config.Run.Threads);
-        if (Writes) _dir.WriteConfig(_config);
 
         torch.manual_seed(_config.Run.Seed);
         var model = new BertForMaskedLM(_config.Model.Clone());
@@ -177,11 +192,10 @@ public sealed class Trainer
         };
         _observer.OnMessage($"optimizer: {_config.Optimizer.Name}, implementation {run.Optimizer.Implementation} (optimizer.implementation={_config.Optimizer.Implementation})");
 
-        string? latest = resume ? _dir.LatestCheckpoint() : null;
-        if (resume && latest is null) _observer.OnMessage("no checkpoint found: starting from step 0");
+        string? latest = resume ? RestoreNewestIntact(run) : null;
+        if (Writes) _dir.WriteConfig(_config);
         if (latest is not null)
         {
-            run.StartStep = RestoreCheckpoint(latest, run);
             if (Writes) _dir.TruncateMetrics(run.StartStep);
             _observer.OnMessage($"resumed from {latest} at step {run.StartStep}");
         }
@@ -265,6 +279,7 @@ public sealed class Trainer
     {
         if (!Writes) return;
         var eval = Evaluate(run.Model, run.Device);
+        if (eval.MaskedTokens == 0) return;   // no validation data: no evaluation (never a loss of 0)
         record.Validation = eval;
         run.Best.Offer(eval.Loss, record.Step);
         run.Summary.Validation = eval;
@@ -545,6 +560,32 @@ public sealed class Trainer
         }, state);
         _dir.Prune(_config.Run.KeepLast, best.Step);
         return path;
+    }
+
+    /// <summary>Restores the newest checkpoint that loads, newest first, saying which it skipped and why; null when the run
+    /// has none. Throws (nothing written) when none loads: corrupt, or made for another model than the configuration's.</summary>
+    string? RestoreNewestIntact(RunState run)
+    {
+        var all = _dir.Checkpoints();
+        if (all.Count == 0) { _observer.OnMessage("no checkpoint found: starting from step 0"); return null; }
+        var skipped = new List<string>();
+        for (int i = all.Count - 1; i >= 0; i--)
+        {
+            var dir = all[i].Dir;
+            try
+            {
+                run.StartStep = RestoreCheckpoint(dir, run);
+                return dir;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                var why = e is BertLabException ? e.Message.Replace(dir + ": ", "").Replace(dir, Path.GetFileName(dir)) : $"{e.GetType().Name}: {e.Message}";
+                skipped.Add($"{Path.GetFileName(dir)}: {why}");
+                _observer.OnMessage($"skipped checkpoint {dir}: {why}");
+            }
+        }
+        throw new BertLabException($"{_dir.Root}: no checkpoint can be resumed (nothing was changed): {string.Join("; ", skipped)}. " +
+                                   "A resume cannot change the model (--attention, --model, --set model.*); with every checkpoint corrupt, start again with a new --out");
     }
 
     int RestoreCheckpoint(string dir, RunState run)

@@ -18,13 +18,49 @@ public static class TrainingSession
     }
 
     /// <summary>The run directory: the resumed one, else <paramref name="outDir"/> or runs/&lt;date&gt;-&lt;attention&gt;, which
-    /// must not already hold a run.</summary>
+    /// must not already hold a run (<see cref="Claim"/> checks that).</summary>
     public static RunDirectory ChooseRunDirectory(string? resumeDir, string? outDir, RunConfig config)
     {
-        if (resumeDir is not null) return new RunDirectory(resumeDir);
-        var dir = new RunDirectory(outDir ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{config.Model.Attention.Preset}"));
-        if (dir.HoldsRun) throw new BertLabException($"{dir.Root} already holds a run; continue it with --resume {dir.Root} or choose another --out");
-        return dir;
+        if (resumeDir is not null)
+        {
+            if (!Directory.Exists(resumeDir)) throw new BertLabException($"--resume {resumeDir}: no such run directory");
+            return new RunDirectory(resumeDir);
+        }
+        if (outDir is not null && File.Exists(outDir)) throw new BertLabException($"--out {outDir}: is a file, not a directory; choose another --out");
+        // whether it already holds a run is checked under its lock (Claim): another process may be starting one there
+        return new RunDirectory(outDir ?? Path.Combine("runs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{config.Model.Attention.Preset}"));
+    }
+
+    /// <summary>
+    /// Takes the run directory for this process (<see cref="RunDirectory.Lock"/>: exit 2 naming the owner's PID when
+    /// another process has it), then checks again, under the lock, that a new run does not land on an existing one.
+    /// Nothing in the directory is written but the lock.
+    /// </summary>
+    public static IDisposable Claim(RunDirectory dir, bool resume)
+    {
+        var held = dir.Lock();
+        if (!resume && dir.HoldsRun)
+        {
+            held.Dispose();
+            throw new BertLabException($"{dir.Root} already holds a run; continue it with --resume {dir.Root} or choose another --out");
+        }
+        return held;
+    }
+
+    /// <summary>
+    /// What a resume would do, decided before anything is written: null to go on; a message when the run already
+    /// completed its <c>run.steps</c> (nothing to do, nothing changed). Throws when the new <c>run.steps</c> lies behind
+    /// where the run already is (a run cannot be shortened).
+    /// </summary>
+    public static string? CheckResume(RunDirectory dir, RunConfig config)
+    {
+        var summary = dir.ReadSummary();
+        int reached = Math.Max(dir.Checkpoints() is { Count: > 0 } all ? all[^1].Step : 0, summary?.Status == RunStatus.Completed ? summary.Step : 0);
+        if (config.Run.Steps < reached)
+            throw new BertLabException($"{dir.Root} is already at step {reached}; run.steps {config.Run.Steps} would go back: resume with --steps {reached} or more (nothing was changed)");
+        if (summary is { Status: RunStatus.Completed } && summary.Step == config.Run.Steps)
+            return $"{dir.Root} already completed its {summary.Step} steps: nothing to do, nothing changed (to train on: --resume {dir.Root} --steps N with N > {summary.Step})";
+        return null;
     }
 
     /// <summary>Ranks on one machine share its cores: run.threads 0 ("all cores") becomes this rank's share of them.</summary>

@@ -112,6 +112,24 @@ public sealed class FineTunerTests : IDisposable
     }
 
     [Fact]
+    public void AStopRequest_EndsAfterTheStep_KeepingTheFinishedSeedsAndTheBestModel()
+    {
+        var modelDir = TinyModel();
+        var data = TaskRegistry.Resolve(TinyTask()).Load();
+        var tokenizer = new WordTokenizer(Vocabulary.Load(Path.Combine(modelDir, "vocab.txt")));
+        var outDir = Path.Combine(_dir, "stopped");
+        int steps = 0, stepsPerSeed = (data.Train.Count + 3) / 4 * 2;
+        var options = new FineTuneOptions { Epochs = 2, LearningRate = 1e-2, BatchSize = 4, MaxLength = 16, Seeds = new[] { 1, 2 }, LogEvery = 0 };
+        var tuner = new FineTuner(modelDir, tokenizer, options) { StopRequested = () => ++steps > stepsPerSeed + 1 ? "SIGINT" : null };
+        var e = Assert.Throws<TrainingStoppedException>(() => tuner.Run(data, outDir));
+        Assert.Equal(stepsPerSeed + 2, steps);   // the step during which the stop came was finished, no more
+        Assert.Contains("stopped by SIGINT at seed 2", e.Message);
+        Assert.Contains("the 1 finished seed(s)", e.Message);
+        Assert.True(File.Exists(Path.Combine(outDir, FineTuneResult.FileName)));
+        Assert.True(File.Exists(Path.Combine(outDir, "config.json")));
+    }
+
+    [Fact]
     public void RegressionTask_UsesOneOutputAndCorrelations()
     {
         var modelDir = TinyModel();

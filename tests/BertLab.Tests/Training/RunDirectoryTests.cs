@@ -25,13 +25,17 @@ public class RunDirectoryTests : IDisposable
     public void Checkpoint_IsVisibleOnlyOnceComplete_AndAnInterruptedWriteLeavesNoStepDirectory()
     {
         var d = new RunDirectory(_tmp);
-        Assert.Throws<IOException>(() => d.WriteCheckpoint(5, tmp =>
+        // a file-system failure comes back as one message naming the checkpoint (FileFailure), never the temporary
+        var e = Assert.Throws<BertLabException>(() => d.WriteCheckpoint(5, tmp =>
         {
             Directory.CreateDirectory(tmp);
             File.WriteAllText(Path.Combine(tmp, "model.safetensors"), "half");
             Assert.Null(d.LatestCheckpoint());                                  // being written: not a checkpoint yet
             throw new IOException("disk full");
         }, new JsonObject { ["step"] = 5 }));
+        Assert.Contains("step-00000005: disk full", e.Message);
+        Assert.DoesNotContain(".tmp", e.Message);
+        Assert.Empty(Directory.GetDirectories(d.CheckpointsPath, ".tmp-*"));
         Assert.Null(d.LatestCheckpoint());
         Assert.False(Directory.Exists(Path.Combine(d.CheckpointsPath, "step-00000005")));
 

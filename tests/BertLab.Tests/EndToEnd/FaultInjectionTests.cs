@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using BertLab.Training;
+using Xunit;
+
+namespace BertLab.Tests.EndToEnd;
+
+/// <summary>
+/// Faults injected into the real `bertlab train` process (issue 14): SIGINT and SIGTERM mid-run, two processes on one
+/// run directory and on one new data cache, a corrupt latest checkpoint, a rejected or pointless resume, an empty
+/// validation split, --out naming a file. Every case trains a tiny model for a few steps.
+/// </summary>
+[Trait("Category", "Slow")]
+public class FaultInjectionTests : IDisposable
+{
+    readonly string _tmp = Directory.CreateTempSubdirectory("bertlab-faults-").FullName;
+    public void Dispose() { try { Directory.Delete(_tmp, true); } catch { } }
+
+    string Cache => Path.Combine(_tmp, "cache");
+
+    string[] TinyRun(string outDir, int steps, params string[] extra) => TinyRunOn(CliProcess.SmallCorpus(_tmp, 400), outDir, steps, extra);
+
+    string[] TinyRunOn(string corpus, string outDir, int steps, params string[] extra) => new[]
+    {
+        "train", "--model", "tiny", "--attention", "cottention", "--steps", steps.ToString(), "--out", outDir, "--threads", "1",
+        "--corpus", corpus,
+        "--set", "data.seq_len=32", "--set", "run.batch_size=4", "--set", "run.log_interval=1", "--set", "run.checkpoint_interval=3",
+        "--set", "run.eval_interval=100", "--set", "run.eval_batches=1", "--set", "data.cache_dir=" + Cache,
+    }.Concat(extra).ToArray();
+
+    static List<double> Losses(string dir) =>
+        TrainingPlots.ReadMetrics(dir).Where(m => m["loss"] is not null).Select(m => m["loss"]!.GetValue<double>()).ToList();
+
+    (int code, string output) Run(params string[] args) => CliProcess.Run(args, _tmp, TimeSpan.FromMinutes(5));
+
+    static string Read(string path) => File.Exists(path) ? File.ReadAllText(path) : "<none>";
+
+    /// <summary>Starts bertlab, waits until <paramref name="ready"/> holds, calls <paramref name="act"/> with the process,
+    /// and waits for it to end.</summary>
+    (int code, string output) RunAndInterrupt(string[] args, Func<bool> ready, Action<Process> act)
+    {
+        using var p = CliProcess.Start(args, _tmp);
+        var output = new StringBuilder();
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.BeginOutputReadLine(); p.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (!p.HasExited && !ready() && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
+        Assert.False(p.HasExited, "the run ended before the fault could be injected:\n" + output);
+        act(p);
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); Assert.Fail("still running after the fault:\n" + output); }
+        p.WaitForExit();
+        lock (output) return (p.ExitCode, output.ToString());
+    }
+
+    [Fact]
+    public void SigintAndSigterm_StopAfterTheStepWithACheckpoint_AndTheResumeGivesTheUninterruptedLosses()
+    {
+        const int steps = 14;
+        // no checkpoint interval falls inside the run: the checkpoint a resume starts from is the one the stop wrote
+        string[] extra = { "--set", "run.checkpoint_interval=1000" };
+        var full = Path.Combine(_tmp, "full");
+        var (code, output) = Run(TinyRun(full, steps, extra));
+        Assert.True(code == 0, output);
+        var expected = Losses(full);
+        Assert.Equal(steps, expected.Count);
+
+        foreach (var (signal, exit) in new[] { (StopSignal.SigInt, 130), (StopSignal.SigTerm, 143) })
+        {
+            var cut = Path.Combine(_tmp, "cut" + signal);
+            var (c1, o1) = RunAndInterrupt(TinyRun(cut, steps, extra), () => Losses(cut).Count >= 3,
+                p => Assert.True(StopSignal.Send(p.Id, signal)));
+            Assert.True(c1 == exit, $"signal {signal}: exit {c1}\n{o1}");
+            var summary = new RunDirectory(cut).ReadSummary()!;
+            Assert.Equal(RunStatus.Stopped, summary.Status);
+            Assert.True(summary.Step is >= 3 and < steps, o1);
+            Assert.Contains($"--resume {cut}", summary.Reason);
+            Assert.EndsWith($"step-{summary.Step:D8}", new RunDirectory(cut).LatestCheckpoint());
+            Assert.Equal(expected.Take(summary.Step), Losses(cut));
+
+            var (c2, o2) = Run("train", "--resume", cut);
+            Assert.True(c2 == 0, o2);
+            Assert.Equal(expected, Losses(cut));
+            Assert.Equal(RunStatus.Completed, new RunDirectory(cut).ReadSummary()!.Status);
+        }
+    }
+
+    [Fact]
+    public void ASecondProcessOnARunDirectory_IsTurnedAwayNamingTheOwner_AndAKilledOwnerDoesNotBlockTheResume()
+    {
+        var dir = Path.Combine(_tmp, "shared");
+        (int code, string output) second = default;
+        var (c1, _) = RunAndInterrupt(TinyRun(dir, 100000), () => Losses(dir).Count >= 1, p =>
+        {
+            second = Run(TinyRun(dir, 100000));
+            var resume = Run("train", "--resume", dir);
+            Assert.True(resume.code == 2, resume.output);
+            Assert.Contains($"PID {p.Id}", resume.output);
+            p.Kill(entireProcessTree: true); // SIGKILL: the kernel drops the lock
+        });
+        Assert.True(second.code == 2, second.output);
+        Assert.Contains($"in use by another bertlab process", second.output);
+        var steps = Losses(dir).Count;
+        // the turned-away processes changed nothing: one run's steps, in order
+        Assert.Equal(Enumerable.Range(1, steps), TrainingPlots.ReadMetrics(dir).Select(m => m["step"]!.GetValue<int>()));
+        var (c3, o3) = Run("train", "--resume", dir, "--steps", "6");
+        Assert.True(c3 == 0 || o3.Contains("already at step"), o3);
+        Assert.DoesNotContain("in use", o3);
+    }
+
+    [Fact]
+    public void TwoRunsNeedingTheSameNewDataCache_BothSucceed()
+    {
+        var a = CliProcess.Start(TinyRun(Path.Combine(_tmp, "a"), 2), _tmp);
+        var b = CliProcess.Start(TinyRun(Path.Combine(_tmp, "b"), 2), _tmp);
+        var outA = a.StandardOutput.ReadToEndAsync();
+        var errA = a.StandardError.ReadToEndAsync();
+        var outB = b.StandardOutput.ReadToEndAsync();
+        var errB = b.StandardError.ReadToEndAsync();
+        Assert.True(a.WaitForExit(TimeSpan.FromMinutes(5)) && b.WaitForExit(TimeSpan.FromMinutes(5)));
+        a.WaitForExit(); b.WaitForExit();
+        Assert.True(a.ExitCode == 0, outA.GetAwaiter().GetResult() + errA.GetAwaiter().GetResult());
+        Assert.True(b.ExitCode == 0, outB.GetAwaiter().GetResult() + errB.GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public void ACorruptLatestCheckpoint_FallsBackToTheNewestIntactOne_AndNoneIntactIsAClearError()
+    {
+        var dir = Path.Combine(_tmp, "corrupt");
+        var (c1, o1) = Run(TinyRun(dir, 9));
+        Assert.True(c1 == 0, o1);
+        var expected = Losses(dir);
+        // as a kill right after the last checkpoint's write leaves it, but with that checkpoint's optimiser state truncated
+        File.Delete(Path.Combine(dir, RunDirectory.SummaryFile));
+        var latest = Path.Combine(dir, "checkpoints", "step-00000009");
+        foreach (var f in Directory.GetFiles(latest, "optimizer.*")) Truncate(f);
+
+        var (c2, o2) = Run("train", "--resume", dir);
+        Assert.True(c2 == 0, o2);
+        Assert.Contains("skipped checkpoint", o2);
+        Assert.Contains("step-00000009", o2);
+        Assert.Contains("resumed from", o2);
+        Assert.Contains("step-00000006", o2);
+        Assert.Equal(expected, Losses(dir));
+
+        foreach (var ckpt in new RunDirectory(dir).Checkpoints()) Truncate(Path.Combine(ckpt.Dir, "model.safetensors"));
+        var config = Read(Path.Combine(dir, RunDirectory.ConfigFile));
+        var (c3, o3) = Run("train", "--resume", dir, "--steps", "12");
+        Assert.True(c3 == 2, o3);
+        Assert.Contains("no checkpoint can be resumed", o3);
+        Assert.DoesNotContain("   at ", o3);
+        Assert.Equal(config, Read(Path.Combine(dir, RunDirectory.ConfigFile)));
+    }
+
+    static void Truncate(string path)
+    {
+        using var s = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        s.SetLength(s.Length / 2);
+    }
+
+    [Theory]
+    [InlineData("--attention", "softmax")]
+    [InlineData("--model", "small")]
+    public void ARejectedResume_ChangesNoFile_AndAPlainResumeStillWorks(string option, string value)
+    {
+        var dir = Path.Combine(_tmp, "rejected");
+        var (c1, o1) = Run(TinyRun(dir, 3));
+        Assert.True(c1 == 0, o1);
+        var before = Snapshot(dir);
+        var (c2, o2) = Run("train", "--resume", dir, "--steps", "6", option, value);
+        Assert.True(c2 == 2, o2);
+        Assert.DoesNotContain("   at ", o2);
+        Assert.Equal(before, Snapshot(dir));
+        var (c3, o3) = Run("train", "--resume", dir, "--steps", "6");
+        Assert.True(c3 == 0, o3);
+        Assert.Equal(RunStatus.Completed, new RunDirectory(dir).ReadSummary()!.Status);
+    }
+
+    /// <summary>The run's files (names and contents), but its lock files.</summary>
+    static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith(".bertlab-train.lock"))
+            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToBase64String(File.ReadAllBytes(f)));
+
+    [Fact]
+    public void ResumingACompletedRun_SaysSoAndChangesNothing_AndAShorterStepsIsRefused()
+    {
+        var dir = Path.Combine(_tmp, "done");
+        var (c1, o1) = Run(TinyRun(dir, 4));
+        Assert.True(c1 == 0, o1);
+        var before = Snapshot(dir);
+        var (c2, o2) = Run("train", "--resume", dir);
+        Assert.True(c2 == 0, o2);
+        Assert.Contains("already completed", o2);
+        Assert.Equal(before, Snapshot(dir));
+        var (c3, o3) = Run("train", "--resume", dir, "--steps", "2");
+        Assert.True(c3 == 2, o3);
+        Assert.Contains("already at step 4", o3);
+        Assert.Equal(before, Snapshot(dir));
+    }
+
+    [Fact]
+    public void AnEmptyValidationSplit_IsAnErrorBeforeTraining()
+    {
+        var corpus = Path.Combine(_tmp, "random.txt");
+        var bytes = new byte[100_000];
+        new Random(3).NextBytes(bytes);
+        File.WriteAllBytes(corpus, bytes);
+        var dir = Path.Combine(_tmp, "empty-validation");
+        var (code, output) = Run(TinyRunOn(corpus, dir, 4));
+        Assert.True(code == 2, output);
+        Assert.Contains("validation split is empty", output);
+        Assert.Contains("data.validation_fraction", output);
+        Assert.False(File.Exists(Path.Combine(dir, RunDirectory.MetricsFile)));
+    }
+
+    [Fact]
+    public void ASweepStoppedBySigint_StopsItsRunAtACheckpoint_AndMarksItStopped()
+    {
+        var corpus = BertLab.Tests.Experiments.SweepTestKit.WriteCorpus(_tmp);
+        var baseConfig = BertLab.Tests.Experiments.SweepTestKit.TinyBase(corpus, 100000, 1000);
+        var file = Path.Combine(_tmp, "stop.json");
+        File.WriteAllText(file, "{\"name\": \"stop\", \"base\": " + baseConfig.ToJsonString() + ", \"runs\": [{\"name\": \"long\", \"set\": {}}]}");
+        var sweep = Path.Combine(_tmp, "sweep");
+        var run = Path.Combine(sweep, "runs", "00-long");
+        // the signal goes to the sweep process alone: the sweep must pass it on to its run
+        var (code, output) = RunAndInterrupt(new[] { "sweep", "run", file, "--out", sweep, "--no-report" },
+            () => File.Exists(Path.Combine(run, RunDirectory.MetricsFile)) && Losses(run).Count >= 2,
+            p => Assert.True(StopSignal.Send(p.Id, StopSignal.SigInt)));
+        Assert.True(code == 130, output);
+        var summary = new RunDirectory(run).ReadSummary();
+        Assert.True(summary is { Status: RunStatus.Stopped }, output);
+        Assert.EndsWith($"step-{summary!.Step:D8}", new RunDirectory(run).LatestCheckpoint());
+        Assert.Equal("stopped", BertLab.Experiments.SweepState.Read(sweep)["points"]![0]!["status"]!.GetValue<string>());
+    }
+
+    [BertLab.Tests.Cli.MountFact]
+    public void ADiskFullDuringACheckpointWrite_NamesTheCheckpoint_AndLeavesNoTemporaryFolder()
+    {
+        using var fs = new BertLab.Tests.Cli.SmallFileSystem(size: "256k");
+        var dir = Path.Combine(fs.Root, "run");
+        var (code, output) = Run(TinyRun(dir, 6));
+        Assert.True(code == 2, output);
+        Assert.Contains($"cannot write {Path.Combine(dir, "checkpoints", "step-00000003")}: no space left on device", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(dir, "checkpoints")));
+        Assert.Equal(3, Losses(dir).Count);   // what was written before stays
+    }
+
+    [Fact]
+    public void OutNamingAFile_FailsBeforePreparingData()
+    {
+        var file = Path.Combine(_tmp, "a-file");
+        File.WriteAllText(file, "x");
+        var (code, output) = Run(TinyRun(file, 2, "--set", "data.cache_dir=" + Path.Combine(_tmp, "unused-cache")));
+        Assert.True(code == 2, output);
+        Assert.Contains("is a file", output);
+        Assert.False(Directory.Exists(Path.Combine(_tmp, "unused-cache")), output);
+    }
+}
