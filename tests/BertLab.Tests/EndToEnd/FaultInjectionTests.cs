@@ -110,7 +110,7 @@ public class FaultInjectionTests : IDisposable
     }
 
     [Fact]
-    public void TwoRunsNeedingTheSameNewDataCache_BothSucceed()
+    public async Task TwoRunsNeedingTheSameNewDataCache_BothSucceed()
     {
         var a = CliProcess.Start(TinyRun(Path.Combine(_tmp, "a"), 2), _tmp);
         var b = CliProcess.Start(TinyRun(Path.Combine(_tmp, "b"), 2), _tmp);
@@ -120,8 +120,8 @@ public class FaultInjectionTests : IDisposable
         var errB = b.StandardError.ReadToEndAsync();
         Assert.True(a.WaitForExit(TimeSpan.FromMinutes(5)) && b.WaitForExit(TimeSpan.FromMinutes(5)));
         a.WaitForExit(); b.WaitForExit();
-        Assert.True(a.ExitCode == 0, outA.GetAwaiter().GetResult() + errA.GetAwaiter().GetResult());
-        Assert.True(b.ExitCode == 0, outB.GetAwaiter().GetResult() + errB.GetAwaiter().GetResult());
+        Assert.True(a.ExitCode == 0, await outA + await errA);
+        Assert.True(b.ExitCode == 0, await outB + await errB);
     }
 
     [Fact]
