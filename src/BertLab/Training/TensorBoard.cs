@@ -12,14 +12,11 @@ public sealed class TensorBoardWriter : IDisposable
     /// <summary>The folder of a run (train) or fine-tuning output that holds the event files.</summary>
     public const string Folder = "tensorboard";
 
-    readonly TorchSharp.Modules.SummaryWriter _writer;
+    TorchSharp.Modules.SummaryWriter? _writer;
 
-    public TensorBoardWriter(string logDir)
-    {
-        Directory.CreateDirectory(logDir);
-        LogDir = logDir;
-        _writer = torch.utils.tensorboard.SummaryWriter(logDir);
-    }
+    /// <summary>Nothing is created until the first scalar: a run that is refused before it trains (a rejected resume)
+    /// leaves its folder untouched.</summary>
+    public TensorBoardWriter(string logDir) => LogDir = logDir;
 
     public string LogDir { get; }
 
@@ -27,6 +24,11 @@ public sealed class TensorBoardWriter : IDisposable
     public void Scalar(string tag, double value, int step)
     {
         if (!double.IsFinite(value)) return;
+        if (_writer is null)
+        {
+            Directory.CreateDirectory(LogDir);
+            _writer = torch.utils.tensorboard.SummaryWriter(LogDir);
+        }
         _writer.add_scalar(tag, (float)value, step, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
 
