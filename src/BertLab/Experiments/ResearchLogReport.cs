@@ -44,7 +44,7 @@ public static class ResearchLogReport
                 int batch = (int)(RunRecord.Num(c?["run"]?["batch_size"]) ?? b.BatchSize), seq = (int)(RunRecord.Num(c?["data"]?["seq_len"]) ?? b.SeqLen);
                 int steps = (int)(RunRecord.Num(c?["run"]?["steps"]) ?? b.Steps);
                 string opt = c?["optimizer"] is JsonObject o
-                    ? $"{o["name"]} (wd {o["weight_decay"]}{(o["name"]?.GetValue<string>() == "adam" ? " as L2" : " decoupled")}, ε {o["eps"]})" : "–";
+                    ? $"{o["name"]} (wd {Lr(RunRecord.Num(o["weight_decay"]) ?? double.NaN)}{(o["name"]?.GetValue<string>() == "adam" ? " as L2" : " decoupled")}, ε {Lr(RunRecord.Num(o["eps"]) ?? double.NaN)})" : "–";
                 double clip = RunRecord.Num(c?["optimizer"]?["clip_norm"]) ?? 0;
                 return new[]
                 {
