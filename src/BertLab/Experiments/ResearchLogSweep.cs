@@ -69,7 +69,6 @@ public static class ResearchLogSweep
         (string, JsonNode?) Att(string preset) => ("attention", JsonValue.Create(preset));
         (string, JsonNode?)[] Adam = { ("optimizer.name", "adam") };
         (string, JsonNode?)[] AdamW = { ("optimizer.name", "adamw") };
-        var varLen = HasVariableLengthData ? new (string, JsonNode?)[] { (PackingKey, VariableLengthPacking) } : Array.Empty<(string, JsonNode?)>();
         void Add(string name, IReadOnlyList<double> lrs, params (string, JsonNode?)[] set) => arms.Add(new StudyArm(name, set, lrs));
         IReadOnlyList<double> Two = b.FullGridForAll ? grid : two;
         IReadOnlyList<double> One(double lr) => new[] { lr };
@@ -84,17 +83,17 @@ public static class ResearchLogSweep
         Add("adamw cosine-softmax", Two, AdamW.Append(Att("cosine-softmax")).ToArray());
         Add("adamw cosine", grid, AdamW.Append(Att("cosine")).ToArray());
         Add("adamw cosine-relu", grid, AdamW.Append(Att("cosine-relu")).ToArray());
-        Add("adamw cosine-n", grid, AdamW.Concat(varLen).Append(Att("cosine-n")).ToArray());
-        Add("adamw cottention", grid, AdamW.Concat(varLen).Append(Att("cottention")).ToArray());
+        Add("adamw cosine-n", grid, AdamW.Append(Att("cosine-n")).ToArray());
+        Add("adamw cottention", grid, AdamW.Append(Att("cottention")).ToArray());
         Add("adamw cosine-sigmoid", One(b.Log1e5), AdamW.Append(Att("cosine-sigmoid")).ToArray());
         Add("adamw cosine-relu token-dropout", One(b.Log1e5), AdamW.Append(Att("cosine-relu")).Append(("attention.token_dropout", 0.1)).ToArray());
         // angular with cosine-relu's scaling (none), so only the similarity differs
         Add("adamw angular scaling-none", One(b.Log1e5), AdamW.Append(Att("angular")).Append(("attention.scaling", "none")).ToArray());
         var longSeq = new (string, JsonNode?)[] { ("data.seq_len", b.LongSeqLen), ("run.batch_size", b.LongBatchSize) }
             .Concat(b.LongSeqLen > 512 ? new (string, JsonNode?)[] { ("model.max_position_embeddings", b.LongSeqLen) } : Array.Empty<(string, JsonNode?)>()).ToArray();
-        Add("adamw cosine-sqrt-n", One(b.Log1e4), AdamW.Concat(varLen).Append(Att("cosine-sqrt-n")).ToArray());
-        Add("adamw cosine-sqrt-n long", One(b.Log1e4), AdamW.Concat(varLen).Append(Att("cosine-sqrt-n")).Concat(longSeq).ToArray());
-        Add("adamw cosine-n long", One(b.Log1e4), AdamW.Concat(varLen).Append(Att("cosine-n")).Concat(longSeq).ToArray());
+        Add("adamw cosine-sqrt-n", One(b.Log1e4), AdamW.Append(Att("cosine-sqrt-n")).ToArray());
+        Add("adamw cosine-sqrt-n long", One(b.Log1e4), AdamW.Append(Att("cosine-sqrt-n")).Concat(longSeq).ToArray());
+        Add("adamw cosine-n long", One(b.Log1e4), AdamW.Append(Att("cosine-n")).Concat(longSeq).ToArray());
         Add("adamw qkv-norm", One(b.Log1e4), AdamW.Append(Att("qkv-norm")).ToArray());
         // output penalty on plain cosine, whose output norm is not bounded (on cosine-n it stayed exactly 0)
         foreach (var lambda in new[] { 0.01, 0.1 })
@@ -118,7 +117,11 @@ public static class ResearchLogSweep
         {
             ["model"] = b.Model,
             ["attention"] = "softmax",
-            ["data"] = new JsonObject { ["seq_len"] = b.SeqLen },
+            ["data"] = HasVariableLengthData
+                // the original work trained on sentence pairs of varying length: every arm does, so that n varies and
+                // n-scaled arms are compared with controls on the same data (findings 5, 6a, 6b, 8 need it)
+                ? new JsonObject { ["seq_len"] = b.SeqLen, [PackingKey.Split('.')[1]] = VariableLengthPacking }
+                : new JsonObject { ["seq_len"] = b.SeqLen },
             // the original recipe: ε 1e-7, weight decay 0.01 on every parameter, no clipping (only the clipping arm clips)
             ["optimizer"] = new JsonObject
             {
