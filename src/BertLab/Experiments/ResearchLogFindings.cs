@@ -98,8 +98,9 @@ public static class ResearchLogFindings
         /// <summary>log10 η_max; an arm that diverged everywhere counts half a decade below the grid.</summary>
         public double Log10MaxLr(LrSensitivity s) => double.IsFinite(s.MaxStableLr) ? Math.Log10(s.MaxStableLr) : Math.Log10(s.Curve.Min(c => c.Lr)) - 0.5;
 
-        /// <summary>Whether some lr of the grid took the arm past its edge of stability (diverged, or ℓ above ℓ* + 0.5).</summary>
-        public static bool EdgeReached(LrSensitivity s) => s.Curve.Any(c => c.Diverged || c.Loss > s.BestLoss + LrSensitivity.StableWithin);
+        /// <summary>Whether some lr above η* took the arm past its edge of stability (diverged, or ℓ above ℓ* + 0.5). A low lr that is
+        /// merely undertrained (ℓ far above ℓ* below η*) is no edge of stability and does not count.</summary>
+        public static bool EdgeReached(LrSensitivity s) => s.Curve.Any(c => c.Lr > s.BestLr && (c.Diverged || c.Loss > s.BestLoss + LrSensitivity.StableWithin));
 
         public static PairedComparison? Pair(IEnumerable<(long Seed, double? A, double? B)> values, double margin, bool lowerIsBetter)
         {

@@ -186,6 +186,9 @@ public sealed class ResearchLogStudyTests : IDisposable
         Assert.Equal("agrees", v.VerdictName);
         Assert.Equal(Math.Log10(top) - (Math.Log10(1e-4) - 0.5), v.Result.Statistic!.MeanDifference, 6);
         Assert.Contains("η_max per seed none, none, none", v.Observed);
+        // undertrained at the lowest lr (ℓ 1 nat above ℓ*) but stable up to the top: no edge of stability → not exercised, not "equivalent"
+        s = Study((a, lr, seed) => (a is "adamw softmax" or "adamw cosine-relu") && lr == 1e-4 ? new Outcome(8.0) : InUse(a, lr, seed));
+        Assert.Equal("not exercised", C(s, "4c"));
         // disagreement in one seed only: orderings +0.5, +0.5, −0.5 → underpowered (not decided either way)
         s = Study((a, lr, seed) => a == "adamw cosine-relu" && lr >= 1e-3 && seed != 3 ? new Outcome(7.0, Diverged: true)
             : a == "adamw softmax" && lr >= 1e-3 && seed == 3 ? new Outcome(7.0, Diverged: true) : InUse(a, lr, seed));
