@@ -27,12 +27,12 @@ public sealed class SweepVerb : IVerb
     };
 
     static Option<string?> BudgetOption() => Verb.Opt<string?>("--budget",
-        $"Scale of the built-in {ResearchLogSweep.Name} sweep: {string.Join("; ", ResearchLogSweep.Budgets.Values.Select(b => $"{b.Name} = model {b.Model}, seq {b.SeqLen}, {b.Steps} steps ({b.Expectation})"))}. Default: small");
+        $"Scale of the built-in {ResearchLogSweep.Name} sweep: {string.Join("; ", ResearchLogSweep.Budgets.Values.Select(b => $"{b.Name} = model {b.Model}, seq {b.SeqLen}, {b.Steps} steps ({b.Expectation})"))}. Default: cpu");
 
     /// <summary>The definition, the arguments that name it again (for job scripts), and a label.</summary>
     static (SweepDefinition def, string label) Resolve(string source, string? budget)
     {
-        if (source == ResearchLogSweep.Name) return (ResearchLogSweep.Create(budget ?? "small"), $"{source} (budget {budget ?? "small"})");
+        if (source == ResearchLogSweep.Name) return (ResearchLogSweep.Create(budget ?? "cpu"), $"{source} (budget {budget ?? "cpu"})");
         if (budget is not null)
             throw new BertLabException($"--budget applies to the built-in {ResearchLogSweep.Name} sweep; a sweep file sets its scale in \"base\" (run.steps, model, data.seq_len)");
         if (!File.Exists(source))

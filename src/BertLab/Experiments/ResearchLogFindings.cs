@@ -1,259 +1,340 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
+using BertLab.Experiments.Statistics;
+using BertLab.Training;
 
 namespace BertLab.Experiments;
 
-/// <summary>One finding of ATTENTION.md §5 set beside what the reproduction observed.</summary>
-public sealed record FindingVerdict(string Id, string Claim, string Verdict, string Rule, string Observed, IReadOnlyList<string> Runs);
+/// <summary>One finding of ATTENTION.md §5 with the verdict of the rule that decides it, the statistic it rests on, the
+/// "attention in use" gate of the study and the runs it read.</summary>
+public sealed record FindingVerdict(string Id, string Claim, Verdict Result, string Rule, string Observed, string Gate, IReadOnlyList<string> Runs)
+{
+    /// <summary>agrees, disagrees, underpowered, not exercised, not applicable, horizon too short.</summary>
+    public string VerdictName => Verdict.ClassName(Result.Class);
+}
 
 /// <summary>
-/// Explicit decision rules, one per finding, over the research-log runs' final validation loss (val) and status. A run
-/// that diverged counts as worse than any run that did not; "beats" means a lower val by more than
-/// <see cref="Margin"/> nats; "helped a lot" means by more than <see cref="LargeMargin"/>. A rule whose runs are missing
-/// or failed gives "inconclusive", and so does a comparison of two completed runs neither of which learned (its final
-/// val is not below its first logged training loss by <see cref="MinProgress"/> nats): at a low lr and a small budget
-/// both runs are still near the uniform guess and their difference says nothing about the claim.
+/// The decision rules of the research-log study (issue 17 items 4, 5): every finding as a paired comparison over seeds
+/// (<see cref="PairedComparison"/>) of ℓ(η) (mean of the last two validation losses, capped at ln V, ln V when diverged) or of
+/// log10 η_max (<see cref="LrSensitivity"/>), decided by <see cref="ClaimRules"/> into the six verdict classes. Non-events
+/// never count as evidence: a penalty that stayed 0, clipping that never clipped, a grid that never reached an arm's edge of
+/// stability give "not exercised"; constant-length data gives "not applicable" for the claims about n; comparisons of loss are
+/// gated on attention being in use (softmax beats cosine-softmax at the anchor lr by the margin). The margin is fixed once
+/// per study before any comparison: the budget's <see cref="SweepBudget.FixedMargin"/>, else max(0.02, 2 × the seed-to-seed SD
+/// of the calibration arm, softmax at the anchor lr).
 /// </summary>
 public static class ResearchLogFindings
 {
-    public const double Margin = 0.05;
-    public const double LargeMargin = 0.25;
-    public const double MinProgress = 0.5;
-    public const string Agrees = "agrees", Disagrees = "disagrees", Inconclusive = "inconclusive", Observed = "observed (no claim)";
+    /// <summary>Margin of η_max orderings, in decades: a quarter decade, half a grid step, so any step of the grid clears it.</summary>
+    public const double LrMarginDecades = 0.25;
+    /// <summary>The arm and lr whose seed-to-seed spread calibrates the margin.</summary>
+    public const string CalibrationArm = "adamw softmax", GateArmA = "adamw softmax", GateArmB = "adamw cosine-softmax";
+    /// <summary>Training-record keys (metrics.jsonl) read by the not-exercised checks.</summary>
+    public const string GradNormKey = MetricKeys.GradNorm, OutputPenaltyKey = MetricKeys.OutputPenalty;
 
-    static string N(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
-    static string R(string opt, string preset, double lr, string? variant = null) => ResearchLogSweep.RunName(opt, preset, lr, variant);
+    static string N(double v, string f = "0.0000") => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "–";
+    static string Lr(double lr) => SweepDefinition.FormatNumber(lr);
 
-    /// <summary>"val 6.123" / "diverged at step 17" / "failed" / "missing".</summary>
-    public static string Describe(RunRecord? r) => r switch
+    /// <summary>The study's runs as scores per arm, lr and seed.</summary>
+    public sealed class Study
     {
-        null => "missing",
-        { Diverged: true } => $"diverged at step {r.Step}",
-        { Completed: true } when r.ValLoss is double v => $"val {N(v)}" + (r.FirstLoss is double f ? $" (first loss {N(f)})" : ""),
-        _ => r.Status,
-    };
+        public SweepResults Results { get; }
+        public SweepBudget Budget { get; }
+        public IReadOnlyList<long> Seeds { get; }
+        public double LnV { get; }
+        public double Margin { get; }
+        public string MarginOrigin { get; }
+        public PairedComparison? Gate { get; }
+        public bool VariableLength { get; }
 
-    /// <summary>The loss used to compare: +∞ for a diverged run; null when the run cannot be judged (missing, failed, unfinished).</summary>
-    static double? Score(RunRecord? r) => r switch
-    {
-        { Diverged: true } => double.PositiveInfinity,
-        { Completed: true } when r.ValLoss is double v => v,
-        _ => null,
-    };
+        public Study(SweepResults results, SweepBudget budget)
+        {
+            Results = results; Budget = budget;
+            Seeds = Enumerable.Range(1, budget.Seeds).Select(s => (long)s).ToList();
+            var vocab = results.Runs.Select(r => RunRecord.Num(r.Config?["model"]?["vocab_size"])).FirstOrDefault(v => v is not null) ?? 30522;
+            LnV = Math.Log(vocab);
+            var cal = Seeds.Select(s => Score(CalibrationArm, budget.Log1e4, s)).Where(v => v is not null).Select(v => v!.Value).ToList();
+            if (budget.FixedMargin is double fm) { Margin = fm; MarginOrigin = "fixed by the budget before the runs"; }
+            else if (cal.Count >= 2)
+            {
+                double mean = cal.Average(), sd = Math.Sqrt(cal.Sum(v => (v - mean) * (v - mean)) / (cal.Count - 1));
+                Margin = PairedComparison.MarginFor(sd);
+                MarginOrigin = $"max(0.02, 2 × {N(sd)}), the seed-to-seed SD of the calibration arm ({CalibrationArm} at lr {Lr(budget.Log1e4)}, {cal.Count} seeds)";
+            }
+            else { Margin = PairedComparison.DefaultMarginFloor; MarginOrigin = "the 0.02-nat floor (the calibration arm has fewer than 2 finished seeds)"; }
+            Gate = Compare(GateArmA, budget.Log1e4, GateArmB, budget.Log1e4);
+            VariableLength = results.Runs.Any(r => r.Config?["data"]?["packing"]?.GetValue<string>() is string p && p != "packed");
+        }
 
-    /// <summary>a − b (negative: a is better); +∞/−∞ when one diverged; 0 when both diverged; null when unjudgeable.</summary>
-    static double? Diff(RunRecord? a, RunRecord? b)
-    {
-        if (Score(a) is not double sa || Score(b) is not double sb) return null;
-        if (double.IsInfinity(sa) && double.IsInfinity(sb)) return 0;
-        if (!Learned(a!) && !Learned(b!)) return null;
-        return sa - sb;
+        public RunRecord? Run(string arm, double lr, long seed) => Results.Find(ResearchLogSweep.PointName(arm, lr, seed));
+
+        /// <summary>ℓ(η) of one run; null when it is missing or did not finish (completed or diverged).</summary>
+        public double? Score(string arm, double lr, long seed)
+        {
+            var r = Run(arm, lr, seed);
+            if (r is null || !(r.Completed || r.Diverged)) return null;
+            var losses = r.Eval.Select(m => RunRecord.Num(m[MetricKeys.ValLoss]) ?? double.NaN).ToList();
+            if (losses.Count == 0 && r.ValLoss is double v) losses.Add(v);
+            return LrSensitivity.Loss(new LrPoint(lr, losses, r.Diverged), LnV);
+        }
+
+        public PairedComparison? Compare(string armA, double lrA, string armB, double lrB) => Pair(Seeds.Select(s => (s, Score(armA, lrA, s), Score(armB, lrB, s))), Margin, true);
+
+        /// <summary>Per-seed learning-rate sensitivity of an arm over its grid (seeds whose grid is incomplete are left out).</summary>
+        public Dictionary<long, LrSensitivity> Sensitivity(string arm)
+        {
+            var lrs = ResearchLogSweep.Arms(Budget).FirstOrDefault(a => a.Name == arm)?.Lrs ?? Array.Empty<double>();
+            var per = new Dictionary<long, LrSensitivity>();
+            if (lrs.Count < 2) return per;
+            foreach (var s in Seeds)
+            {
+                var runs = lrs.Select(lr => (lr, r: Run(arm, lr, s))).ToList();
+                if (runs.Any(x => x.r is null || !(x.r.Completed || x.r.Diverged))) continue;
+                per[s] = LrSensitivity.Compute(runs.Select(x => new LrPoint(x.lr, x.r!.Eval.Select(m => RunRecord.Num(m[MetricKeys.ValLoss]) ?? double.NaN).ToList(), x.r.Diverged)).ToList(), LnV);
+            }
+            return per;
+        }
+
+        /// <summary>log10 η_max; an arm that diverged everywhere counts half a decade below the grid.</summary>
+        public double Log10MaxLr(LrSensitivity s) => double.IsFinite(s.MaxStableLr) ? Math.Log10(s.MaxStableLr) : Math.Log10(s.Curve.Min(c => c.Lr)) - 0.5;
+
+        /// <summary>Whether some lr above η* took the arm past its edge of stability (diverged, or ℓ above ℓ* + 0.5). A low lr that is
+        /// merely undertrained (ℓ far above ℓ* below η*) is no edge of stability and does not count.</summary>
+        public static bool EdgeReached(LrSensitivity s) => s.Curve.Any(c => c.Lr > s.BestLr && (c.Diverged || c.Loss > s.BestLoss + LrSensitivity.StableWithin));
+
+        public static PairedComparison? Pair(IEnumerable<(long Seed, double? A, double? B)> values, double margin, bool lowerIsBetter)
+        {
+            var pairs = values.Where(v => v.A is double a && v.B is double b && double.IsFinite(a) && double.IsFinite(b))
+                .Select(v => new SeedPair(v.Seed, v.A!.Value, v.B!.Value)).ToList();
+            return pairs.Count == 0 ? null : PairedComparison.Compute(pairs, lowerIsBetter, margin);
+        }
+
+        public string GateText => Gate is null ? "not measured (softmax / cosine-softmax at the anchor lr missing)"
+            : $"softmax − cosine-softmax at lr {Lr(Budget.Log1e4)} = {Stat(Gate)}: attention {(ClaimRules.AttentionInUse(Gate) ? "in use" : "not in use")}";
     }
 
-    /// <summary>Diverged, or completed with a final val at least <see cref="MinProgress"/> below the first logged training loss.</summary>
-    public static bool Learned(RunRecord r) => r.Diverged || (r.FirstLoss is double f && r.ValLoss is double v && f - v >= MinProgress);
+    /// <summary>"−0.0312 [−0.0500, −0.0124], margin 0.0200, 3 seeds (a better)".</summary>
+    public static string Stat(PairedComparison? c) => c is null ? "n/a (runs missing)"
+        : $"{N(c.MeanDifference)} [{N(c.Lower)}, {N(c.Upper)}], margin {N(c.Margin)}, {c.N} seeds ({PairedComparison.OutcomeName(c.Outcome)})";
 
-    static string DiffText(double? d) => d switch
+    /// <summary>Combines the verdicts of a claim's parts: a gate (not applicable, not exercised, horizon) wins, then any
+    /// disagreement, then agreement only when every part agrees; otherwise underpowered with the most seeds a part needs.</summary>
+    public static Verdict Combine(params Verdict[] parts)
     {
-        null => "n/a (a run is missing or failed, or neither run learned)",
-        double.PositiveInfinity => "+∞ (first diverged)",
-        double.NegativeInfinity => "−∞ (second diverged)",
-        double v => (Math.Round(v, 3) >= 0 ? "+" : "") + N(Math.Round(v, 3) == 0 ? 0 : v),
-    };
+        foreach (var c in new[] { VerdictClass.NotApplicable, VerdictClass.NotExercised, VerdictClass.HorizonTooShort })
+            if (parts.FirstOrDefault(p => p.Class == c) is Verdict g) return g;
+        if (parts.FirstOrDefault(p => p.Class == VerdictClass.Disagrees) is Verdict d) return d;
+        if (parts.All(p => p.Class == VerdictClass.Agrees)) return new Verdict(VerdictClass.Agrees, string.Join("; ", parts.Select(p => p.Reason)), parts[0].Statistic);
+        var under = parts.Where(p => p.Class == VerdictClass.Underpowered).ToList();
+        int? need = under.Any(u => u.SeedsNeeded is null) ? null : under.Max(u => u.SeedsNeeded);
+        return new Verdict(VerdictClass.Underpowered, string.Join("; ", under.Select(u => u.Reason)), under[0].Statistic, need);
+    }
+
+    /// <summary>
+    /// An η_max ordering claim "a trains stably at higher learning rates than b": the paired difference of log10 η_max (decades,
+    /// higher is better) against a quarter-decade margin. Not exercised when no lr of the grid took either arm past its edge of
+    /// stability on any seed (both η_max sit at the top of the grid: the ordering cannot show).
+    /// </summary>
+    public static (Verdict Verdict, string Observed) MaxLrClaim(Study st, string armA, string armB, string? notApplicable = null)
+    {
+        var a = st.Sensitivity(armA); var b = st.Sensitivity(armB);
+        var seeds = a.Keys.Intersect(b.Keys).OrderBy(s => s).ToList();
+        string Desc(Dictionary<long, LrSensitivity> per) => per.Count == 0 ? "no complete grid"
+            : $"η_max per seed {string.Join(", ", per.OrderBy(kv => kv.Key).Select(kv => double.IsFinite(kv.Value.MaxStableLr) ? Lr(kv.Value.MaxStableLr) : "none"))}";
+        string observed = $"{armA}: {Desc(a)}; {armB}: {Desc(b)}";
+        if (notApplicable is not null) return (new Verdict(VerdictClass.NotApplicable, notApplicable), observed);
+        if (seeds.Count == 0) return (new Verdict(VerdictClass.NotApplicable, $"the lr grids of {armA} and {armB} are missing or unfinished"), observed);
+        if (!seeds.Any(s => Study.EdgeReached(a[s]) || Study.EdgeReached(b[s])))
+            return (new Verdict(VerdictClass.NotExercised,
+                $"no lr of the grid (up to {Lr(st.Budget.Grid.Max())}) diverged or lost more than {N(LrSensitivity.StableWithin, "0.0")} nat against ℓ* for {armA} or {armB} on any seed: the grid never reached an edge of stability, so the ordering of η_max cannot show (extend the grid upwards)"), observed);
+        var c = Study.Pair(seeds.Select(s => (s, (double?)st.Log10MaxLr(a[s]), (double?)st.Log10MaxLr(b[s]))), LrMarginDecades, lowerIsBetter: false);
+        var v = ClaimRules.Decide(ClaimKind.ABetter, c);
+        return (v, $"{observed}; log10 η_max({armA}) − log10 η_max({armB}) = {Stat(c)} decades");
+    }
+
+    static string NotVariable(Study st) => st.VariableLength ? null! :
+        $"every sequence had n = seq_len (packed data): dividing by n, √n or n^σ is a constant factor per run, so the claim about varying lengths cannot show; it needs {ResearchLogSweep.PackingKey}={ResearchLogSweep.VariableLengthPacking} (issue 17 item 1)";
+
+    /// <summary>Learned σ never moved: the largest change of any head's σ between the first and last logged training record.</summary>
+    static double? SigmaMovement(RunRecord? r)
+    {
+        if (r is null) return null;
+        var withStats = r.Train.Where(m => m[MetricKeys.Attention]?["layers"] is JsonArray).ToList();
+        if (withStats.Count < 2) return null;
+        static List<double> Sig(JsonObject m) => ((JsonArray)m[MetricKeys.Attention]!["layers"]!).SelectMany(l => l?["sigma"] is JsonArray a ? a.Select(x => RunRecord.Num(x) ?? double.NaN) : Enumerable.Empty<double>()).ToList();
+        var first = Sig(withStats[0]); var last = Sig(withStats[^1]);
+        if (first.Count == 0 || first.Count != last.Count) return null;
+        return first.Zip(last, (x, y) => Math.Abs(x - y)).Max();
+    }
+
+    static double? MaxOf(RunRecord? r, string key) => r is null ? null : r.Train.Select(m => RunRecord.Num(m[key])).Where(x => x is not null).Select(x => x!.Value).DefaultIfEmpty(double.NaN).Max() is double d && double.IsFinite(d) ? d : null;
 
     public static List<FindingVerdict> Evaluate(SweepResults s)
     {
         var list = new List<FindingVerdict>();
-        RunRecord? Get(string name) => s.Find(name);
-        string Line(params string[] names) => string.Join("; ", names.Select(n => $"{n}: {Describe(Get(n))}"));
-        void Add(string id, string claim, string rule, string verdict, string observed, params string[] runs) =>
-            list.Add(new FindingVerdict(id, claim, verdict, rule, observed, runs));
-        string M = N(Margin), L = N(LargeMargin);
+        if (s.Budget is not string budgetName || !ResearchLogSweep.Budgets.TryGetValue(budgetName, out var b))
+        {
+            // a sweep of another design (e.g. the pre-issue-17 reports/research-log-small): nothing to decide
+            foreach (var id in Ids)
+                list.Add(new FindingVerdict(id, Claims[id], new Verdict(VerdictClass.NotApplicable, $"the sweep's budget '{s.Budget ?? "none"}' is not one of this design's ({ResearchLogSweep.BudgetNames}); rerun `bertlab sweep run research-log`"),
+                    "–", "–", "–", Array.Empty<string>()));
+            return list;
+        }
+        var st = new Study(s, b);
+        double l5 = b.Log1e5, l4 = b.Log1e4;
+        string gate = st.GateText;
+        IReadOnlyList<string> Runs(params (string arm, double lr)[] x) => x.SelectMany(p => st.Seeds.Select(seed => ResearchLogSweep.PointName(p.arm, p.lr, seed))).ToList();
+        IReadOnlyList<string> GridRuns(params string[] arms) => arms.SelectMany(a => (ResearchLogSweep.Arms(b).FirstOrDefault(x => x.Name == a)?.Lrs ?? Array.Empty<double>())
+            .SelectMany(lr => st.Seeds.Select(seed => ResearchLogSweep.PointName(a, lr, seed)))).ToList();
+        void Add(string id, string rule, Verdict v, string observed, IReadOnlyList<string> runs) => list.Add(new FindingVerdict(id, Claims[id], v, rule, observed, gate, runs));
+        string M = $"the study margin ({N(st.Margin)} nats)";
+        // a loss comparison "a better than b", gated on attention being in use
+        (Verdict, string) Loss(ClaimKind kind, string armA, double lrA, string armB, double lrB, string? na = null, string? ne = null)
+        {
+            var c = st.Compare(armA, lrA, armB, lrB);
+            return (ClaimRules.Decide(kind, c, na ?? NoGate(), ne, st.Gate), $"ℓ({armA} @ {Lr(lrA)}) − ℓ({armB} @ {Lr(lrB)}) = {Stat(c)}");
+        }
+        string? NoGate() => st.Gate is null ? "the gate runs (softmax and cosine-softmax at the anchor lr) are missing or unfinished, so whether attention was in use is unknown" : null;
 
-        // 1. cosine did not converge (Adam, lr 1e-4, no clipping)
         {
-            var soft = R("adam", "softmax", 1e-4); var cos = R("adam", "cosine", 1e-4);
-            var d = Diff(Get(cos), Get(soft));
-            string v = d is null ? Inconclusive : d > Margin ? Agrees : d < -Margin ? Disagrees : Inconclusive;
-            Add("1", "Softmax and cosine both trained poorly at first; cosine did not converge.",
-                $"agrees if cosine diverged or its val is above softmax's by > {M}; disagrees if it is below by > {M}; else inconclusive",
-                v, $"{Line(cos, soft)}; cosine − softmax = {DiffText(d)}", cos, soft);
+            var (v, o) = Loss(ClaimKind.ABetter, "adam softmax", l4, "adam cosine", l4);
+            Add("1", $"Adam (coupled L2 0.01, no clipping) at the log's 1e-4 (here {Lr(l4)}): softmax's ℓ is lower than cosine's by more than {M}; disagrees if cosine's is lower or they are equivalent", v, o, Runs(("adam softmax", l4), ("adam cosine", l4)));
         }
-        // 2a. clipping stabilised cosine a little
         {
-            var cos = R("adam", "cosine", 1e-4); var clip = R("adam", "cosine", 1e-4, "clip");
-            var d = Diff(Get(clip), Get(cos));
-            string v = d is null ? Inconclusive : d < -Margin ? Agrees : d > Margin ? Disagrees : Inconclusive;
-            Add("2a", "Gradient clipping stabilised cosine a little.",
-                $"agrees if the clipped run beats the unclipped one (val lower by > {M}, or only the unclipped diverged); disagrees if it is worse by > {M}; else inconclusive",
-                v, $"{Line(clip, cos)}; clipped − unclipped = {DiffText(d)}", clip, cos);
+            var clip = st.Seeds.Select(seed => MaxOf(st.Run("adam cosine clip", l4, seed), GradNormKey)).ToList();
+            string? ne = clip.All(x => x is null) ? "the clipped runs logged no gradient norm (diagnostic missing)"
+                : clip.All(x => x is null || x <= 1.0) ? $"the gradient norm never exceeded the clipping threshold 1.0 (largest logged {N(clip.Max() ?? double.NaN)}): clipping never acted" : null;
+            var (v, o) = Loss(ClaimKind.ABetter, "adam cosine clip", l4, "adam cosine", l4, ne: ne);
+            Add("2a", $"Adam cosine at {Lr(l4)}: the clipped arm's ℓ is lower than the unclipped one's by more than {M} (not exercised if the gradient norm never exceeded 1.0)", v, o, Runs(("adam cosine clip", l4), ("adam cosine", l4)));
         }
-        // 2b. weight decay 0.1 did not help
         {
-            var cos = R("adam", "cosine", 1e-4); var wd = R("adam", "cosine", 1e-4, "wd0.1");
-            var d = Diff(Get(wd), Get(cos));
-            string v = d is null ? Inconclusive : d < -Margin ? Disagrees : Agrees;
-            Add("2b", "Weight decay 0.1 did not help (cosine).",
-                $"agrees unless weight decay 0.1 beats no weight decay by > {M} (then disagrees)",
-                v, $"{Line(wd, cos)}; wd0.1 − wd0 = {DiffText(d)}", wd, cos);
+            var (v, o) = Loss(ClaimKind.NotBetter, "adam cosine wd0.1", l4, "adam cosine", l4);
+            Add("2b", $"\"did not help\": agrees if weight decay 0.1 is equivalent to or worse than 0.01 (equivalence within ±{M}); disagrees if it is better by more than the margin", v, o, Runs(("adam cosine wd0.1", l4), ("adam cosine", l4)));
         }
-        // 2c. lr 1e-5 stabilised cosine
         {
-            var low = Get(R("adam", "cosine", 1e-5));
-            var higher = new[] { Get(R("adam", "cosine", 1e-4)), Get(R("adam", "cosine", 1e-3)) };
-            string v = low is null || Score(low) is null ? Inconclusive
-                : low.Diverged ? Disagrees
-                : higher.Any(h => h is { Diverged: true }) ? Agrees : Inconclusive;
-            Add("2c", "Learning rate 1e-5 stabilised cosine (Adam).",
-                "agrees if cosine at 1e-5 completed while cosine at 1e-4 or 1e-3 diverged; disagrees if cosine at 1e-5 diverged; inconclusive if no cosine run diverged",
-                v, Line(R("adam", "cosine", 1e-5), R("adam", "cosine", 1e-4), R("adam", "cosine", 1e-3)),
-                R("adam", "cosine", 1e-5), R("adam", "cosine", 1e-4), R("adam", "cosine", 1e-3));
+            var (v, o) = MaxLrClaim(st, "adam softmax", "adam cosine");
+            Add("2c", $"mapped: cosine was unstable at the log's 1e-4 where softmax trained, i.e. (Adam) log10 η_max(softmax) − log10 η_max(cosine) > {N(LrMarginDecades, "0.00")} decade, paired over seeds; not exercised if no lr of the grid destabilised either", v, o, GridRuns("adam softmax", "adam cosine"));
         }
-        // 2d. ... and cosine then beat softmax
         {
-            var cos = R("adam", "cosine", 1e-5); var soft = R("adam", "softmax", 1e-5);
-            var d = Diff(Get(cos), Get(soft));
-            string v = d is null ? Inconclusive : d < -Margin ? Agrees : d > Margin ? Disagrees : Inconclusive;
-            Add("2d", "At lr 1e-5 cosine then beat softmax (Adam).",
-                $"agrees if cosine's val is below softmax's by > {M}; disagrees if above by > {M}; else inconclusive",
-                v, $"{Line(cos, soft)}; cosine − softmax = {DiffText(d)}", cos, soft);
+            var (v, o) = Loss(ClaimKind.ABetter, "adam cosine", l5, "adam softmax", l5);
+            Add("2d", $"Adam at the log's 1e-5 (here {Lr(l5)}): cosine's ℓ is lower than softmax's by more than {M}", v, o, Runs(("adam cosine", l5), ("adam softmax", l5)));
         }
-        // 3. AdamW: softmax at 1e-5 and 1e-4 clearly beat cosine
         {
-            var ds = new[] { 1e-5, 1e-4 }.Select(lr => Diff(Get(R("adamw", "softmax", lr)), Get(R("adamw", "cosine", lr)))).ToArray();
-            string v = ds.Any(d => d is null) ? Inconclusive
-                : ds.All(d => d < -Margin) ? Agrees
-                : ds.Any(d => d > Margin) ? Disagrees : Inconclusive;
-            Add("3", "After switching to AdamW, softmax at lr 1e-5 and 1e-4 clearly beat cosine.",
-                $"agrees if softmax beats cosine by > {M} at both lrs; disagrees if cosine beats softmax by > {M} at either; else inconclusive",
-                v, $"{Line(R("adamw", "softmax", 1e-5), R("adamw", "cosine", 1e-5), R("adamw", "softmax", 1e-4), R("adamw", "cosine", 1e-4))}; softmax − cosine at 1e-5 = {DiffText(ds[0])}, at 1e-4 = {DiffText(ds[1])}",
-                R("adamw", "softmax", 1e-5), R("adamw", "cosine", 1e-5), R("adamw", "softmax", 1e-4), R("adamw", "cosine", 1e-4));
+            var (v1, o1) = Loss(ClaimKind.ABetter, "adamw softmax", l5, "adamw cosine", l5);
+            var (v2, o2) = Loss(ClaimKind.ABetter, "adamw softmax", l4, "adamw cosine", l4);
+            Add("3", $"AdamW at the log's 1e-5 and 1e-4 (here {Lr(l5)}, {Lr(l4)}): softmax beats cosine by more than {M} at both; disagrees if at either cosine is better or they are equivalent", Combine(v1, v2), o1 + "; " + o2,
+                Runs(("adamw softmax", l5), ("adamw cosine", l5), ("adamw softmax", l4), ("adamw cosine", l4)));
         }
-        // 4a. ReLU helped cosine converge a lot
         {
-            var relu = R("adamw", "cosine-relu", 1e-5); var cos = R("adamw", "cosine", 1e-5);
-            var d = Diff(Get(relu), Get(cos));
-            string v = d is null ? Inconclusive : d < -LargeMargin ? Agrees : d > -Margin ? Disagrees : Inconclusive;
-            Add("4a", "ReLU on the attention matrix helped cosine converge a lot (AdamW, lr 1e-5).",
-                $"agrees if cosine-relu beats cosine by > {L}; disagrees if it does not beat it by > {M}; else inconclusive (helped a little)",
-                v, $"{Line(relu, cos)}; relu − cosine = {DiffText(d)}", relu, cos);
+            var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-relu", l5, "adamw cosine", l5);
+            Add("4a", $"AdamW at {Lr(l5)}: cosine-relu's ℓ is lower than cosine's by more than {M} (\"a lot\" is read as beyond the margin; the size is in the interval)", v, o, Runs(("adamw cosine-relu", l5), ("adamw cosine", l5)));
         }
-        // 4b. other activations did not
         {
-            var cos = R("adamw", "cosine", 1e-5);
-            var others = new[] { R("adamw", "cosine-sigmoid", 1e-5), R("adamw", "cosine-softmax", 1e-5) };
-            var ds = others.Select(o => Diff(Get(o), Get(cos))).ToArray();
-            string v = ds.Any(d => d is null) ? Inconclusive : ds.Any(d => d < -LargeMargin) ? Disagrees : Agrees;
-            Add("4b", "Other activations (sigmoid, softmax on the cosine matrix) did not help like ReLU.",
-                $"agrees unless sigmoid or softmax beats plain cosine by > {L} (then disagrees)",
-                v, $"{Line(others.Append(cos).ToArray())}; sigmoid − cosine = {DiffText(ds[0])}, softmax − cosine = {DiffText(ds[1])}", others.Append(cos).ToArray());
+            var (v1, o1) = Loss(ClaimKind.NotBetter, "adamw cosine-sigmoid", l5, "adamw cosine", l5);
+            var (v2, o2) = Loss(ClaimKind.NotBetter, "adamw cosine-softmax", l5, "adamw cosine", l5);
+            Add("4b", $"\"did not help\": at {Lr(l5)} neither sigmoid nor softmax on the cosine matrix beats plain cosine by more than {M} (equivalent or worse)", Combine(v1, v2), o1 + "; " + o2,
+                Runs(("adamw cosine-sigmoid", l5), ("adamw cosine-softmax", l5), ("adamw cosine", l5)));
         }
-        // 4c. with ReLU, lr above 1e-5 diverged
         {
-            var hi = new[] { R("adamw", "cosine-relu", 1e-4), R("adamw", "cosine-relu", 1e-3) };
-            var rs = hi.Select(Get).ToArray();
-            string v = rs.Any(r => Score(r) is null) ? Inconclusive
-                : rs.All(r => r!.Diverged) ? Agrees : rs.All(r => !r!.Diverged) ? Disagrees : Inconclusive;
-            Add("4c", "With ReLU, learning rates above 1e-5 diverged.",
-                "agrees if cosine-relu diverged at both 1e-4 and 1e-3; disagrees if at neither; inconclusive if at one",
-                v, Line(R("adamw", "cosine-relu", 1e-5), hi[0], hi[1]), R("adamw", "cosine-relu", 1e-5), hi[0], hi[1]);
+            var (v, o) = MaxLrClaim(st, "adamw softmax", "adamw cosine-relu");
+            Add("4c", $"mapped: cosine-relu diverged above the log's 1e-5 where softmax trained, i.e. log10 η_max(softmax) − log10 η_max(cosine-relu) > {N(LrMarginDecades, "0.00")} decade; not exercised if no lr of the grid destabilised either", v, o, GridRuns("adamw softmax", "adamw cosine-relu"));
         }
-        // 4d/4e. token dropout and angle distance were worse
-        foreach (var (id, claim, name) in new[]
-                 {
-                     ("4d", "Token dropout was worse (cosine-relu, lr 1e-5).", R("adamw", "cosine-relu", 1e-5, "token-dropout")),
-                     ("4e", "An \"angle distance\" was worse (than cosine-relu, lr 1e-5).", R("adamw", "angular", 1e-5)),
-                 })
         {
-            var relu = R("adamw", "cosine-relu", 1e-5);
-            var d = Diff(Get(name), Get(relu));
-            string v = d is null ? Inconclusive : d > Margin ? Agrees : d < -Margin ? Disagrees : Inconclusive;
-            Add(id, claim, $"agrees if its val is above cosine-relu's by > {M} (or only it diverged); disagrees if below by > {M}; else inconclusive",
-                v, $"{Line(name, relu)}; difference = {DiffText(d)}", name, relu);
+            var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-relu", l5, "adamw cosine-relu token-dropout", l5);
+            Add("4d", $"at {Lr(l5)}: cosine-relu without token dropout beats it with dropout 0.1 by more than {M}", v, o, Runs(("adamw cosine-relu", l5), ("adamw cosine-relu token-dropout", l5)));
         }
-        // 5. dividing by n allowed higher learning rates and beat ReLU
         {
-            double? MaxStable(string preset) => Lrs().Where(lr => Get(R("adamw", preset, lr)) is { Completed: true }).Select(lr => (double?)lr).Max();
-            double? Best(string preset) => Lrs().Select(lr => Score(Get(R("adamw", preset, lr)))).Where(x => x is double d && !double.IsInfinity(d)).Min();
-            var names = Lrs().SelectMany(lr => new[] { R("adamw", "cosine-n", lr), R("adamw", "cosine-relu", lr) }).ToArray();
-            bool anyMissing = names.Any(n => Score(Get(n)) is null);
-            var (sn, sr) = (MaxStable("cosine-n"), MaxStable("cosine-relu"));
-            var (bn, br) = (Best("cosine-n"), Best("cosine-relu"));
-            bool higher = sn is double a && (sr is not double b || a > b);
-            bool beat = bn is double x && (br is not double y || x < y - Margin);
-            bool worse = bn is double x2 && br is double y2 && x2 > y2 + Margin;
-            string v = anyMissing ? Inconclusive : higher && beat ? Agrees : !higher && (worse || bn is null) ? Disagrees : Inconclusive;
-            Add("5", "Dividing the attention by the sequence length (cosine-n) allowed higher learning rates and beat ReLU.",
-                $"agrees if cosine-n completed at a higher lr than cosine-relu did AND its best val (over lrs) beats cosine-relu's best by > {M}; disagrees if neither holds and it is worse by > {M}; else inconclusive",
-                v, $"highest lr completed: cosine-n {Fmt(sn)}, cosine-relu {Fmt(sr)}; best val: cosine-n {Fmt(bn)}, cosine-relu {Fmt(br)}; {Line(names)}", names);
+            var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-relu", l5, "adamw angular scaling-none", l5);
+            Add("4e", $"at {Lr(l5)}, same activation (relu) and scaling (none): cosine similarity beats the angular one by more than {M}", v, o, Runs(("adamw cosine-relu", l5), ("adamw angular scaling-none", l5)));
         }
-        // 6a. √n diverged at long sequences
         {
-            var longSqrt = R("adamw", "cosine-sqrt-n", 1e-4, "long"); var shortSqrt = R("adamw", "cosine-sqrt-n", 1e-4); var longN = R("adamw", "cosine-n", 1e-4, "long");
-            var r = Get(longSqrt);
-            string v = Score(r) is null ? Inconclusive : r!.Diverged ? Agrees : Disagrees;
-            Add("6a", "√n normalisation diverged at long sequences.",
-                "agrees if cosine-sqrt-n at the long sequence length diverged; disagrees if it completed (the short run and cosine-n at the long length are the controls)",
-                v, $"{Line(longSqrt, shortSqrt, longN)}; long sqrt-n − long n = {DiffText(Diff(Get(longSqrt), Get(longN)))}", longSqrt, shortSqrt, longN);
+            string? na = NotVariable(st);
+            var (v1, o1) = MaxLrClaim(st, "adamw cosine-n", "adamw cosine-relu", na);
+            var bestN = st.Sensitivity("adamw cosine-n"); var bestR = st.Sensitivity("adamw cosine-relu");
+            var cBest = Study.Pair(st.Seeds.Select(seed => (seed, bestN.TryGetValue(seed, out var x) ? (double?)x.BestLoss : null, bestR.TryGetValue(seed, out var y) ? (double?)y.BestLoss : null)), st.Margin, true);
+            var v2 = ClaimRules.Decide(ClaimKind.ABetter, cBest, na ?? NoGate(), null, st.Gate);
+            Add("5", $"both: cosine-n trains at higher lrs (η_max ordering as in 4c) AND its best ℓ* over the grid beats cosine-relu's by more than {M}; variable-length data only", Combine(v1, v2),
+                $"{o1}; ℓ*(cosine-n) − ℓ*(cosine-relu) = {Stat(cBest)}", GridRuns("adamw cosine-n", "adamw cosine-relu"));
         }
-        // 6b. a learnable exponent was promising but sometimes unstable
         {
-            var cot = R("adamw", "cottention", 1e-4); var cotHi = R("adamw", "cottention", 1e-3); var n = R("adamw", "cosine-n", 1e-4);
-            var d = Diff(Get(cot), Get(n));
-            bool unstable = Get(cotHi) is { Diverged: true };
-            string v = d is null ? Inconclusive : d > Margin ? Disagrees : unstable ? Agrees : Inconclusive;
-            Add("6b", "A learnable exponent (cottention, n^σ(m)) was promising but sometimes unstable.",
-                $"agrees if cottention at 1e-4 is within {M} of cosine-n or better AND cottention at 1e-3 diverged; disagrees if it is worse than cosine-n by > {M}; inconclusive if promising but stable here",
-                v, $"{Line(cot, cotHi, n)}; cottention − cosine-n = {DiffText(d)}", cot, cotHi, n);
+            var div = st.Seeds.Count(seed => st.Run("adamw cosine-sqrt-n long", l4, seed) is { Diverged: true });
+            var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-n long", l4, "adamw cosine-sqrt-n long", l4, NotVariable(st));
+            var (_, oShort) = Loss(ClaimKind.ABetter, "adamw cosine-n", l4, "adamw cosine-sqrt-n", l4);
+            Add("6a", $"at seq_len {b.LongSeqLen}, lr {Lr(l4)}: cosine-n beats cosine-sqrt-n by more than {M} (a diverged run scores ln V); the short-length pair is the control; variable-length data only",
+                v, $"{o}; diverged: {div}/{st.Seeds.Count} long √n runs; control at seq_len {b.SeqLen}: {oShort}",
+                Runs(("adamw cosine-n long", l4), ("adamw cosine-sqrt-n long", l4), ("adamw cosine-n", l4), ("adamw cosine-sqrt-n", l4)));
         }
-        // 6c. normalising Q, K and V gave stable improvements
         {
-            var qkv = R("adamw", "qkv-norm", 1e-4); var cos = R("adamw", "cosine", 1e-4);
-            var d = Diff(Get(qkv), Get(cos));
-            string v = d is null ? Inconclusive : d < -Margin ? Agrees : d > Margin ? Disagrees : Inconclusive;
-            Add("6c", "Normalising Q, K and V gave stable improvements (over cosine on Q, K).",
-                $"agrees if qkv-norm completed and beats cosine by > {M}; disagrees if worse by > {M} (or diverged); else inconclusive",
-                v, $"{Line(qkv, cos)}; qkv-norm − cosine = {DiffText(d)}", qkv, cos);
+            string? na = NotVariable(st);
+            var moved = st.Seeds.Select(seed => SigmaMovement(st.Run("adamw cottention", l4, seed))).ToList();
+            string? ne = moved.All(x => x is null) ? "the cottention runs logged no σ per head (diagnostic missing)"
+                : moved.All(x => x is null || x < 1e-3) ? $"σ(m) never moved (largest change of any head {N(moved.Max() ?? 0, "0.00000")} < 0.001): the learnable exponent was not exercised" : null;
+            var sc = st.Sensitivity("adamw cottention"); var sn = st.Sensitivity("adamw cosine-n");
+            var cBest = Study.Pair(st.Seeds.Select(seed => (seed, sn.TryGetValue(seed, out var x) ? (double?)x.BestLoss : null, sc.TryGetValue(seed, out var y) ? (double?)y.BestLoss : null)), st.Margin, true);
+            var promising = ClaimRules.Decide(ClaimKind.NotBetter, cBest, na ?? NoGate(), ne, st.Gate);
+            var (unstable, o2) = MaxLrClaim(st, "adamw cosine-n", "adamw cottention", na);
+            Add("6b", $"both: \"promising\" — cosine-n's ℓ* is not better than cottention's by more than {M} — AND \"sometimes unstable\" — η_max(cottention) is below η_max(cosine-n) (as in 4c); not exercised if σ never moved; variable-length data only",
+                Combine(ne is null ? promising : new Verdict(VerdictClass.NotExercised, ne), unstable), $"ℓ*(cosine-n) − ℓ*(cottention) = {Stat(cBest)}; {o2}; largest σ change per seed: {string.Join(", ", moved.Select(x => x is double d ? N(d, "0.0000") : "–"))}",
+                GridRuns("adamw cottention", "adamw cosine-n"));
         }
-        // 6d. an output-magnitude loss penalty did not converge
         {
-            var pen = R("adamw", "cosine-n", 1e-4, "output-penalty"); var n = R("adamw", "cosine-n", 1e-4);
-            var d = Diff(Get(pen), Get(n));
-            string v = d is null ? Inconclusive : d > Margin ? Agrees : d < -Margin ? Disagrees : Inconclusive;
-            Add("6d", "An output-magnitude loss penalty (λ = 0.1) did not converge.",
-                $"agrees if the penalised run diverged or its val is above the unpenalised cosine-n's by > {M}; disagrees if below by > {M}; else inconclusive",
-                v, $"{Line(pen, n)}; penalty − none = {DiffText(d)}", pen, n);
+            var (v, o) = Loss(ClaimKind.ABetter, "adamw qkv-norm", l4, "adamw cosine", l4);
+            Add("6c", $"at {Lr(l4)}: qkv-norm's ℓ is lower than cosine's by more than {M}", v, o, Runs(("adamw qkv-norm", l4), ("adamw cosine", l4)));
         }
-        // 7. preprocessing bug
-        Add("7", "Fixing a preprocessing bug that had stripped punctuation improved data quality and results.",
-            "not reproducible here: BertLab's data pipeline keeps punctuation (there is no buggy variant to compare against)",
-            Inconclusive, "no runs: the finding concerns the original code's preprocessing bug");
-        // 8. with clean data, division by n restored for stability
         {
-            var names = Lrs().SelectMany(lr => new[] { R("adamw", "cosine-n", lr), R("adamw", "cosine", lr) }).ToArray();
-            bool missing = names.Any(n => Score(Get(n)) is null);
-            int divN = Lrs().Count(lr => Get(R("adamw", "cosine-n", lr)) is { Diverged: true });
-            int divC = Lrs().Count(lr => Get(R("adamw", "cosine", lr)) is { Diverged: true });
-            var d = Diff(Get(R("adamw", "cosine-n", 1e-4)), Get(R("adamw", "cosine", 1e-4)));
-            string v = missing ? Inconclusive : divN < divC || (divN == divC && d < -Margin) ? Agrees : divN > divC || d > Margin ? Disagrees : Inconclusive;
-            Add("8", "With the cleaned data, division by the sequence length was restored for stability.",
-                $"agrees if cosine-n diverged at fewer of the three lrs than cosine, or as often and it beats cosine at 1e-4 by > {M}; disagrees if it diverged more often or is worse at 1e-4 by > {M}; else inconclusive",
-                v, $"diverged: cosine-n at {divN}/3 lrs, cosine at {divC}/3; at 1e-4 cosine-n − cosine = {DiffText(d)}; {Line(names)}", names);
+            var parts = new List<Verdict>(); var obs = new List<string>(); var runs = new List<string>();
+            foreach (var lambda in new[] { 0.01, 0.1 })
+            {
+                string arm = $"adamw cosine penalty{SweepDefinition.FormatNumber(lambda)}";
+                var pen = st.Seeds.Select(seed => MaxOf(st.Run(arm, l4, seed), OutputPenaltyKey)).ToList();
+                string? ne = pen.All(x => x is null) ? $"λ = {Lr(lambda)}: no output_penalty was logged (the term stayed 0 or the diagnostic is missing): the penalty never acted"
+                    : pen.All(x => x is null or <= 0) ? $"λ = {Lr(lambda)}: the penalty term stayed exactly 0 (‖o‖ never exceeded ‖x‖)" : null;
+                var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine", l4, arm, l4, ne: ne);
+                parts.Add(v); obs.Add($"λ {Lr(lambda)}: {o}; largest penalty term {N(pen.Max() ?? double.NaN, "0.000000")}");
+                runs.AddRange(Runs((arm, l4)));
+            }
+            runs.AddRange(Runs(("adamw cosine", l4)));
+            Add("6d", $"at {Lr(l4)} on plain cosine: the unpenalised run beats the penalised one by more than {M}, for λ 0.01 and 0.1; not exercised if the penalty term stayed 0", Combine(parts.ToArray()), string.Join("; ", obs), runs);
         }
-        // 9. future list: no claim, observations
+        Add("7", "train on a copy of the corpus with punctuation stripped and on the clean corpus, both validated on the clean validation set; paired ℓ over seeds",
+            new Verdict(VerdictClass.NotApplicable, "BertLab cannot yet validate a run trained on one corpus on another corpus's validation set (no validation-corpus setting), and the punctuation-stripped copy is not built; the finding concerns the original code's preprocessing bug"),
+            "no runs", Array.Empty<string>());
         {
-            var names = new[] { "softmax", "cosine-n", "cosine-relu", "cosine-sigmoid", "cosine-softmax", "euclidean", "manhattan", "lp" }
-                .Select(p => R("adamw", p, 1e-4)).ToArray();
-            var lp = Get(R("adamw", "lp", 1e-4))?.AttentionStats;
-            string pText = lp?["layers"] is System.Text.Json.Nodes.JsonArray layers
-                ? "; learned p per layer: " + string.Join(" | ", layers.Select(l => l?["p"] is System.Text.Json.Nodes.JsonArray ps ? string.Join(", ", ps.Select(x => RunRecord.Num(x) is double dv ? dv.ToString("0.###", CultureInfo.InvariantCulture) : "?")) : "?"))
-                : "";
-            Add("9", "Future work: ReLU / sigmoid / softmax on the matrix; cosine / Euclidean / Manhattan similarity; a learnable p (\"Chebyshev p-value\") distance.",
-                "no claim to test: the runs are reported at lr 1e-4 (AdamW) beside softmax and cosine-n",
-                Observed, Line(names) + pText, names);
+            var (v, o) = MaxLrClaim(st, "adamw cosine-n", "adamw cosine", NotVariable(st));
+            Add("8", $"η_max(cosine-n) above η_max(cosine) by more than {N(LrMarginDecades, "0.00")} decade (paired, AdamW); variable-length data only; not exercised if no lr destabilised either", v, o, GridRuns("adamw cosine-n", "adamw cosine"));
+        }
+        {
+            var obsArms = new[] { "adamw euclidean", "adamw manhattan", "adamw lp" }.Where(a => st.Seeds.Any(seed => st.Run(a, l4, seed) is not null)).ToList();
+            var parts = obsArms.Select(a => $"{a} − adamw softmax at {Lr(l4)}: {Stat(st.Compare(a, l4, "adamw softmax", l4))}").ToList();
+            Add("9", "no claim to test (a list of future experiments); the similarity arms are reported beside softmax",
+                new Verdict(VerdictClass.NotApplicable, "future work, not a claim"), parts.Count > 0 ? string.Join("; ", parts) : "not run at this budget",
+                obsArms.SelectMany(a => Runs((a, l4))).ToList());
         }
         return list;
     }
 
-    static double[] Lrs() => new[] { 1e-5, 1e-4, 1e-3 };
-    static string Fmt(double? v) => v is double d ? (d < 0.01 ? SweepDefinition.FormatNumber(d) : N(d)) : "none";
+    public static readonly string[] Ids = { "1", "2a", "2b", "2c", "2d", "3", "4a", "4b", "4c", "4d", "4e", "5", "6a", "6b", "6c", "6d", "7", "8", "9" };
+
+    public static readonly IReadOnlyDictionary<string, string> Claims = new Dictionary<string, string>
+    {
+        ["1"] = "Softmax and cosine both trained poorly at first; cosine did not converge.",
+        ["2a"] = "Gradient clipping stabilised cosine a little.",
+        ["2b"] = "Weight decay 0.1 did not help (cosine).",
+        ["2c"] = "Learning rate 1e-5 stabilised cosine (Adam).",
+        ["2d"] = "At lr 1e-5 cosine then beat softmax (Adam).",
+        ["3"] = "After switching to AdamW, softmax at lr 1e-5 and 1e-4 clearly beat cosine.",
+        ["4a"] = "ReLU on the attention matrix helped cosine converge a lot.",
+        ["4b"] = "Other activations (sigmoid, softmax on the cosine matrix) did not help.",
+        ["4c"] = "With ReLU, learning rates above 1e-5 diverged.",
+        ["4d"] = "Token dropout was worse.",
+        ["4e"] = "An \"angle distance\" was worse.",
+        ["5"] = "Dividing the attention by the sequence length allowed higher learning rates and beat ReLU.",
+        ["6a"] = "√n normalisation diverged at long sequences.",
+        ["6b"] = "A learnable exponent (n^σ(m), cottention) was promising but sometimes unstable.",
+        ["6c"] = "Normalising Q, K and V gave stable improvements.",
+        ["6d"] = "An output-magnitude loss penalty did not converge.",
+        ["7"] = "Fixing a preprocessing bug that had stripped punctuation improved data quality and results.",
+        ["8"] = "With the cleaned data, division by the sequence length was restored for stability.",
+        ["9"] = "Future work: ReLU / sigmoid / softmax on the matrix; cosine / Euclidean / Manhattan similarity; a learnable p distance.",
+    };
 }

@@ -1,97 +1,163 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BertLab.Training;
 
 namespace BertLab.Experiments;
 
-/// <summary>The scale of the built-in research-log sweep (all on the embedded corpus, fp32, seed 42).</summary>
-/// <param name="DistanceBatchSize">Batch of the manhattan and lp runs: their |q−k|^p similarity materialises
-/// batch × heads × S × S × d on CPU (measured ≈ 5.5 s of CPU per step at 16×128 on the tiny model, ≈ 20× softmax), so CPU budgets
-/// give them a quarter of the batch (same steps, same schedule).</param>
+/// <summary>The scale of the built-in research-log sweep (issue 17): model, data, horizon, seeds and the learning-rate grid.</summary>
+/// <param name="Seeds">Seeds 1..Seeds, paired across every arm (same seed: same initialisation, data order and masks).</param>
+/// <param name="AnchorLr">The small model's own softmax optimum η* at this budget: the log's lr 1e-4 maps onto it and the log's 1e-5
+/// onto AnchorLr / 10 (one decade in the log = one decade here).</param>
+/// <param name="GridSteps">The full grid, in half-decade steps relative to the anchor (−2 = anchor/10, +1 = anchor·√10).</param>
+/// <param name="DistanceBatchSize">Batch of the manhattan and lp runs (their |q−k|^p similarity is ≈ 20× softmax's cost on CPU).</param>
+/// <param name="FixedMargin">A margin measured before the runs (a pilot's A/A arms); null: max(0.02, 2 × pooled SD of the calibration arm).</param>
 public sealed record SweepBudget(string Name, string Model, int SeqLen, int LongSeqLen, int BatchSize, int LongBatchSize, int DistanceBatchSize, int Steps,
-    int Warmup, int LogInterval, int EvalInterval, int EvalBatches, string Expectation);
+    int Warmup, int LogInterval, int EvalInterval, int EvalBatches, int Seeds, double AnchorLr, IReadOnlyList<int> GridSteps, bool FullGridForAll,
+    bool Observations, string Precision, string Device, double? FixedMargin, string Expectation)
+{
+    /// <summary>The learning rates of the full grid, ascending.</summary>
+    public IReadOnlyList<double> Grid => GridSteps.OrderBy(k => k).Select(k => ResearchLogSweep.HalfDecade(AnchorLr, k)).ToList();
+    /// <summary>The log's lr 1e-5 and 1e-4 at this model size.</summary>
+    public double Log1e5 => ResearchLogSweep.HalfDecade(AnchorLr, -2);
+    public double Log1e4 => AnchorLr;
+}
+
+/// <summary>One arm of the study: a named configuration run at several learning rates, each over the budget's seeds.</summary>
+public sealed record StudyArm(string Name, IReadOnlyList<(string Key, JsonNode? Value)> Set, IReadOnlyList<double> Lrs);
 
 /// <summary>
-/// `bertlab sweep run research-log`: every finding of ATTENTION.md §5 as runs at a small scale on the embedded corpus.
-/// Findings 1–2 use the log's first recipe (Adam, no clipping, no weight decay); findings 3 onwards use AdamW with
-/// weight decay 0.01 and clipping at 1.0. Learning rates are the log's (1e-5, 1e-4, 1e-3).
+/// `bertlab sweep run research-log --budget tiny|cpu|gpu`: every finding of ATTENTION.md §5 as paired-seed arms on learning-rate grids
+/// (issue 17 items 4, 5, 8). Recipe switches of the original work, per arm: Adam with coupled L2 weight decay 0.01 (the pre-AdamW
+/// baseline) or AdamW with weight decay 0.01; ε 1e-7; weight decay on every parameter (no_decay []); clipping only in the clipping
+/// arm; linear warmup then a constant lr. The rules that read these runs are <see cref="ResearchLogFindings"/>.
 /// </summary>
 public static class ResearchLogSweep
 {
     public const string Name = "research-log";
+    /// <summary>study2's variable-length data switch (issue 17 item 1). Used only when `bertlab config keys` has it.</summary>
+    public const string PackingKey = "data.packing", VariableLengthPacking = "sentence_pairs";
+    public const double Eps = 1e-7, WeightDecay = 0.01;
 
     public static readonly IReadOnlyDictionary<string, SweepBudget> Budgets = new Dictionary<string, SweepBudget>
     {
-        // 36 runs × 24 steps of 8×64 tokens: ~3 CPU-minutes, a few minutes on 2 cores (CI)
-        ["tiny"] = new("tiny", "tiny", 64, 256, 8, 2, 2, 24, 4, 4, 24, 4, "a few minutes on 2 cores (CI smoke test; too short for the findings: most verdicts are inconclusive)"),
-        // 36 runs × 300 steps of 16×128 tokens; measured ≈ 0.27 s of CPU per step (softmax, tiny model, 1 thread), so ≈ 1.6 CPU-minutes
-        // per run, ≈ 7 for manhattan/lp at batch 4: ≈ 68 CPU-minutes, ≈ 35 minutes with --workers 2 on 2 quiet cores
-        ["small"] = new("small", "tiny", 128, 512, 16, 4, 4, 300, 30, 10, 100, 8, "about 35 minutes on 2 quiet cores with --workers 2 (must stay under 60)"),
-        // BERT-small (4×256), 2000 steps of 32×128 tokens: several hours on 2 cores; a GPU or a cluster (sweep slurm) is better
-        ["medium"] = new("medium", "small", 128, 512, 32, 8, 32, 2000, 200, 20, 250, 16, "several hours on 2 cores; use a GPU or `bertlab sweep slurm`"),
-        // BERT-base, 20000 steps of 32×512 tokens: a GPU/cluster job (days on CPU)
-        ["full"] = new("full", "base", 512, 2048, 32, 8, 32, 20000, 2000, 50, 1000, 32, "a cluster or GPU job (days on CPU)"),
+        // CI smoke test: 2 seeds, 2 lrs on the grid arms, 24 steps of 8×64 tokens (see SweepBudget for the fields)
+        ["tiny"] = new("tiny", "tiny", 64, 128, 8, 4, 2, 24, 4, 4, 12, 4, 2, 1e-3, new[] { -2, 0 }, false, false, "fp32", "cpu", null,
+            "a few minutes on 2 cores (CI smoke test: far too short for the findings; every comparison is gated as 'horizon too short' or underpowered)"),
+        // 41 configurations × 3 seeds = 123 runs of 120 steps of 8×128 tokens (half the pilot's tokens per step). Per run: the pilot
+        // measured ≈ 2 worker-minutes at 16×128 × 150 steps, ≈ 70 s of it start-up (issue 17); the tiny budget measured 47–125 s
+        // per run on a loaded 2-core machine. At ≈ 1.5 worker-minutes per run: ≈ 90 minutes with --workers 2 — at the limit
+        // until the per-run start-up (issue 17 item 11) drops; not yet run end to end.
+        ["cpu"] = new("cpu", "tiny", 128, 256, 8, 4, 2, 120, 12, 10, 40, 8, 3, 1e-3, new[] { -2, -1, 0, 1 }, false, false, "fp32", "cpu", null,
+            "≈ 90 minutes on 2 quiet cores with --workers 2 (estimated from the per-run start-up of ≈ 70 s plus the steps; not yet measured end to end)"),
+        // BERT-small (4×256), bf16 on one GPU: every arm on a five-point grid, 5 seeds, the future-work similarities too
+        ["gpu"] = new("gpu", "small", 128, 512, 64, 16, 64, 600, 60, 20, 150, 16, 5, 1e-3, new[] { -2, -1, 0, 1, 2 }, true, true, "bf16", "cuda", null,
+            "≈ 8 minutes on one H100/H200 with --workers 16 (estimated, not measured: ~300 runs × 600 steps of 64×128 tokens)"),
     };
 
     public static string BudgetNames => string.Join(", ", Budgets.Keys);
 
-    static readonly double[] Lrs = { 1e-5, 1e-4, 1e-3 };
+    /// <summary>anchor × 10^(k/2), rounded to 3 significant digits (1e-3 → 3.16e-3 → 1e-2).</summary>
+    public static double HalfDecade(double anchor, int k) =>
+        double.Parse((anchor * Math.Pow(10, k / 2.0)).ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    /// <summary>Whether the trainer has variable-length data (study2's data.packing).</summary>
+    public static bool HasVariableLengthData => RunConfigKeys.Find(PackingKey) is not null;
+
+    /// <summary>The arms of the study at this budget, in run order.</summary>
+    public static IReadOnlyList<StudyArm> Arms(SweepBudget b)
+    {
+        var arms = new List<StudyArm>();
+        var grid = b.Grid;
+        var two = new[] { b.Log1e5, b.Log1e4 };
+        (string, JsonNode?) Att(string preset) => ("attention", JsonValue.Create(preset));
+        (string, JsonNode?)[] Adam = { ("optimizer.name", "adam") };
+        (string, JsonNode?)[] AdamW = { ("optimizer.name", "adamw") };
+        void Add(string name, IReadOnlyList<double> lrs, params (string, JsonNode?)[] set) => arms.Add(new StudyArm(name, set, lrs));
+        IReadOnlyList<double> Two = b.FullGridForAll ? grid : two;
+        IReadOnlyList<double> One(double lr) => new[] { lr };
+
+        // findings 1, 2: Adam (coupled L2 0.01), no clipping
+        Add("adam softmax", grid, Adam.Append(Att("softmax")).ToArray());
+        Add("adam cosine", grid, Adam.Append(Att("cosine")).ToArray());
+        Add("adam cosine clip", One(b.Log1e4), Adam.Append(Att("cosine")).Append(("optimizer.clip_norm", 1.0)).ToArray());
+        Add("adam cosine wd0.1", One(b.Log1e4), Adam.Append(Att("cosine")).Append(("optimizer.weight_decay", 0.1)).ToArray());
+        // findings 3 onwards: AdamW; softmax anchors the grid, cosine-softmax is the "attention in use" gate
+        Add("adamw softmax", grid, AdamW.Append(Att("softmax")).ToArray());
+        Add("adamw cosine-softmax", Two, AdamW.Append(Att("cosine-softmax")).ToArray());
+        Add("adamw cosine", grid, AdamW.Append(Att("cosine")).ToArray());
+        Add("adamw cosine-relu", grid, AdamW.Append(Att("cosine-relu")).ToArray());
+        Add("adamw cosine-n", grid, AdamW.Append(Att("cosine-n")).ToArray());
+        Add("adamw cottention", grid, AdamW.Append(Att("cottention")).ToArray());
+        Add("adamw cosine-sigmoid", One(b.Log1e5), AdamW.Append(Att("cosine-sigmoid")).ToArray());
+        Add("adamw cosine-relu token-dropout", One(b.Log1e5), AdamW.Append(Att("cosine-relu")).Append(("attention.token_dropout", 0.1)).ToArray());
+        // angular with cosine-relu's scaling (none), so only the similarity differs
+        Add("adamw angular scaling-none", One(b.Log1e5), AdamW.Append(Att("angular")).Append(("attention.scaling", "none")).ToArray());
+        var longSeq = new (string, JsonNode?)[] { ("data.seq_len", b.LongSeqLen), ("run.batch_size", b.LongBatchSize) }
+            .Concat(b.LongSeqLen > 512 ? new (string, JsonNode?)[] { ("model.max_position_embeddings", b.LongSeqLen) } : Array.Empty<(string, JsonNode?)>()).ToArray();
+        Add("adamw cosine-sqrt-n", One(b.Log1e4), AdamW.Append(Att("cosine-sqrt-n")).ToArray());
+        Add("adamw cosine-sqrt-n long", One(b.Log1e4), AdamW.Append(Att("cosine-sqrt-n")).Concat(longSeq).ToArray());
+        Add("adamw cosine-n long", One(b.Log1e4), AdamW.Append(Att("cosine-n")).Concat(longSeq).ToArray());
+        Add("adamw qkv-norm", One(b.Log1e4), AdamW.Append(Att("qkv-norm")).ToArray());
+        // output penalty on plain cosine, whose output norm is not bounded (on cosine-n it stayed exactly 0)
+        foreach (var lambda in new[] { 0.01, 0.1 })
+            Add($"adamw cosine penalty{SweepDefinition.FormatNumber(lambda)}", One(b.Log1e4), AdamW.Append(Att("cosine")).Append(("attention.output_penalty", lambda)).ToArray());
+        if (b.Observations)
+        {
+            Add("adamw euclidean", One(b.Log1e4), AdamW.Append(Att("euclidean")).ToArray());
+            Add("adamw manhattan", One(b.Log1e4), AdamW.Append(Att("manhattan")).Append(("run.batch_size", b.DistanceBatchSize)).ToArray());
+            Add("adamw lp", One(b.Log1e4), AdamW.Append(Att("lp")).Append(("run.batch_size", b.DistanceBatchSize)).ToArray());
+        }
+        return arms;
+    }
+
+    public static SweepBudget Budget(string budgetName) =>
+        Budgets.TryGetValue(budgetName, out var b) ? b : throw new BertLabException($"--budget '{budgetName}' is not allowed; allowed: {BudgetNames}");
 
     public static SweepDefinition Create(string budgetName)
     {
-        if (!Budgets.TryGetValue(budgetName, out var b))
-            throw new BertLabException($"--budget '{budgetName}' is not allowed; allowed: {BudgetNames}");
+        var b = Budget(budgetName);
         var baseConfig = new JsonObject
         {
             ["model"] = b.Model,
             ["attention"] = "softmax",
-            ["data"] = new JsonObject { ["seq_len"] = b.SeqLen },
-            ["optimizer"] = new JsonObject { ["name"] = "adam", ["lr"] = 1e-4, ["weight_decay"] = 0.0, ["clip_norm"] = 0.0 },
-            ["schedule"] = new JsonObject { ["name"] = "linear", ["warmup_steps"] = b.Warmup },
+            ["data"] = HasVariableLengthData
+                // the original work trained on sentence pairs of varying length: every arm does, so that n varies and
+                // n-scaled arms are compared with controls on the same data (findings 5, 6a, 6b, 8 need it)
+                ? new JsonObject { ["seq_len"] = b.SeqLen, [PackingKey.Split('.')[1]] = VariableLengthPacking }
+                : new JsonObject { ["seq_len"] = b.SeqLen },
+            // the original recipe: ε 1e-7, weight decay 0.01 on every parameter, no clipping (only the clipping arm clips)
+            ["optimizer"] = new JsonObject
+            {
+                ["name"] = "adamw", ["lr"] = b.AnchorLr, ["eps"] = Eps, ["weight_decay"] = WeightDecay, ["clip_norm"] = 0.0, ["no_decay"] = new JsonArray(),
+            },
+            ["schedule"] = new JsonObject { ["name"] = "constant", ["warmup_steps"] = b.Warmup },
             ["run"] = new JsonObject
             {
                 ["steps"] = b.Steps, ["batch_size"] = b.BatchSize, ["log_interval"] = b.LogInterval, ["eval_interval"] = b.EvalInterval,
-                ["eval_batches"] = b.EvalBatches, ["checkpoint_interval"] = b.EvalInterval, ["keep_last"] = 1, ["seed"] = 42,
+                ["eval_batches"] = b.EvalBatches, ["checkpoint_interval"] = b.Steps, ["keep_last"] = 1, ["precision"] = b.Precision, ["device"] = b.Device,
             },
         };
         var runs = new List<NamedRun>();
-        void Add(string name, params (string key, JsonNode? value)[] set) =>
-            runs.Add(new NamedRun(name, set.Select(s => new KeyValuePair<string, JsonNode?>(s.key, s.value)).ToList()));
-        (string, JsonNode?) Att(string preset) => ("attention", JsonValue.Create(preset));
-        (string, JsonNode?) Lr(double lr) => ("optimizer.lr", JsonValue.Create(lr));
-        (string, JsonNode?)[] AdamW = { ("optimizer.name", "adamw"), ("optimizer.weight_decay", 0.01), ("optimizer.clip_norm", 1.0) };
+        foreach (var arm in Arms(b))
+            foreach (var lr in arm.Lrs)
+                runs.Add(new NamedRun(RunName(arm.Name, lr),
+                    arm.Set.Append(("optimizer.lr", JsonValue.Create(lr))).Select(s => new KeyValuePair<string, JsonNode?>(s.Item1, s.Item2)).ToList()));
 
-        foreach (var lr in Lrs) Add(RunName("adam", "softmax", lr), Att("softmax"), Lr(lr));
-        foreach (var lr in Lrs) Add(RunName("adam", "cosine", lr), Att("cosine"), Lr(lr));
-        Add(RunName("adam", "cosine", 1e-4, "clip"), Att("cosine"), Lr(1e-4), ("optimizer.clip_norm", 1.0));
-        Add(RunName("adam", "cosine", 1e-4, "wd0.1"), Att("cosine"), Lr(1e-4), ("optimizer.weight_decay", 0.1));
-        foreach (var preset in new[] { "softmax", "cosine", "cosine-relu", "cosine-n" })
-            foreach (var lr in Lrs) Add(RunName("adamw", preset, lr), AdamW.Append(Att(preset)).Append(Lr(lr)).ToArray());
-        foreach (var preset in new[] { "cosine-sigmoid", "cosine-softmax" })
-            foreach (var lr in new[] { 1e-5, 1e-4 }) Add(RunName("adamw", preset, lr), AdamW.Append(Att(preset)).Append(Lr(lr)).ToArray());
-        Add(RunName("adamw", "cosine-relu", 1e-5, "token-dropout"), AdamW.Append(Att("cosine-relu")).Append(("attention.token_dropout", 0.1)).Append(Lr(1e-5)).ToArray());
-        Add(RunName("adamw", "angular", 1e-5), AdamW.Append(Att("angular")).Append(Lr(1e-5)).ToArray());
-        Add(RunName("adamw", "cosine-sqrt-n", 1e-4), AdamW.Append(Att("cosine-sqrt-n")).Append(Lr(1e-4)).ToArray());
-        var longSeq = new (string, JsonNode?)[] { ("data.seq_len", b.LongSeqLen), ("run.batch_size", b.LongBatchSize) };
-        var longPositions = b.LongSeqLen > 512 ? new (string, JsonNode?)[] { ("model.max_position_embeddings", b.LongSeqLen) } : Array.Empty<(string, JsonNode?)>();
-        Add(RunName("adamw", "cosine-sqrt-n", 1e-4, "long"), AdamW.Append(Att("cosine-sqrt-n")).Concat(longSeq).Concat(longPositions).Append(Lr(1e-4)).ToArray());
-        Add(RunName("adamw", "cosine-n", 1e-4, "long"), AdamW.Append(Att("cosine-n")).Concat(longSeq).Concat(longPositions).Append(Lr(1e-4)).ToArray());
-        foreach (var lr in new[] { 1e-4, 1e-3 }) Add(RunName("adamw", "cottention", lr), AdamW.Append(Att("cottention")).Append(Lr(lr)).ToArray());
-        Add(RunName("adamw", "qkv-norm", 1e-4), AdamW.Append(Att("qkv-norm")).Append(Lr(1e-4)).ToArray());
-        Add(RunName("adamw", "cosine-n", 1e-4, "output-penalty"), AdamW.Append(Att("cosine-n")).Append(("attention.output_penalty", 0.1)).Append(Lr(1e-4)).ToArray());
-        Add(RunName("adamw", "euclidean", 1e-4), AdamW.Append(Att("euclidean")).Append(Lr(1e-4)).ToArray());
-        foreach (var preset in new[] { "manhattan", "lp" })
-            Add(RunName("adamw", preset, 1e-4), AdamW.Append(Att(preset)).Append(Lr(1e-4)).Append(("run.batch_size", b.DistanceBatchSize)).ToArray());
-
+        var seeds = Enumerable.Range(1, b.Seeds).Select(s => (long)s).ToList();
         return new SweepDefinition
         {
             Name = Name,
-            Description = $"ATTENTION.md §5 findings at the '{b.Name}' budget: model {b.Model}, seq_len {b.SeqLen} (long runs {b.LongSeqLen}), " +
-                          $"batch {b.BatchSize} (manhattan and lp: {b.DistanceBatchSize}), {b.Steps} steps; expected wall time {b.Expectation}",
-            Base = baseConfig, Runs = runs, Builtin = Name, Budget = b.Name,
+            Description = $"ATTENTION.md §5 findings at the '{b.Name}' budget: model {b.Model}, seq_len {b.SeqLen} (long arms {b.LongSeqLen}), batch {b.BatchSize}, " +
+                          $"{b.Steps} steps ({b.Warmup} warmup, then constant lr), {b.Precision} on {b.Device}, seeds 1–{b.Seeds} paired across arms; " +
+                          $"lr grid {string.Join(", ", b.Grid.Select(SweepDefinition.FormatNumber))} (anchor η* = {SweepDefinition.FormatNumber(b.AnchorLr)} ↔ the log's 1e-4); " +
+                          $"{runs.Count} configurations × {b.Seeds} seeds = {runs.Count * b.Seeds} runs; expected wall time {b.Expectation}",
+            Base = baseConfig, Runs = runs, Seeds = seeds, Builtin = Name, Budget = b.Name,
         };
     }
 
-    /// <summary>"adamw cosine-relu lr=1e-5 token-dropout".</summary>
-    public static string RunName(string optimizer, string preset, double lr, string? variant = null) =>
-        $"{optimizer} {preset} lr={SweepDefinition.FormatNumber(lr)}" + (variant is null ? "" : " " + variant);
+    /// <summary>"adamw cosine-relu lr=1e-4" (the sweep appends " seed1").</summary>
+    public static string RunName(string arm, double lr) => $"{arm} lr={SweepDefinition.FormatNumber(lr)}";
+
+    /// <summary>The name of one run of the expanded sweep.</summary>
+    public static string PointName(string arm, double lr, long seed) => $"{RunName(arm, lr)} seed{seed}";
 }

@@ -63,30 +63,8 @@ public static class SweepReport
                 .Where(r => r.AttentionLabel(commonSeq) == a && r.Lr == lr)
                 .Select(r => $"#{r.Index} {Cell(r)}")))).ToArray()));
 
-        // research-log findings
-        if (results.Builtin == ResearchLogSweep.Name)
-        {
-            doc.Heading(2, "Findings of the research log (ATTENTION.md §5) beside this reproduction");
-            doc.Paragraph($"Decision rules compare final validation losses (val, nats): \"beats\" means lower by more than {N(ResearchLogFindings.Margin, "0.00")}, " +
-                          $"\"a lot\" by more than {N(ResearchLogFindings.LargeMargin, "0.00")}; a diverged run is worse than any run that did not diverge; " +
-                          $"missing or failed runs make a rule inconclusive, and so does comparing two runs neither of which learned (final val less than {N(ResearchLogFindings.MinProgress, "0.0")} below its first logged training loss). " +
-                          "The lrs are the log's; at a small budget a low lr barely trains, so read the numbers, not only the verdicts.");
-            var verdicts = ResearchLogFindings.Evaluate(results);
-            doc.Table(new[] { "finding", "claim", "verdict", "rule", "observed" },
-                verdicts.Select(v => new[] { v.Id, v.Claim, "**" + v.Verdict + "**", v.Rule, v.Observed }));
-            var tally = verdicts.GroupBy(v => v.Verdict).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
-            doc.Paragraph($"Verdicts: {string.Join(", ", tally)}.");
-            foreach (var v in verdicts.Where(v => v.Runs.Count > 0))
-            {
-                var group = v.Runs.Select(results.Find).Where(r => r is not null).Select(r => r!).ToList();
-                var file = $"plots/finding-{v.Id}.png";
-                if (LossPlot(Path.Combine(outDir, file), $"Finding {v.Id}: training loss", group, validation: false))
-                {
-                    plots.Add(Path.Combine(outDir, file));
-                    doc.Image(file, $"finding {v.Id}: training loss of {string.Join(", ", group.Select(r => "#" + r.Index))}");
-                }
-            }
-        }
+        // research-log findings (issue 17: paired seeds, lr grids, verdict classes)
+        if (results.Builtin == ResearchLogSweep.Name) ResearchLogReport.Write(doc, results, outDir, plots);
 
         // loss curves
         doc.Heading(2, "Loss curves");

@@ -74,30 +74,60 @@ public class SweepDefinitionTests
     }
 
     [Theory]
-    [InlineData("tiny")]
-    [InlineData("small")]
-    [InlineData("medium")]
-    [InlineData("full")]
-    public void ResearchLog_EveryBudgetExpands_AndEveryFindingsRunIsInTheGrid(string budget)
+    [InlineData("tiny", 54)]
+    [InlineData("cpu", 123)]
+    [InlineData("gpu", 270)]
+    public void ResearchLog_EveryBudgetExpands_WithPairedSeeds_TheRecipeSwitches_AndEveryFindingsRunInTheGrid(string budget, int count)
     {
         var def = ResearchLogSweep.Create(budget);
         var points = def.Expand();
-        Assert.Equal(36, points.Count);
         var b = ResearchLogSweep.Budgets[budget];
-        Assert.All(points, p => Assert.Equal(b.Steps, p.Config["run"]!["steps"]!.GetValue<int>()));
+        Assert.Equal(count, points.Count);
         Assert.Equal(points.Count, points.Select(p => p.Name).Distinct().Count());
+        Assert.All(points, p => Assert.Equal(b.Steps, p.Config["run"]!["steps"]!.GetValue<int>()));
+        // seeds 1..k paired: every configuration runs once per seed
+        var seeds = points.Select(p => long.Parse(p.Config["run"]!["seed"]!.ToJsonString())).ToList();
+        Assert.Equal(Enumerable.Range(1, b.Seeds).Select(x => (long)x), seeds.Distinct().OrderBy(x => x));
+        Assert.All(seeds.GroupBy(x => x), g => Assert.Equal(points.Count / b.Seeds, g.Count()));
+        // the original recipe: ε 1e-7, weight decay 0.01 on every parameter, warmup then constant, clipping only in the clipping arm
+        foreach (var p in points)
+        {
+            var o = p.Config["optimizer"]!;
+            Assert.Equal(1e-7, o["eps"]!.GetValue<double>());
+            Assert.Empty(o["no_decay"]!.AsArray());
+            Assert.Equal("constant", p.Config["schedule"]!["name"]!.GetValue<string>());
+            Assert.Equal(p.Name.Contains(" clip ") ? 1.0 : 0.0, o["clip_norm"]!.GetValue<double>());
+            Assert.Equal(p.Name.Contains("wd0.1") ? 0.1 : 0.01, o["weight_decay"]!.GetValue<double>());
+            Assert.Equal(p.Name.StartsWith("adam ", StringComparison.Ordinal) ? "adam" : "adamw", o["name"]!.GetValue<string>());
+            Assert.Equal(b.Precision, p.Config["run"]!["precision"]!.GetValue<string>());
+        }
+        // half-decade grid around the anchor; the log's 1e-5 and 1e-4 map onto anchor/10 and the anchor
+        Assert.Contains(b.Log1e5, b.Grid);
+        Assert.Contains(b.Log1e4, b.Grid);
+        Assert.Equal(b.AnchorLr / 10, b.Log1e5, 12);
+        foreach (var lr in b.Grid)
+        {
+            double halfDecades = 2 * Math.Log10(lr / b.AnchorLr);
+            Assert.InRange(Math.Abs(halfDecades - Math.Round(halfDecades)), 0, 0.01);
+        }
+        // angular runs under cosine-relu's scaling; the penalty is on plain cosine
+        var angular = points.First(p => p.Name.Contains("angular"));
+        Assert.Equal("none", angular.Config["attention"]!["scaling"]!.GetValue<string>());
+        var pen = points.First(p => p.Name.Contains("penalty0.1"));
+        Assert.Equal("cosine", pen.Config["attention"]!["preset"]!.GetValue<string>());
+        Assert.Equal(0.1, pen.Config["attention"]!["output_penalty"]!.GetValue<double>());
         // the findings refer to runs by name: every one of them must be a grid point
         var pending = new SweepResults
         {
-            Directory = "x", Plan = new JsonObject { ["name"] = def.Name },
+            Directory = "x", Plan = new JsonObject { ["name"] = def.Name, ["builtin"] = def.Builtin, ["budget"] = budget },
             Runs = points.Select(p => new RunRecord { Index = p.Index, Name = p.Name, Dir = p.DirName(points.Count), Settings = new JsonObject(), Status = "pending" }).ToList(),
         };
         var verdicts = ResearchLogFindings.Evaluate(pending);
-        Assert.Equal(new[] { "1", "2a", "2b", "2c", "2d", "3", "4a", "4b", "4c", "4d", "4e", "5", "6a", "6b", "6c", "6d", "7", "8", "9" }, verdicts.Select(v => v.Id));
+        Assert.Equal(ResearchLogFindings.Ids, verdicts.Select(v => v.Id));
         foreach (var v in verdicts)
             foreach (var run in v.Runs) Assert.True(pending.Find(run) is not null, $"finding {v.Id} refers to '{run}', which is not a grid point");
-        // long-sequence runs: 4 × the sequence length, same tokens per step
-        var longRun = points.Single(p => p.Name == ResearchLogSweep.RunName("adamw", "cosine-sqrt-n", 1e-4, "long"));
+        Assert.All(verdicts, v => Assert.False(v.Result.Decided)); // nothing has run: nothing is decided
+        var longRun = points.First(p => p.Name.StartsWith("adamw cosine-sqrt-n long", StringComparison.Ordinal));
         Assert.Equal(b.LongSeqLen, longRun.Config["data"]!["seq_len"]!.GetValue<int>());
         Assert.True(longRun.Config["model"]!["max_position_embeddings"]!.GetValue<int>() >= b.LongSeqLen);
         Assert.Throws<BertLabException>(() => ResearchLogSweep.Create("huge"));

@@ -24,6 +24,8 @@ public enum ClaimKind
     ABetter,
     /// <summary>a did not help over b (or: the two are the same): decided by the equivalence test.</summary>
     NoDifference,
+    /// <summary>a did not help over b: agrees when they are equivalent or b is better, disagrees when a is better by the margin.</summary>
+    NotBetter,
 }
 
 /// <summary>A verdict with the statistic it rests on (when there is one) and its reason.</summary>
@@ -82,7 +84,12 @@ public static class ClaimRules
         var o = comparison.Outcome;
         if (o == ComparisonOutcome.Underpowered)
             return new Verdict(VerdictClass.Underpowered, comparison.Reason, comparison, comparison.SeedsNeeded);
-        bool agrees = kind == ClaimKind.ABetter ? o == ComparisonOutcome.ABetter : o == ComparisonOutcome.Equivalent;
+        bool agrees = kind switch
+        {
+            ClaimKind.ABetter => o == ComparisonOutcome.ABetter,
+            ClaimKind.NotBetter => o != ComparisonOutcome.ABetter,
+            _ => o == ComparisonOutcome.Equivalent,
+        };
         string what = o switch
         {
             ComparisonOutcome.ABetter => "a is better than b by more than the margin",
