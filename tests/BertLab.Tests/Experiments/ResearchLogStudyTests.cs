@@ -216,7 +216,7 @@ public sealed class ResearchLogStudyTests : IDisposable
         var files = SweepReport.Write(s.Directory);
         var md = File.ReadAllText(files.Markdown);
         Assert.Contains("### How this study departs from the original recipe", md);
-        Assert.Contains("| adam cosine clip | 2×128 | 8 × 128 | 122,880 | adam (wd 0.01 as L2, ε 1e-7) | 1 | fp32 | packed (n = seq_len) |", md);
+        Assert.Contains("| adam cosine clip | 2×128 | 8 × 128 | 122,880 | adam (wd 0.01 as L2, ε 1e-7) | 1 | fp32 | sentence_pairs |", md);
         Assert.Contains("Margin: ", md);
         Assert.Contains("attention in use", md);
         Assert.Contains("| adamw softmax | 1e-4: 7.000 ± 0.066; ", md); // ℓ(η) with its 95% half-width
