@@ -160,16 +160,18 @@ public class SentencePairPreparationTests
         var types = batch.TokenTypeIds.data<long>().ToArray();
         var mask = batch.AttentionMask.data<long>().ToArray();
         var ids = new long[48];
+        // variable-length modes cut a batch to its longest sequence: the batch is w ≤ 48 wide
+        int w = (int)batch.InputIds.shape[1];
         for (int r = 0; r < 4; r++)
         {
             data.Read(loader.SequenceAt(0, r), ids);
             int sep1 = Array.IndexOf(ids, (long)v.SepId), sep2 = Array.IndexOf(ids, (long)v.SepId, sep1 + 1);
-            Assert.True(sep1 > 1 && sep2 > sep1 + 1);
+            Assert.True(sep1 > 1 && sep2 > sep1 + 1 && sep2 < w);
             Assert.Contains(ids[sep1 - 1], new long[] { v.IdOf("."), v.IdOf("!"), v.IdOf("?") });   // A ends with a whole sentence
-            for (int i = 0; i < 48; i++)
+            for (int i = 0; i < w; i++)
             {
-                Assert.Equal(i > sep1 && i <= sep2 ? 1 : 0, types[r * 48 + i]);
-                Assert.Equal(i <= sep2 ? 1 : 0, mask[r * 48 + i]);
+                Assert.Equal(i > sep1 && i <= sep2 ? 1 : 0, types[r * w + i]);
+                Assert.Equal(i <= sep2 ? 1 : 0, mask[r * w + i]);
             }
         }
     }
