@@ -81,15 +81,18 @@ public sealed class TrainVerb : IVerb
                 AnsiConsole.MarkupLine($"  data-parallel over {parallel.Size} MPI ranks ({Markup.Escape(parallel.Library)}): global batch {parallel.Size} × {runConfig.Run.BatchSize} × {runConfig.Run.Accumulation} = {parallel.Size * runConfig.Run.BatchSize * runConfig.Run.Accumulation} sequences");
             // Rank 0 prepares the shared data cache first; the others then find it up to date.
             if (parallel is { Rank: > 0 }) parallel.Barrier();
-            using var data = PretrainingData.Open(runConfig, runDir, console.OnMessage, console.OnPrepareProgress);
+            var data = PretrainingData.OpenSource(runConfig, runDir, out var vocabPath, console.OnMessage, console.OnPrepareProgress);
+            using var openData = data as IDisposable;
             if (parallel is { Rank: 0 }) parallel.Barrier();
-            IBatchSource source = parallel is null ? data : new RankSliceBatchSource(data, parallel.Rank, parallel.Size);
+            IBatchSource source = parallel is null ? data
+                : data is ShardBatchSource shards ? new RankSliceBatchSource(shards, parallel.Rank, parallel.Size)
+                : throw new BertLabException("data-parallel training reads text shards; data.synthetic runs in one process");
             // TensorBoard event files in runDir/tensorboard (rank 0 alone writes, as with every other file)
             using var tensorBoard = parallel is null or { Rank: 0 } ? new TensorBoardObserver(runDir) : null;
             ITrainingObserver observer = tensorBoard is null ? console : new TrainingObservers(console, tensorBoard);
             // Ctrl-C / SIGTERM: finish the step, checkpoint, summary "stopped", exit 130 / 143 (a second signal: at once).
             StopSignal.Install(console.OnMessage);
-            var trainer = new Trainer(runConfig, runDir, source, runConfig.Data.Vocab, observer) { Parallel = parallel, StopRequested = () => StopAgreed(parallel) };
+            var trainer = new Trainer(runConfig, runDir, source, vocabPath, observer) { Parallel = parallel, StopRequested = () => StopAgreed(parallel) };
             var summary = trainer.Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
             return summary.Status == RunStatus.Stopped && StopSignal.Requested ? StopSignal.ExitCode : ExitCodes.For(summary.Status);

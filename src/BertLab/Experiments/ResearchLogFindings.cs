@@ -63,7 +63,25 @@ public static class ResearchLogFindings
             }
             else { Margin = PairedComparison.DefaultMarginFloor; MarginOrigin = "the 0.02-nat floor (the calibration arm has fewer than 2 finished seeds)"; }
             Gate = Compare(GateArmA, budget.Log1e4, GateArmB, budget.Log1e4);
-            VariableLength = results.Runs.Any(r => r.Config?["data"]?["packing"]?.GetValue<string>() is string p && p != "packed");
+            VariableLength = results.Runs.Any(r => r.Config?["data"]?["synthetic"]?.GetValue<string>() is not null
+                || r.Config?["data"]?["packing"]?.GetValue<string>() is string p && p != "packed");
+            Task = results.Runs.Select(r => r.Config?["data"]?["synthetic"]?.GetValue<string>()).FirstOrDefault(t => t is not null);
+        }
+
+        /// <summary>The generated task the runs trained on (data.synthetic), null for natural text.</summary>
+        public string? Task { get; }
+        public string TaskText => Task is string t ? $"the synthetic task {t}" : "natural text (the corpus)";
+
+        /// <summary>The gate at one learning rate: softmax against cosine-softmax at that lr (where both arms ran it), else the
+        /// gate at the anchor. A comparison at the log's 1e-5 is gated on attention being in use at that lr.</summary>
+        public PairedComparison? GateAt(double lr) => lr == Budget.Log1e4 ? Gate : Compare(GateArmA, lr, GateArmB, lr) ?? Gate;
+
+        public string GateTextAt(double lr)
+        {
+            var g = GateAt(lr);
+            double at = lr != Budget.Log1e4 && Compare(GateArmA, lr, GateArmB, lr) is not null ? lr : Budget.Log1e4;
+            return g is null ? "not measured (softmax / cosine-softmax missing)"
+                : $"on {TaskText}: softmax − cosine-softmax at lr {Lr(at)} = {Stat(g)}: attention {(ClaimRules.AttentionInUse(g) ? "in use" : "not in use")}";
         }
 
         public RunRecord? Run(string arm, double lr, long seed) => Results.Find(ResearchLogSweep.PointName(arm, lr, seed));
@@ -109,8 +127,7 @@ public static class ResearchLogFindings
             return pairs.Count == 0 ? null : PairedComparison.Compute(pairs, lowerIsBetter, margin);
         }
 
-        public string GateText => Gate is null ? "not measured (softmax / cosine-softmax at the anchor lr missing)"
-            : $"softmax − cosine-softmax at lr {Lr(Budget.Log1e4)} = {Stat(Gate)}: attention {(ClaimRules.AttentionInUse(Gate) ? "in use" : "not in use")}";
+        public string GateText => GateTextAt(Budget.Log1e4);
     }
 
     /// <summary>"−0.0312 [−0.0500, −0.0124], margin 0.0200, 3 seeds (a better)".</summary>
@@ -186,13 +203,14 @@ public static class ResearchLogFindings
         IReadOnlyList<string> Runs(params (string arm, double lr)[] x) => x.SelectMany(p => st.Seeds.Select(seed => ResearchLogSweep.PointName(p.arm, p.lr, seed))).ToList();
         IReadOnlyList<string> GridRuns(params string[] arms) => arms.SelectMany(a => (ResearchLogSweep.Arms(b).FirstOrDefault(x => x.Name == a)?.Lrs ?? Array.Empty<double>())
             .SelectMany(lr => st.Seeds.Select(seed => ResearchLogSweep.PointName(a, lr, seed)))).ToList();
-        void Add(string id, string rule, Verdict v, string observed, IReadOnlyList<string> runs) => list.Add(new FindingVerdict(id, Claims[id], v, rule, observed, gate, runs));
+        void Add(string id, string rule, Verdict v, string observed, IReadOnlyList<string> runs, double? gateLr = null) =>
+            list.Add(new FindingVerdict(id, Claims[id], v, rule, observed, gateLr is double g ? st.GateTextAt(g) : gate, runs));
         string M = $"the study margin ({N(st.Margin)} nats)";
         // a loss comparison "a better than b", gated on attention being in use
         (Verdict, string) Loss(ClaimKind kind, string armA, double lrA, string armB, double lrB, string? na = null, string? ne = null)
         {
             var c = st.Compare(armA, lrA, armB, lrB);
-            return (ClaimRules.Decide(kind, c, na ?? NoGate(), ne, st.Gate), $"ℓ({armA} @ {Lr(lrA)}) − ℓ({armB} @ {Lr(lrB)}) = {Stat(c)}");
+            return (ClaimRules.Decide(kind, c, na ?? NoGate(), ne, lrA == lrB ? st.GateAt(lrA) : st.Gate), $"ℓ({armA} @ {Lr(lrA)}) − ℓ({armB} @ {Lr(lrB)}) = {Stat(c)}");
         }
         string? NoGate() => st.Gate is null ? "the gate runs (softmax and cosine-softmax at the anchor lr) are missing or unfinished, so whether attention was in use is unknown" : null;
 
@@ -217,23 +235,23 @@ public static class ResearchLogFindings
         }
         {
             var (v, o) = Loss(ClaimKind.ABetter, "adam cosine", l5, "adam softmax", l5);
-            Add("2d", $"Adam at the log's 1e-5 (here {Lr(l5)}): cosine's ℓ is lower than softmax's by more than {M}", v, o, Runs(("adam cosine", l5), ("adam softmax", l5)));
+            Add("2d", $"Adam at the log's 1e-5 (here {Lr(l5)}): cosine's ℓ is lower than softmax's by more than {M}", v, o, Runs(("adam cosine", l5), ("adam softmax", l5)), gateLr: l5);
         }
         {
             var (v1, o1) = Loss(ClaimKind.ABetter, "adamw softmax", l5, "adamw cosine", l5);
             var (v2, o2) = Loss(ClaimKind.ABetter, "adamw softmax", l4, "adamw cosine", l4);
             Add("3", $"AdamW at the log's 1e-5 and 1e-4 (here {Lr(l5)}, {Lr(l4)}): softmax beats cosine by more than {M} at both; disagrees if at either cosine is better or they are equivalent", Combine(v1, v2), o1 + "; " + o2,
-                Runs(("adamw softmax", l5), ("adamw cosine", l5), ("adamw softmax", l4), ("adamw cosine", l4)));
+                Runs(("adamw softmax", l5), ("adamw cosine", l5), ("adamw softmax", l4), ("adamw cosine", l4)), gateLr: l5);
         }
         {
             var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-relu", l5, "adamw cosine", l5);
-            Add("4a", $"AdamW at {Lr(l5)}: cosine-relu's ℓ is lower than cosine's by more than {M} (\"a lot\" is read as beyond the margin; the size is in the interval)", v, o, Runs(("adamw cosine-relu", l5), ("adamw cosine", l5)));
+            Add("4a", $"AdamW at {Lr(l5)}: cosine-relu's ℓ is lower than cosine's by more than {M} (\"a lot\" is read as beyond the margin; the size is in the interval)", v, o, Runs(("adamw cosine-relu", l5), ("adamw cosine", l5)), gateLr: l5);
         }
         {
             var (v1, o1) = Loss(ClaimKind.NotBetter, "adamw cosine-sigmoid", l5, "adamw cosine", l5);
             var (v2, o2) = Loss(ClaimKind.NotBetter, "adamw cosine-softmax", l5, "adamw cosine", l5);
             Add("4b", $"\"did not help\": at {Lr(l5)} neither sigmoid nor softmax on the cosine matrix beats plain cosine by more than {M} (equivalent or worse)", Combine(v1, v2), o1 + "; " + o2,
-                Runs(("adamw cosine-sigmoid", l5), ("adamw cosine-softmax", l5), ("adamw cosine", l5)));
+                Runs(("adamw cosine-sigmoid", l5), ("adamw cosine-softmax", l5), ("adamw cosine", l5)), gateLr: l5);
         }
         {
             var (v, o) = MaxLrClaim(st, "adamw softmax", "adamw cosine-relu");
@@ -241,11 +259,11 @@ public static class ResearchLogFindings
         }
         {
             var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-relu", l5, "adamw cosine-relu token-dropout", l5);
-            Add("4d", $"at {Lr(l5)}: cosine-relu without token dropout beats it with dropout 0.1 by more than {M}", v, o, Runs(("adamw cosine-relu", l5), ("adamw cosine-relu token-dropout", l5)));
+            Add("4d", $"at {Lr(l5)}: cosine-relu without token dropout beats it with dropout 0.1 by more than {M}", v, o, Runs(("adamw cosine-relu", l5), ("adamw cosine-relu token-dropout", l5)), gateLr: l5);
         }
         {
             var (v, o) = Loss(ClaimKind.ABetter, "adamw cosine-relu", l5, "adamw angular scaling-none", l5);
-            Add("4e", $"at {Lr(l5)}, same activation (relu) and scaling (none): cosine similarity beats the angular one by more than {M}", v, o, Runs(("adamw cosine-relu", l5), ("adamw angular scaling-none", l5)));
+            Add("4e", $"at {Lr(l5)}, same activation (relu) and scaling (none): cosine similarity beats the angular one by more than {M}", v, o, Runs(("adamw cosine-relu", l5), ("adamw angular scaling-none", l5)), gateLr: l5);
         }
         {
             string? na = NotVariable(st);
@@ -297,7 +315,9 @@ public static class ResearchLogFindings
             Add("6d", $"at {Lr(l4)} on plain cosine: the unpenalised run beats the penalised one by more than {M}, for λ 0.01 and 0.1; not exercised if the penalty term stayed 0", Combine(parts.ToArray()), string.Join("; ", obs), runs);
         }
         Add("7", "train on a copy of the corpus with punctuation stripped and on the clean corpus, both validated on the clean validation set; paired ℓ over seeds",
-            new Verdict(VerdictClass.NotApplicable, "BertLab cannot yet validate a run trained on one corpus on another corpus's validation set (no validation-corpus setting), and the punctuation-stripped copy is not built; the finding concerns the original code's preprocessing bug"),
+            new Verdict(VerdictClass.NotApplicable, st.Task is not null
+                ? "the study trains on a generated task, which has no punctuation to strip; the finding concerns the original code's text preprocessing (a natural-text study would need a validation-corpus setting, which BertLab does not have yet)"
+                : "BertLab cannot yet validate a run trained on one corpus on another corpus's validation set (no validation-corpus setting), and the punctuation-stripped copy is not built; the finding concerns the original code's preprocessing bug"),
             "no runs", Array.Empty<string>());
         {
             var (v, o) = MaxLrClaim(st, "adamw cosine-n", "adamw cosine", NotVariable(st));

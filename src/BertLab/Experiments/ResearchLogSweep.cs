@@ -15,6 +15,12 @@ public sealed record SweepBudget(string Name, string Model, int SeqLen, int Long
     int Warmup, int LogInterval, int EvalInterval, int EvalBatches, int Seeds, double AnchorLr, IReadOnlyList<int> GridSteps, bool FullGridForAll,
     bool Observations, string Precision, string Device, double? FixedMargin, string Expectation)
 {
+    /// <summary>The generated task every arm trains on (<c>data.synthetic</c>), null for natural text. A task on which attention
+    /// is in use within the budget (issue 17 item 7): the tiny model leaves the uniform loss within a few hundred steps.</summary>
+    public string? Task { get; init; }
+    /// <summary>The long-sequence arms' task (same vocabulary, longer sequences), used with <see cref="LongSeqLen"/>.</summary>
+    public string? LongTask { get; init; }
+
     /// <summary>The learning rates of the full grid, ascending.</summary>
     public IReadOnlyList<double> Grid => GridSteps.OrderBy(k => k).Select(k => ResearchLogSweep.HalfDecade(AnchorLr, k)).ToList();
     /// <summary>The log's lr 1e-5 and 1e-4 at this model size.</summary>
@@ -40,21 +46,28 @@ public static class ResearchLogSweep
 
     public static readonly IReadOnlyDictionary<string, SweepBudget> Budgets = new Dictionary<string, SweepBudget>
     {
-        // CI smoke test: 2 seeds, 2 lrs on the grid arms, 24 steps of 8×64 tokens (see SweepBudget for the fields)
-        ["tiny"] = new("tiny", "tiny", 64, 128, 8, 4, 2, 24, 4, 4, 12, 4, 2, 1e-3, new[] { -2, 0 }, false, false, "fp32", "cpu", null,
-            "a few minutes on 2 cores (CI smoke test: far too short for the findings; every comparison is gated as 'horizon too short' or underpowered)"),
-        // 41 configurations × 3 seeds = 123 runs of 120 steps of 8×128 tokens (half the pilot's tokens per step). Per run: the pilot
-        // measured ≈ 2 worker-minutes at 16×128 × 150 steps, ≈ 70 s of it start-up (issue 17); the tiny budget measured 47–125 s
-        // per run on a loaded 2-core machine. At ≈ 1.5 worker-minutes per run: ≈ 90 minutes with --workers 2 — at the limit
-        // until the per-run start-up (issue 17 item 11) drops; not yet run end to end.
-        ["cpu"] = new("cpu", "tiny", 128, 256, 8, 4, 2, 120, 12, 10, 40, 8, 3, 1e-3, new[] { -2, -1, 0, 1 }, false, false, "fp32", "cpu", null,
-            "≈ 90 minutes on 2 quiet cores with --workers 2 (estimated from the per-run start-up of ≈ 70 s plus the steps; not yet measured end to end)"),
+        // CI smoke test: 2 seeds, 2 lrs on the grid arms, 24 steps of the synthetic index task (see SweepBudget for the fields)
+        ["tiny"] = new("tiny", "tiny", 64, 128, 8, 8, 8, 24, 4, 4, 12, 4, 2, 1e-3, new[] { -2, 0 }, false, false, "fp32", "cpu", null,
+            "a few minutes on 2 cores (CI smoke test: far too short for the findings; every comparison is gated as 'horizon too short' or underpowered)")
+        { Task = IndexTask(32), LongTask = IndexTask(64) },
+        // 41 configurations × 4 seeds = 164 runs of 600 steps of 32 sequences of the synthetic index task (4–32 values, the long
+        // arms 4–64). Pilot (2026-12-02, 2 quiet cores, 2 runs at a time, 1 thread each): ≈ 40 s per 600-step run, so ≈ 20 s of
+        // machine time per run: ≈ 60 minutes in all with --workers 2. On this task softmax leaves the uniform loss (ln 32) at
+        // ≈ 300 steps at lr 1e-3 and ≈ 350 at 3.16e-4, not at all at 3.16e-3 (the edge) or within 600 steps at 1e-4.
+        ["cpu"] = new("cpu", "tiny", 64, 128, 32, 32, 32, 600, 20, 25, 50, 0, 4, 1e-3, new[] { -2, -1, 0, 1 }, false, false, "fp32", "cpu", null,
+            "≈ 60 minutes on 2 quiet cores with --workers 2 (pilot: ≈ 20 s of machine time per 600-step run)")
+        { Task = IndexTask(32), LongTask = IndexTask(64) },
         // BERT-small (4×256), bf16 on one GPU: every arm on a five-point grid, 5 seeds, the future-work similarities too
         ["gpu"] = new("gpu", "small", 128, 512, 64, 16, 64, 600, 60, 20, 150, 16, 5, 1e-3, new[] { -2, -1, 0, 1, 2 }, true, true, "bf16", "cuda", null,
             "≈ 8 minutes on one H100/H200 with --workers 16 (estimated, not measured: ~300 runs × 600 steps of 64×128 tokens)"),
     };
 
     public static string BudgetNames => string.Join(", ", Budgets.Keys);
+
+    /// <summary>The synthetic index task of the CPU budgets (<see cref="BertLab.Data.Synthetic.SyntheticTask"/> kind index): 4 to
+    /// <paramref name="maxValues"/> value symbols (of 32) per sequence, half of the positions queried; 64 index symbols, so that the
+    /// short and long tasks share one vocabulary (101 tokens).</summary>
+    public static string IndexTask(int maxValues) => $"index:keys=64,values=32,pairs=4-{maxValues},query_fraction=0.5";
 
     /// <summary>anchor × 10^(k/2), rounded to 3 significant digits (1e-3 → 3.16e-3 → 1e-2).</summary>
     public static double HalfDecade(double anchor, int k) =>
@@ -93,6 +106,7 @@ public static class ResearchLogSweep
         // angular with cosine-relu's scaling (none), so only the similarity differs
         Add("adamw angular scaling-none", One(b.Log1e5), AdamW.Append(Att("angular")).Append(("attention.scaling", "none")).ToArray());
         var longSeq = new (string, JsonNode?)[] { ("data.seq_len", b.LongSeqLen), ("run.batch_size", b.LongBatchSize) }
+            .Concat(b.LongTask is string lt ? new (string, JsonNode?)[] { ("data.synthetic", lt) } : Array.Empty<(string, JsonNode?)>())
             .Concat(b.LongSeqLen > 512 ? new (string, JsonNode?)[] { ("model.max_position_embeddings", b.LongSeqLen) } : Array.Empty<(string, JsonNode?)>()).ToArray();
         Add("adamw cosine-sqrt-n", One(b.Log1e4), AdamW.Append(Att("cosine-sqrt-n")).ToArray());
         Add("adamw cosine-sqrt-n long", One(b.Log1e4), AdamW.Append(Att("cosine-sqrt-n")).Concat(longSeq).ToArray());
@@ -118,9 +132,15 @@ public static class ResearchLogSweep
         var b = Budget(budgetName);
         var baseConfig = new JsonObject
         {
-            ["model"] = b.Model,
+            // a generated task brings its own vocabulary; no dropout there (the task has no noise to regularise against)
+            ["model"] = b.Task is string task
+                ? new JsonObject { ["preset"] = b.Model, ["vocab_size"] = BertLab.Data.Synthetic.SyntheticTask.Parse(task).VocabSize, ["hidden_dropout_prob"] = 0.0, ["attention_probs_dropout_prob"] = 0.0 }
+                : b.Model,
             ["attention"] = "softmax",
-            ["data"] = HasVariableLengthData
+            ["data"] = b.Task is string t
+                // variable-length sequences by construction: n varies within every batch, as in the original work
+                ? new JsonObject { ["seq_len"] = b.SeqLen, ["synthetic"] = t }
+                : HasVariableLengthData
                 // the original work trained on sentence pairs of varying length: every arm does, so that n varies and
                 // n-scaled arms are compared with controls on the same data (findings 5, 6a, 6b, 8 need it)
                 ? new JsonObject { ["seq_len"] = b.SeqLen, [PackingKey.Split('.')[1]] = VariableLengthPacking }
@@ -147,7 +167,9 @@ public static class ResearchLogSweep
         return new SweepDefinition
         {
             Name = Name,
-            Description = $"ATTENTION.md §5 findings at the '{b.Name}' budget: model {b.Model}, seq_len {b.SeqLen} (long arms {b.LongSeqLen}), batch {b.BatchSize}, " +
+            Description = $"ATTENTION.md §5 findings at the '{b.Name}' budget: model {b.Model}, " +
+                          (b.Task is string td ? $"task {BertLab.Data.Synthetic.SyntheticTask.Parse(td).Describe()} (long arms: {b.LongTask}), sequences up to {b.SeqLen} (long arms {b.LongSeqLen}), " : $"seq_len {b.SeqLen} (long arms {b.LongSeqLen}), ") +
+                          $"batch {b.BatchSize}, " +
                           $"{b.Steps} steps ({b.Warmup} warmup, then constant lr), {b.Precision} on {b.Device}, seeds 1–{b.Seeds} paired across arms; " +
                           $"lr grid {string.Join(", ", b.Grid.Select(SweepDefinition.FormatNumber))} (anchor η* = {SweepDefinition.FormatNumber(b.AnchorLr)} ↔ the log's 1e-4); " +
                           $"{runs.Count} configurations × {b.Seeds} seeds = {runs.Count * b.Seeds} runs; expected wall time {b.Expectation}",

@@ -172,6 +172,7 @@ public sealed class SweepRunner
         foreach (var p in todo)
         {
             var config = RunConfig.FromJson(p.Config);
+            if (config.Data.Synthetic is not null) continue; // generated on the fly: nothing to prepare
             var dir = RunDirOf(p, count);
             var cacheRoot = PretrainingData.CacheRoot(config, dir);
             string key = cacheRoot + "\n" + p.Config["data"]!.ToJsonString();

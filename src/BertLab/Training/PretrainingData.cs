@@ -41,6 +41,27 @@ public static class PretrainingData
     public static string CacheDirectory(RunConfig config, string runDir, DataPreparer preparer, IReadOnlyList<CorpusFile> files) =>
         Path.Combine(CacheRoot(config, runDir), "data-" + preparer.Fingerprint(files)[..16]);
 
+    /// <summary>
+    /// The run's batch source: the generated task of <c>data.synthetic</c> (its vocabulary written to
+    /// <paramref name="runDir"/>/vocab.txt, returned as <paramref name="vocabPath"/>), else the text shards of <see cref="Open"/>.
+    /// Dispose it when done (a shard source holds open files).
+    /// </summary>
+    public static IBatchSource OpenSource(RunConfig config, string runDir, out string? vocabPath, Action<string>? message = null, Action<long, long>? progress = null)
+    {
+        if (config.Data.Synthetic is string spec)
+        {
+            var task = BertLab.Data.Synthetic.SyntheticTask.Parse(spec);
+            Directory.CreateDirectory(runDir);
+            vocabPath = Path.Combine(runDir, "vocab.txt");
+            if (!File.Exists(vocabPath)) task.WriteVocabulary(vocabPath);
+            var source = new BertLab.Data.Synthetic.SyntheticBatchSource(task, config.Run.Seed);
+            message?.Invoke($"data: {source.Describe()}");
+            return source;
+        }
+        vocabPath = config.Data.Vocab;
+        return Open(config, runDir, message, progress);
+    }
+
     public static ShardBatchSource Open(RunConfig config, string runDir, Action<string>? message = null, Action<long, long>? progress = null)
     {
         var vocabulary = LoadVocabulary(config);

@@ -23,6 +23,7 @@ public sealed class DataSettings
     public string? CacheDir { get; set; }
     public string Packing { get; set; } = "packed";
     public string? Prepared { get; set; }
+    public string? Synthetic { get; set; }
 }
 
 /// <summary>Run section: steps, batches, intervals, seed, device.</summary>
@@ -193,6 +194,15 @@ public sealed class RunConfig
         foreach (var key in RunConfigKeys.All) key.Check(this);
         if (Data.SeqLen > Model.MaxPositionEmbeddings)
             throw new BertLabException($"config: data.seq_len ({Data.SeqLen}) exceeds model.max_position_embeddings ({Model.MaxPositionEmbeddings})");
+        if (Data.Synthetic is string spec)
+        {
+            var task = BertLab.Data.Synthetic.SyntheticTask.Parse(spec);
+            if (Data.Prepared is not null) throw new BertLabException("config: data.synthetic and data.prepared are two data sources; set one of them");
+            if (task.VocabSize != Model.VocabSize)
+                throw new BertLabException($"config: the synthetic task '{spec}' has a vocabulary of {task.VocabSize} tokens but model.vocab_size is {Model.VocabSize}; set model.vocab_size {task.VocabSize}");
+            if (task.MaxLength > Data.SeqLen)
+                throw new BertLabException($"config: the synthetic task '{spec}' makes sequences of up to {task.MaxLength} tokens, more than data.seq_len ({Data.SeqLen}); raise data.seq_len or lower pairs");
+        }
     }
 
     /// <summary>The resolved configuration, as saved in the run directory (loadable with --config).</summary>

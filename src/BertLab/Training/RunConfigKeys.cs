@@ -40,6 +40,9 @@ public static class RunConfigKeys
     public static readonly ConfigKey<string?> DataPrepared = Data.Path("prepared", d => d.Prepared,
         "A directory made by `bertlab data prepare` to train on instead of data.corpus (its sequence length and packing are the data's)");
 
+    public static readonly ConfigKey<string?> DataSynthetic = Data.OptStr("synthetic", d => d.Synthetic, ConfigRules.SyntheticTaskSpec,
+        "Train on a generated task instead of text: kind[:name=value,…] with kind lookup, associative_recall or copy (e.g. lookup:keys=16,values=16,pairs=2-16); model.vocab_size must be the task's; null = text");
+
     public static readonly ConfigKey<string> OptimizerName = Optimizer.Str("name", o => o.Name, ConfigRules.OneOf(OptimizerSettings.Names),
         "adamw (decoupled weight decay), adam (weight decay as an L2 penalty in the gradient), sgd (with momentum)");
     public static readonly ConfigKey<double> OptimizerLr = Optimizer.Num("lr", o => o.Lr, "> 0", "Peak learning rate");
@@ -138,6 +141,8 @@ public static class RunConfigKeys
             Key(key, property, ConfigTypes.String, rule, help);
         public ConfigKey<string?> Path(string key, Expression<Func<TS, string?>> property, string help) =>
             Key(key, property, ConfigTypes.OptionalString, ConfigRule<string?>.Any, help);
+        public ConfigKey<string?> OptStr(string key, Expression<Func<TS, string?>> property, ConfigRule<string?> rule, string help) =>
+            Key(key, property, ConfigTypes.OptionalString, rule, help);
         public ConfigKey<List<string>> List(string key, Expression<Func<TS, List<string>>> property, string help) =>
             Key(key, property, ConfigTypes.StringList, ConfigRule<List<string>>.Any, help);
 

@@ -83,5 +83,15 @@ public sealed class SyntheticBatchSource : IBatchSource
         _batches = state["batches"]!.GetValue<long>();
     }
 
+    /// <summary>Labels are uniform over the value symbols (the key symbols for copy): the context-free guess is the task's uniform loss.</summary>
+    public long[]? TrainingTokenCounts()
+    {
+        var counts = new long[Task.VocabSize];
+        Array.Fill(counts, -1L);
+        int first = SyntheticTask.FirstSymbol + (Task.Kind == "copy" ? 0 : Task.Keys), n = Task.Kind == "copy" ? Task.Keys : Task.Values;
+        for (int i = 0; i < n; i++) counts[first + i] = 1;
+        return counts;
+    }
+
     public string Describe() => $"{Task.Describe()}, seed {Seed}, {ValidationExamples} validation sequences";
 }
