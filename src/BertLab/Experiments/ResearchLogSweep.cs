@@ -50,12 +50,12 @@ public static class ResearchLogSweep
         ["tiny"] = new("tiny", "tiny", 64, 128, 8, 8, 8, 24, 4, 4, 12, 4, 2, 1e-3, new[] { -2, 0 }, false, false, "fp32", "cpu", null,
             "a few minutes on 2 cores (CI smoke test: far too short for the findings; every comparison is gated as 'horizon too short' or underpowered)")
         { Task = IndexTask(32), LongTask = IndexTask(64) },
-        // 41 configurations × 4 seeds = 164 runs of 600 steps of 32 sequences of the synthetic index task (4–32 values, the long
-        // arms 4–64). Pilot (2026-12-02, 2 quiet cores, 2 runs at a time, 1 thread each): ≈ 40 s per 600-step run, so ≈ 20 s of
-        // machine time per run: ≈ 60 minutes in all with --workers 2. On this task softmax leaves the uniform loss (ln 32) at
+        // 41 configurations × 4 seeds = 164 runs of 400 steps of 32 sequences of the synthetic index task (4–32 values, the long
+        // arms 4–64). Pilot (2026-12-02, 2 cores, 2 runs at a time, 1 thread each): ≈ 50 s per 400-step run, so ≈ 25 s of
+        // machine time per run: ≈ 70 minutes in all with --workers 2. On this task softmax leaves the uniform loss (ln 32) at
         // ≈ 300 steps at lr 1e-3 and ≈ 350 at 3.16e-4, not at all at 3.16e-3 (the edge) or within 600 steps at 1e-4.
-        ["cpu"] = new("cpu", "tiny", 64, 128, 32, 32, 32, 600, 20, 25, 50, 0, 4, 1e-3, new[] { -2, -1, 0, 1 }, false, false, "fp32", "cpu", null,
-            "≈ 60 minutes on 2 quiet cores with --workers 2 (pilot: ≈ 20 s of machine time per 600-step run)")
+        ["cpu"] = new("cpu", "tiny", 64, 128, 32, 32, 32, 400, 20, 25, 50, 0, 4, 1e-3, new[] { -2, -1, 0, 1 }, false, false, "fp32", "cpu", null,
+            "≈ 70 minutes on 2 quiet cores with --workers 2 (pilot: ≈ 25 s of machine time per 400-step run)")
         { Task = IndexTask(32), LongTask = IndexTask(64) },
         // BERT-small (4×256), bf16 on one GPU: every arm on a five-point grid, 5 seeds, the future-work similarities too
         ["gpu"] = new("gpu", "small", 128, 512, 64, 16, 64, 600, 60, 20, 150, 16, 5, 1e-3, new[] { -2, -1, 0, 1, 2 }, true, true, "bf16", "cuda", null,
