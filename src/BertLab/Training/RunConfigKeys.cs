@@ -41,7 +41,7 @@ public static class RunConfigKeys
         "A directory made by `bertlab data prepare` to train on instead of data.corpus (its sequence length and packing are the data's)");
 
     public static readonly ConfigKey<string?> DataSynthetic = Data.OptStr("synthetic", d => d.Synthetic, ConfigRules.SyntheticTaskSpec,
-        "Train on a generated task instead of text: kind[:name=value,…] with kind lookup, associative_recall or copy (e.g. lookup:keys=16,values=16,pairs=2-16); model.vocab_size must be the task's; null = text");
+        "Train on a generated task instead of text: kind[:name=value,…], kind index, lookup, associative_recall or copy (e.g. index:keys=64,values=32,pairs=4-32); model.vocab_size must be the task's; null = text");
 
     public static readonly ConfigKey<string> OptimizerName = Optimizer.Str("name", o => o.Name, ConfigRules.OneOf(OptimizerSettings.Names),
         "adamw (decoupled weight decay), adam (weight decay as an L2 penalty in the gradient), sgd (with momentum)");

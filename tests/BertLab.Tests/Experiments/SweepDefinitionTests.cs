@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertLab.Experiments;
+using BertLab.Training;
 using Xunit;
 
 namespace BertLab.Tests.Experiments;
@@ -75,7 +76,7 @@ public class SweepDefinitionTests
 
     [Theory]
     [InlineData("tiny", 54)]
-    [InlineData("cpu", 123)]
+    [InlineData("cpu", 164)]
     [InlineData("gpu", 270)]
     public void ResearchLog_EveryBudgetExpands_WithPairedSeeds_TheRecipeSwitches_AndEveryFindingsRunInTheGrid(string budget, int count)
     {
@@ -100,6 +101,9 @@ public class SweepDefinitionTests
             Assert.Equal(p.Name.Contains("wd0.1") ? 0.1 : 0.01, o["weight_decay"]!.GetValue<double>());
             Assert.Equal(p.Name.StartsWith("adam ", StringComparison.Ordinal) ? "adam" : "adamw", o["name"]!.GetValue<string>());
             Assert.Equal(b.Precision, p.Config["run"]!["precision"]!.GetValue<string>());
+            // every point is a valid run configuration (a synthetic task's vocabulary and lengths fit the model, long arms too)
+            var config = RunConfig.FromJson(p.Config);
+            Assert.Equal(b.Task is null ? null : p.Name.Contains(" long ") ? b.LongTask : b.Task, config.Data.Synthetic);
         }
         // half-decade grid around the anchor; the log's 1e-5 and 1e-4 map onto anchor/10 and the anchor
         Assert.Contains(b.Log1e5, b.Grid);
