@@ -75,14 +75,16 @@ public static class ResearchLogReport
         foreach (var a in gridArms)
         {
             var means = new List<double>();
+            var halfWidths = new List<double>();
             var cells = new List<string>();
             foreach (var lr in a.Lrs)
             {
                 var vals = st.Seeds.Select(s => st.Score(a.Name, lr, s)).Where(v => v is not null).Select(v => v!.Value).ToList();
                 int div = st.Seeds.Count(s => st.Run(a.Name, lr, s) is { Diverged: true });
-                if (vals.Count == 0) { cells.Add($"{Lr(lr)}: –"); means.Add(double.NaN); continue; }
+                if (vals.Count == 0) { cells.Add($"{Lr(lr)}: –"); means.Add(double.NaN); halfWidths.Add(double.NaN); continue; }
                 var m = MeanInterval.Of(vals);
                 means.Add(m.Mean);
+                halfWidths.Add((m.Upper - m.Lower) / 2);
                 cells.Add($"{Lr(lr)}: {Mi(m, "0.000")}" + (div > 0 ? $" ({div} diverged)" : ""));
             }
             var per = st.Sensitivity(a.Name);
@@ -94,9 +96,8 @@ public static class ResearchLogReport
                 sens = Mi(MeanInterval.Of(per.Values.Select(v => v.Sensitivity).ToList()), "0.000");
             }
             rows.Add(new[] { a.Name, string.Join("; ", cells), eta, etaMax, sens });
-            var pts = a.Lrs.Zip(means).Where(p => double.IsFinite(p.Second)).ToList();
-            if (pts.Count > 0)
-                series.Add(new Series($"{a.Name} (η_max {etaMax}; sens. {sens})", pts.Select(p => Math.Log10(p.First)).ToList(), pts.Select(p => p.Second).ToList()));
+            if (means.Any(double.IsFinite))
+                series.Add(new Series($"{a.Name} (η_max {etaMax}; sens. {sens})", a.Lrs.Select(Math.Log10).ToList(), means, halfWidths));
         }
         doc.Table(new[] { "arm", "ℓ(η) by lr (mean ± 95%)", "η* per seed", "η_max per seed", "LR sensitivity" }, rows);
         if (series.Count > 0)
@@ -105,7 +106,7 @@ public static class ResearchLogReport
             var path = Path.Combine(outDir, file);
             if (File.Exists(path)) File.Delete(path);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            LinePlot.Save(path, "ℓ(η): mean over seeds (legend: η_max per seed, LR sensitivity)", "log10 learning rate", "ℓ(η) (nats)", series, width: 1000, height: 620);
+            LinePlot.Save(path, "l(η): mean over seeds, 95% bars", "log10 learning rate", "l(η) = mean of the last two validation losses (nats)", series, width: 1300, height: 650);
             if (File.Exists(path)) { plots.Add(path); doc.Image(file, "loss against learning rate per arm"); }
         }
 
