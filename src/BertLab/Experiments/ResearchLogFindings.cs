@@ -62,26 +62,53 @@ public static class ResearchLogFindings
                 MarginOrigin = $"max(0.02, 2 × {N(sd)}), the seed-to-seed SD of the calibration arm ({CalibrationArm} at lr {Lr(budget.Log1e4)}, {cal.Count} seeds)";
             }
             else { Margin = PairedComparison.DefaultMarginFloor; MarginOrigin = "the 0.02-nat floor (the calibration arm has fewer than 2 finished seeds)"; }
-            Gate = Compare(GateArmA, budget.Log1e4, GateArmB, budget.Log1e4);
             VariableLength = results.Runs.Any(r => r.Config?["data"]?["synthetic"]?.GetValue<string>() is not null
                 || r.Config?["data"]?["packing"]?.GetValue<string>() is string p && p != "packed");
             Task = results.Runs.Select(r => r.Config?["data"]?["synthetic"]?.GetValue<string>()).FirstOrDefault(t => t is not null);
+            // a generated task has a known level below which attention is in use: the bag of values on the validation set
+            // the runs are scored on (the source's defaults, as every run uses them)
+            if (Task is string spec)
+                BagLevel = new BertLab.Data.Synthetic.SyntheticBatchSource(BertLab.Data.Synthetic.SyntheticTask.Parse(spec), 0).ValidationBagOfValuesLoss();
+            Gate = GateAt(budget.Log1e4);
         }
+
+        /// <summary>On a generated task: the bag-of-values loss of its validation set (<see cref="BertLab.Data.Synthetic.SyntheticTask.BagOfValuesLoss"/>).</summary>
+        public double? BagLevel { get; }
+        /// <summary>What the gate compares, for messages.</summary>
+        public string GateName => BagLevel is null ? "softmax − cosine-softmax" : "softmax's ℓ − the bag-of-values level";
 
         /// <summary>The generated task the runs trained on (data.synthetic), null for natural text.</summary>
         public string? Task { get; }
         public string TaskText => Task is string t ? $"the synthetic task {t}" : "natural text (the corpus)";
 
         /// <summary>The gate at one learning rate: softmax against cosine-softmax at that lr (where both arms ran it), else the
-        /// gate at the anchor. A comparison at the log's 1e-5 is gated on attention being in use at that lr.</summary>
-        public PairedComparison? GateAt(double lr) => lr == Budget.Log1e4 ? Gate : Compare(GateArmA, lr, GateArmB, lr) ?? Gate;
+        /// gate at the anchor. A comparison at the log's 1e-5 is gated on attention being in use at that lr.
+        /// On a generated task the gate is softmax's ℓ against the task's bag-of-values level instead (one-sample over the seeds):
+        /// there cosine-softmax is no stand-in for near-uniform attention (it learns the task too, only slower), while the bag
+        /// level is exactly what a model without selective attention can reach.</summary>
+        public PairedComparison? GateAt(double lr)
+        {
+            double at = GateLr(lr);
+            if (BagLevel is double bag) return Pair(Seeds.Select(s => (s, Score(GateArmA, at, s), (double?)bag)), Margin, true);
+            return Compare(GateArmA, at, GateArmB, at);
+        }
+
+        /// <summary>The lr whose runs decide the gate for a comparison at <paramref name="lr"/>: that lr where the gate arms ran it, else the anchor.</summary>
+        double GateLr(double lr) => lr != Budget.Log1e4 && Seeds.Any(s => Score(GateArmA, lr, s) is not null) && (BagLevel is not null || Seeds.Any(s => Score(GateArmB, lr, s) is not null)) ? lr : Budget.Log1e4;
 
         public string GateTextAt(double lr)
         {
             var g = GateAt(lr);
-            double at = lr != Budget.Log1e4 && Compare(GateArmA, lr, GateArmB, lr) is not null ? lr : Budget.Log1e4;
-            return g is null ? "not measured (softmax / cosine-softmax missing)"
-                : $"on {TaskText}: softmax − cosine-softmax at lr {Lr(at)} = {Stat(g)}: attention {(ClaimRules.AttentionInUse(g) ? "in use" : "not in use")}";
+            double at = GateLr(lr);
+            if (g is null) return $"not measured ({GateArmA} / {GateArmB} missing)";
+            string verdict = $"attention {(ClaimRules.AttentionInUse(g) ? "in use" : "not in use")}";
+            if (BagLevel is double bag)
+            {
+                var cs = Compare(GateArmA, at, GateArmB, at);
+                return $"on {TaskText}: softmax's ℓ at lr {Lr(at)} − the bag-of-values level {N(bag)} = {Stat(g)}: {verdict}" +
+                       (cs is null ? "" : $" (softmax − cosine-softmax, reported: {Stat(cs)})");
+            }
+            return $"on {TaskText}: softmax − cosine-softmax at lr {Lr(at)} = {Stat(g)}: {verdict}";
         }
 
         public RunRecord? Run(string arm, double lr, long seed) => Results.Find(ResearchLogSweep.PointName(arm, lr, seed));
@@ -210,7 +237,7 @@ public static class ResearchLogFindings
         (Verdict, string) Loss(ClaimKind kind, string armA, double lrA, string armB, double lrB, string? na = null, string? ne = null)
         {
             var c = st.Compare(armA, lrA, armB, lrB);
-            return (ClaimRules.Decide(kind, c, na ?? NoGate(), ne, lrA == lrB ? st.GateAt(lrA) : st.Gate), $"ℓ({armA} @ {Lr(lrA)}) − ℓ({armB} @ {Lr(lrB)}) = {Stat(c)}");
+            return (ClaimRules.Decide(kind, c, na ?? NoGate(), ne, lrA == lrB ? st.GateAt(lrA) : st.Gate, st.GateName), $"ℓ({armA} @ {Lr(lrA)}) − ℓ({armB} @ {Lr(lrB)}) = {Stat(c)}");
         }
         string? NoGate() => st.Gate is null ? "the gate runs (softmax and cosine-softmax at the anchor lr) are missing or unfinished, so whether attention was in use is unknown" : null;
 
@@ -270,7 +297,7 @@ public static class ResearchLogFindings
             var (v1, o1) = MaxLrClaim(st, "adamw cosine-n", "adamw cosine-relu", na);
             var bestN = st.Sensitivity("adamw cosine-n"); var bestR = st.Sensitivity("adamw cosine-relu");
             var cBest = Study.Pair(st.Seeds.Select(seed => (seed, bestN.TryGetValue(seed, out var x) ? (double?)x.BestLoss : null, bestR.TryGetValue(seed, out var y) ? (double?)y.BestLoss : null)), st.Margin, true);
-            var v2 = ClaimRules.Decide(ClaimKind.ABetter, cBest, na ?? NoGate(), null, st.Gate);
+            var v2 = ClaimRules.Decide(ClaimKind.ABetter, cBest, na ?? NoGate(), null, st.Gate, st.GateName);
             Add("5", $"both: cosine-n trains at higher lrs (η_max ordering as in 4c) AND its best ℓ* over the grid beats cosine-relu's by more than {M}; variable-length data only", Combine(v1, v2),
                 $"{o1}; ℓ*(cosine-n) − ℓ*(cosine-relu) = {Stat(cBest)}", GridRuns("adamw cosine-n", "adamw cosine-relu"));
         }
@@ -289,7 +316,7 @@ public static class ResearchLogFindings
                 : moved.All(x => x is null || x < 1e-3) ? $"σ(m) never moved (largest change of any head {N(moved.Max() ?? 0, "0.00000")} < 0.001): the learnable exponent was not exercised" : null;
             var sc = st.Sensitivity("adamw cottention"); var sn = st.Sensitivity("adamw cosine-n");
             var cBest = Study.Pair(st.Seeds.Select(seed => (seed, sn.TryGetValue(seed, out var x) ? (double?)x.BestLoss : null, sc.TryGetValue(seed, out var y) ? (double?)y.BestLoss : null)), st.Margin, true);
-            var promising = ClaimRules.Decide(ClaimKind.NotBetter, cBest, na ?? NoGate(), ne, st.Gate);
+            var promising = ClaimRules.Decide(ClaimKind.NotBetter, cBest, na ?? NoGate(), ne, st.Gate, st.GateName);
             var (unstable, o2) = MaxLrClaim(st, "adamw cosine-n", "adamw cottention", na);
             Add("6b", $"both: \"promising\" — cosine-n's ℓ* is not better than cottention's by more than {M} — AND \"sometimes unstable\" — η_max(cottention) is below η_max(cosine-n) (as in 4c); not exercised if σ never moved; variable-length data only",
                 Combine(ne is null ? promising : new Verdict(VerdictClass.NotExercised, ne), unstable), $"ℓ*(cosine-n) − ℓ*(cottention) = {Stat(cBest)}; {o2}; largest σ change per seed: {string.Join(", ", moved.Select(x => x is double d ? N(d, "0.0000") : "–"))}",

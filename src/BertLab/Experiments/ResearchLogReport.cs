@@ -36,7 +36,7 @@ public static class ResearchLogReport
                       "no clipping in the committed runs, lr 1e-5 then 1e-4 after 10k warmup steps, bf16, up to 1M steps. Every arm here keeps ε 1e-7, weight decay 0.01 on every parameter " +
                       "(no_decay []), warmup then a constant lr, and clips only in the clipping arm.");
         var arms = ResearchLogSweep.Arms(b);
-        doc.Table(new[] { "arm", "model", "batch × seq_len", "tokens seen", "optimiser", "clipping", "precision", "data", "lrs", "seeds" },
+        doc.Table(new[] { "arm", "model", "batch × seq_len", "tokens seen (1st run)", "optimiser", "clipping", "precision", "data", "lrs", "seeds" },
             arms.Select(a =>
             {
                 var r = st.Seeds.Select(s => st.Run(a.Name, a.Lrs[0], s)).FirstOrDefault(x => x?.Config is not null);
@@ -49,7 +49,8 @@ public static class ResearchLogReport
                 return new[]
                 {
                     a.Name, c?["model"]?["hidden_size"] is JsonNode h ? $"{c["model"]!["num_hidden_layers"]}×{h}" : b.Model, $"{batch} × {seq}",
-                    ((long)batch * seq * steps).ToString("N0", CultureInfo.InvariantCulture), opt, clip > 0 ? Lr(clip) : "none",
+                    // real tokens trained (summary.json) where the run says; else the slots batch × seq_len × steps
+                    (RunRecord.Num(r?.Summary?["tokens"]) is double real && real > 0 ? (long)real : (long)batch * seq * steps).ToString("N0", CultureInfo.InvariantCulture), opt, clip > 0 ? Lr(clip) : "none",
                     c?["run"]?["precision"]?.GetValue<string>() ?? b.Precision, c?["data"]?["synthetic"]?.GetValue<string>() is string task ? $"synthetic {task.Split(':')[0]} (variable n)" : c?["data"]?["packing"]?.GetValue<string>() ?? "packed (n = seq_len)",
                     string.Join(", ", a.Lrs.Select(Lr)), st.Seeds.Count.ToString(CultureInfo.InvariantCulture),
                 };

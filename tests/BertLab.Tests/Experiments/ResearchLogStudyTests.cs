@@ -24,7 +24,7 @@ public sealed class ResearchLogStudyTests : IDisposable
     // seed effects shared by every arm (same initialisation, data order and masks), as in a paired study
     static readonly Dictionary<long, double> SeedShift = new() { [1] = 0.03, [2] = -0.01, [3] = -0.02, [4] = 0.0 };
 
-    /// <summary>Writes every point of the cpu plan; <paramref name="loss"/> gives the base ℓ per (arm, lr) (default 3.0 everywhere, below ln V of the synthetic task's 101 tokens).</summary>
+    /// <summary>Writes every point of the cpu plan; <paramref name="loss"/> gives the base ℓ per (arm, lr) (default 1.0 everywhere: below ln V of the synthetic task's 101 tokens and below its bag-of-values level ≈ 2.6, so attention is in use).</summary>
     SweepResults Study(Func<string, double, long, Outcome?>? outcome = null)
     {
         var sweep = Path.Combine(_dir, "s-" + Guid.NewGuid().ToString("N")[..8]);
@@ -36,7 +36,7 @@ public sealed class ResearchLogStudyTests : IDisposable
         foreach (var lr in arm.Lrs)
         foreach (var seed in Enumerable.Range(1, Cpu.Seeds).Select(x => (long)x))
         {
-            var o = (outcome ?? ((_, _, _) => null))(arm.Name, lr, seed) ?? new Outcome(3.0);
+            var o = (outcome ?? ((_, _, _) => null))(arm.Name, lr, seed) ?? new Outcome(1.0);
             if (o.Loss is double.NaN) continue; // NaN: the run is missing
             var p = byName[ResearchLogSweep.PointName(arm.Name, lr, seed)];
             var run = new RunDirectory(Path.Combine(sweep, SweepState.RunDir(p, points.Count)));
@@ -70,18 +70,20 @@ public sealed class ResearchLogStudyTests : IDisposable
     const double L5 = 1e-4, L4 = 1e-3; // the cpu budget's mapping of the log's 1e-5 and 1e-4
 
     /// <summary>Attention in use: softmax beats cosine-softmax at the anchor lr by 0.3 nat.</summary>
-    static Outcome? InUse(string arm, double lr, long seed) => arm == "adamw cosine-softmax" ? new Outcome(3.3) : null;
+    static Outcome? InUse(string arm, double lr, long seed) => arm == "adamw cosine-softmax" ? new Outcome(1.3) : null;
 
     [Fact]
     public void OnThePlateau_LossClaimsAreHorizonTooShort_AndNonEventsAreNotExercisedOrNotApplicable()
     {
-        var s = Study();
+        // softmax at 3.0 nats everywhere: above the index task's bag-of-values level (≈ 2.6), so attention is not in use
+        var s = Study((a, lr, seed) => a == "adamw softmax" ? new Outcome(3.0) : null);
         var verdicts = ResearchLogFindings.Evaluate(s);
         Assert.Equal(ResearchLogFindings.Ids, verdicts.Select(v => v.Id));
         foreach (var id in new[] { "1", "2b", "2d", "3", "4a", "4b", "4d", "4e", "6c" })
             Assert.Equal("horizon too short", C(s, id));
         Assert.Contains("attention not in use", V(s, "1").Result.Reason);
         Assert.Contains("attention not in use", V(s, "1").Gate);
+        Assert.Contains("bag-of-values level", V(s, "1").Gate);
         // no lr destabilised any arm: η_max orderings cannot show
         Assert.Equal("not exercised", C(s, "2c"));
         Assert.Equal("not exercised", C(s, "4c"));
@@ -109,32 +111,32 @@ public sealed class ResearchLogStudyTests : IDisposable
     public void LossClaims_AgreeDisagreeAndUnderpowered_ByThePairedInterval()
     {
         // 1: softmax better than cosine by 0.2 → agrees
-        var s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(3.2) : InUse(a, lr, seed));
+        var s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(1.2) : InUse(a, lr, seed));
         Assert.Equal("agrees", C(s, "1"));
-        Assert.Contains("softmax − cosine-softmax", V(s, "1").Gate);
+        Assert.Contains("softmax − cosine-softmax, reported", V(s, "1").Gate); // beside the bag-of-values gate
         Assert.Contains("attention in use", V(s, "1").Gate);
         var stat = V(s, "1").Result.Statistic!;
         Assert.Equal(-0.2, stat.MeanDifference, 6);
         Assert.Equal(Cpu.Seeds, stat.N);
         // cosine better → disagrees
-        s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(2.8) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(0.8) : InUse(a, lr, seed));
         Assert.Equal("disagrees", C(s, "1"));
         // a difference the size of the margin with seed-to-seed noise in the difference → underpowered, with seeds needed
-        s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(3.0 + (seed == 1 ? 0.02 : seed == 2 ? 0.12 : 0.07)) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(1.0 + (seed == 1 ? 0.02 : seed == 2 ? 0.12 : 0.07)) : InUse(a, lr, seed));
         var v = V(s, "1");
         Assert.Equal("underpowered", v.VerdictName);
         Assert.Contains("seeds", v.Result.Reason);
         // 2b "did not help": equivalent → agrees; wd 0.1 better by 0.2 → disagrees; wd 0.1 worse → agrees (it did not help)
         s = Study(InUse);
         Assert.Equal("agrees", C(s, "2b"));
-        s = Study((a, lr, seed) => a == "adam cosine wd0.1" ? new Outcome(2.8) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adam cosine wd0.1" ? new Outcome(0.8) : InUse(a, lr, seed));
         Assert.Equal("disagrees", C(s, "2b"));
-        s = Study((a, lr, seed) => a == "adam cosine wd0.1" ? new Outcome(3.3) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adam cosine wd0.1" ? new Outcome(1.3) : InUse(a, lr, seed));
         Assert.Equal("agrees", C(s, "2b"));
         // 3 needs both lrs: softmax better at 1e-3 only → disagrees (equivalent at 1e-4)
-        s = Study((a, lr, seed) => a == "adamw cosine" && lr == L4 ? new Outcome(3.2) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adamw cosine" && lr == L4 ? new Outcome(1.2) : InUse(a, lr, seed));
         Assert.Equal("disagrees", C(s, "3"));
-        s = Study((a, lr, seed) => a == "adamw cosine" && (lr == L4 || lr == L5) ? new Outcome(3.2) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adamw cosine" && (lr == L4 || lr == L5) ? new Outcome(1.2) : InUse(a, lr, seed));
         Assert.Equal("agrees", C(s, "3"));
         // a missing run leaves its seed out of the pairing; all missing → not applicable with why
         s = Study((a, lr, seed) => a == "adamw qkv-norm" ? new Outcome(double.NaN) : InUse(a, lr, seed));
@@ -146,18 +148,18 @@ public sealed class ResearchLogStudyTests : IDisposable
     public void ExercisedMechanisms_AreDecided_ClippingAndThePenalty()
     {
         // clipping acted (gradient norm 3 > 1) and the clipped arm is better by 0.2 → agrees
-        var s = Study((a, lr, seed) => a == "adam cosine clip" ? new Outcome(2.8, GradNorm: 3) : InUse(a, lr, seed));
+        var s = Study((a, lr, seed) => a == "adam cosine clip" ? new Outcome(0.8, GradNorm: 3) : InUse(a, lr, seed));
         Assert.Equal("agrees", C(s, "2a"));
         // penalty logged > 0 and the penalised arms worse by 0.2 → agrees; one λ's penalty stayed 0 → not exercised
-        s = Study((a, lr, seed) => a.StartsWith("adamw cosine penalty", StringComparison.Ordinal) ? new Outcome(3.2, Penalty: 0.05) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a.StartsWith("adamw cosine penalty", StringComparison.Ordinal) ? new Outcome(1.2, Penalty: 0.05) : InUse(a, lr, seed));
         Assert.Equal("agrees", C(s, "6d"));
-        s = Study((a, lr, seed) => a == "adamw cosine penalty0.1" ? new Outcome(3.2, Penalty: 0.05) : a == "adamw cosine penalty0.01" ? new Outcome(3.0, Penalty: 0) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adamw cosine penalty0.1" ? new Outcome(1.2, Penalty: 0.05) : a == "adamw cosine penalty0.01" ? new Outcome(1.0, Penalty: 0) : InUse(a, lr, seed));
         Assert.Equal("not exercised", C(s, "6d"));
         Assert.Contains("stayed exactly 0", V(s, "6d").Result.Reason);
     }
 
     /// <summary>softmax stable up to the top of the grid but 0.6 nat worse there (beyond ℓ* + 0.5): η_max = 1e-3.</summary>
-    static Outcome? SoftmaxEdgeAtTop(string arm, double lr) => arm == "adamw softmax" && lr == Cpu.Grid.Max() ? new Outcome(3.6) : null;
+    static Outcome? SoftmaxEdgeAtTop(string arm, double lr) => arm == "adamw softmax" && lr == Cpu.Grid.Max() ? new Outcome(1.6) : null;
 
     [Fact]
     public void MaxLrClaims_SignAndOrdering()
@@ -165,7 +167,7 @@ public sealed class ResearchLogStudyTests : IDisposable
         double top = Cpu.Grid.Max(); // 3.16e-3
         Assert.Equal(new[] { 1e-4, 3.16e-4, 1e-3, 3.16e-3 }, Cpu.Grid);
         // cosine-relu diverges from 1e-3 up (η_max 3.16e-4), softmax's η_max is 1e-3: softmax trains at higher lrs → 4c agrees
-        var s = Study((a, lr, seed) => a == "adamw cosine-relu" && lr >= 1e-3 ? new Outcome(3.0, Diverged: true) : SoftmaxEdgeAtTop(a, lr) ?? InUse(a, lr, seed));
+        var s = Study((a, lr, seed) => a == "adamw cosine-relu" && lr >= 1e-3 ? new Outcome(1.0, Diverged: true) : SoftmaxEdgeAtTop(a, lr) ?? InUse(a, lr, seed));
         var v = V(s, "4c");
         Assert.Equal("agrees", v.VerdictName);
         Assert.Equal(0.5, v.Result.Statistic!.MeanDifference, 2); // log10(1e-3) − log10(3.16e-4) ≈ +0.5 decade
@@ -173,37 +175,37 @@ public sealed class ResearchLogStudyTests : IDisposable
         Assert.Contains("η_max per seed 0.001, 0.001, 0.001, 0.001", v.Observed);
         Assert.Contains("η_max per seed 3.16e-4, 3.16e-4, 3.16e-4, 3.16e-4", v.Observed);
         // the other way round: cosine-relu stable everywhere, softmax diverges from 1e-3 → disagrees
-        s = Study((a, lr, seed) => a == "adamw softmax" && lr >= 1e-3 ? new Outcome(3.0, Diverged: true) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adamw softmax" && lr >= 1e-3 ? new Outcome(1.0, Diverged: true) : InUse(a, lr, seed));
         Assert.Equal("disagrees", C(s, "4c"));
         Assert.True(V(s, "4c").Result.Statistic!.MeanDifference < 0);
         // the same edge for both → equivalent orderings → the directional claim disagrees (not "agrees by default")
-        s = Study((a, lr, seed) => (a is "adamw softmax" or "adamw cosine-relu") && lr == top ? new Outcome(3.0, Diverged: true) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => (a is "adamw softmax" or "adamw cosine-relu") && lr == top ? new Outcome(1.0, Diverged: true) : InUse(a, lr, seed));
         Assert.Equal("disagrees", C(s, "4c"));
         Assert.Equal(0, V(s, "4c").Result.Statistic!.MeanDifference, 9);
         // an arm that diverged at every lr counts half a decade below the grid (η_max "none"), below any arm that trained
-        s = Study((a, lr, seed) => a == "adam cosine" ? new Outcome(3.0, Diverged: true) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adam cosine" ? new Outcome(1.0, Diverged: true) : InUse(a, lr, seed));
         v = V(s, "2c");
         Assert.Equal("agrees", v.VerdictName);
         Assert.Equal(Math.Log10(top) - (Math.Log10(1e-4) - 0.5), v.Result.Statistic!.MeanDifference, 6);
         Assert.Contains("η_max per seed none, none, none, none", v.Observed);
         // undertrained at the lowest lr (ℓ 1 nat above ℓ*) but stable up to the top: no edge of stability → not exercised, not "equivalent"
-        s = Study((a, lr, seed) => (a is "adamw softmax" or "adamw cosine-relu") && lr == 1e-4 ? new Outcome(4.0) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => (a is "adamw softmax" or "adamw cosine-relu") && lr == 1e-4 ? new Outcome(2.0) : InUse(a, lr, seed));
         Assert.Equal("not exercised", C(s, "4c"));
         // disagreement in one seed only: orderings +0.5, +0.5, −0.5 → underpowered (not decided either way)
-        s = Study((a, lr, seed) => a == "adamw cosine-relu" && lr >= 1e-3 && seed != 3 ? new Outcome(3.0, Diverged: true)
-            : a == "adamw softmax" && lr >= 1e-3 && seed == 3 ? new Outcome(3.0, Diverged: true) : InUse(a, lr, seed));
+        s = Study((a, lr, seed) => a == "adamw cosine-relu" && lr >= 1e-3 && seed != 3 ? new Outcome(1.0, Diverged: true)
+            : a == "adamw softmax" && lr >= 1e-3 && seed == 3 ? new Outcome(1.0, Diverged: true) : InUse(a, lr, seed));
         Assert.Equal("underpowered", C(s, "4c"));
     }
 
     [Fact]
     public void LrSensitivity_OfAnArm_FromItsGridPerSeed()
     {
-        var s = Study((a, lr, seed) => SoftmaxEdgeAtTop(a, lr) ?? (a == "adamw softmax" && lr == 1e-4 ? new Outcome(3.2) : null));
+        var s = Study((a, lr, seed) => SoftmaxEdgeAtTop(a, lr) ?? (a == "adamw softmax" && lr == 1e-4 ? new Outcome(1.2) : null));
         var st = new ResearchLogFindings.Study(s, Cpu);
         var per = st.Sensitivity("adamw softmax");
         Assert.Equal(new long[] { 1, 2, 3, 4 }, per.Keys.OrderBy(k => k));
         var one = per[2];
-        Assert.Equal(3.16e-4, one.BestLr);            // ties broken towards the lower lr: 3.16e-4 and 1e-3 both at 3.0
+        Assert.Equal(3.16e-4, one.BestLr);            // ties broken towards the lower lr: 3.16e-4 and 1e-3 both at 1.0
         Assert.Equal(1e-3, one.MaxStableLr);
         Assert.Equal((0.2 + 0 + 0 + 0.6) / 4, one.Sensitivity, 6);
         Assert.True(ResearchLogFindings.Study.EdgeReached(one));
@@ -212,14 +214,14 @@ public sealed class ResearchLogStudyTests : IDisposable
     [Fact]
     public void Report_ShowsDepartures_Margin_Gate_LossVsLr_AndEveryVerdictWithItsStatistic()
     {
-        var s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(3.2) : SoftmaxEdgeAtTop(a, lr) ?? InUse(a, lr, seed));
+        var s = Study((a, lr, seed) => a == "adam cosine" && lr == L4 ? new Outcome(1.2) : SoftmaxEdgeAtTop(a, lr) ?? InUse(a, lr, seed));
         var files = SweepReport.Write(s.Directory);
         var md = File.ReadAllText(files.Markdown);
         Assert.Contains("### How this study departs from the original recipe", md);
-        Assert.Contains("| adam cosine clip | 2×128 | 32 × 64 | 1,228,800 | adam (wd 0.01 as L2, ε 1e-7) | 1 | fp32 | synthetic index (variable n) |", md);
+        Assert.Contains("| adam cosine clip | 2×128 | 32 × 64 | 819,200 | adam (wd 0.01 as L2, ε 1e-7) | 1 | fp32 | synthetic index (variable n) |", md);
         Assert.Contains("Margin: ", md);
         Assert.Contains("attention in use", md);
-        Assert.Contains("| adamw softmax | 1e-4: 3.000 ± 0.034; ", md); // ℓ(η) with its 95% half-width
+        Assert.Contains("| adamw softmax | 1e-4: 1.000 ± 0.034; ", md); // ℓ(η) with its 95% half-width
         Assert.Contains("plots/loss_vs_lr.png", md);
         Assert.True(File.Exists(Path.Combine(s.Directory, "plots", "loss_vs_lr.png")));
         Assert.Contains("| 1 | Softmax and cosine both trained poorly at first; cosine did not converge. | **agrees** |", md);

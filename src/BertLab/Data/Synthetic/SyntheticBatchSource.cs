@@ -54,6 +54,10 @@ public sealed class SyntheticBatchSource : IBatchSource
         }
     }
 
+    /// <summary>The bag-of-values loss (<see cref="SyntheticTask.BagOfValuesLoss"/>) on this source's whole validation set.</summary>
+    public double ValidationBagOfValuesLoss() =>
+        Task.BagOfValuesLoss(Enumerable.Range(0, ValidationExamples).Select(i => Task.Generate(ValidationSeed, ValidationStream, (ulong)i, Task.MaxPairs)));
+
     /// <summary>Pads the examples to the longest one: [batch, longest] ids, token types, attention mask and labels.</summary>
     public static MlmBatch Collate(IReadOnlyList<SyntheticTask.Example> examples)
     {

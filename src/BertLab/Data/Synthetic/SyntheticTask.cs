@@ -251,6 +251,40 @@ public sealed record SyntheticTask
         return a[..k];
     }
 
+    /// <summary>
+    /// The loss of the best predictor that knows which answers occur in the context but not where (the "bag of values"): at
+    /// every labelled position it predicts each answer symbol with its share among the context's answer symbols. Only a model
+    /// that attends selectively (to the queried key's value, or to the queried position) goes below it; near-uniform attention
+    /// can reach it. Mean over the labelled positions of <paramref name="examples"/>.
+    /// </summary>
+    public double BagOfValuesLoss(IEnumerable<Example> examples)
+    {
+        double sum = 0; long n = 0;
+        foreach (var e in examples)
+        {
+            int sep = Array.IndexOf(e.InputIds, Sep);
+            var bag = new List<int>();
+            for (int j = 1; j < sep; j++) if (AnswerIn(e.InputIds[j]) is int a) bag.Add(a);
+            if (bag.Count == 0) continue;
+            for (int j = 0; j < e.Length; j++)
+            {
+                if (e.Labels[j] == -100) continue;
+                int count = bag.Count(a => a == e.Labels[j]);
+                sum += count > 0 ? -Math.Log(count / (double)bag.Count) : UniformLoss;
+                n++;
+            }
+        }
+        return n == 0 ? double.NaN : sum / n;
+    }
+
+    /// <summary>The answer symbol a context token carries (a value, a pair token's value, a copied symbol), or null.</summary>
+    int? AnswerIn(int token) => Kind switch
+    {
+        "copy" => token >= FirstSymbol && token < FirstSymbol + Keys ? token : null,
+        "lookup" => token >= PairBase && token < PairBase + Keys * Values ? ValueBase + (token - PairBase) % Values : null,
+        _ => token >= ValueBase && token < ValueBase + Values ? token : null,
+    };
+
     public JsonObject ToJson() => new()
     {
         ["kind"] = Kind, ["keys"] = Keys, ["values"] = Values, ["distractors"] = Distractors, ["min_pairs"] = MinPairs, ["max_pairs"] = MaxPairs,

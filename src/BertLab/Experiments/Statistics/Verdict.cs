@@ -68,16 +68,17 @@ public static class ClaimRules
     /// <param name="comparison">a against b over paired seeds (null when the runs are missing).</param>
     /// <param name="notApplicable">why the study cannot test the claim, or null.</param>
     /// <param name="notExercised">why the mechanism never switched on, or null.</param>
-    /// <param name="attentionGate">softmax against cosine-softmax on the same task and horizon (a = softmax), or null when the
-    /// claim does not need attention in use.</param>
+    /// <param name="attentionGate">softmax against cosine-softmax on the same task and horizon (a = softmax), or against the
+    /// task's bag-of-values level on a generated task, or null when the claim does not need attention in use.</param>
+    /// <param name="gateName">what the gate compares, for the message.</param>
     public static Verdict Decide(ClaimKind kind, PairedComparison? comparison, string? notApplicable = null, string? notExercised = null,
-        PairedComparison? attentionGate = null)
+        PairedComparison? attentionGate = null, string gateName = "softmax − cosine-softmax")
     {
         if (notApplicable is not null) return new Verdict(VerdictClass.NotApplicable, notApplicable);
         if (notExercised is not null) return new Verdict(VerdictClass.NotExercised, notExercised, comparison);
         if (attentionGate is not null && !AttentionInUse(attentionGate))
             return new Verdict(VerdictClass.HorizonTooShort,
-                $"attention not in use: softmax − cosine-softmax = {attentionGate.MeanDifference:0.####} [{attentionGate.Lower:0.####}, {attentionGate.Upper:0.####}], " +
+                $"attention not in use: {gateName} = {attentionGate.MeanDifference:0.####} [{attentionGate.Lower:0.####}, {attentionGate.Upper:0.####}], " +
                 $"not below −{attentionGate.Margin:0.####} ({PairedComparison.OutcomeName(attentionGate.Outcome)})", comparison);
         if (comparison is null) return new Verdict(VerdictClass.NotApplicable, "the runs this claim needs are missing or did not finish");
 
