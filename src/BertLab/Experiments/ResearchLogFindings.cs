@@ -74,6 +74,10 @@ public static class ResearchLogFindings
 
         /// <summary>On a generated task: the bag-of-values loss of its validation set (<see cref="BertLab.Data.Synthetic.SyntheticTask.BagOfValuesLoss"/>).</summary>
         public double? BagLevel { get; }
+        /// <summary>The loss an arm must get below (by the margin) to count as having trained: the bag-of-values level on a
+        /// generated task, else 1 nat below ln V (the uniform guess).</summary>
+        public double TrainedBelow => BagLevel ?? LnV - 1.0;
+
         /// <summary>What the gate compares, for messages.</summary>
         public string GateName => BagLevel is null ? "softmax − cosine-softmax" : "softmax's ℓ − the bag-of-values level";
 
@@ -191,6 +195,18 @@ public static class ResearchLogFindings
         if (!seeds.Any(s => Study.EdgeReached(a[s]) || Study.EdgeReached(b[s])))
             return (new Verdict(VerdictClass.NotExercised,
                 $"no lr of the grid (up to {Lr(st.Budget.Grid.Max())}) diverged or lost more than {N(LrSensitivity.StableWithin, "0.0")} nat against ℓ* for {armA} or {armB} on any seed: the grid never reached an edge of stability, so the ordering of η_max cannot show (extend the grid upwards)"), observed);
+        // an arm that never trained (ℓ* not below the level attention-free prediction reaches, and no lr diverged) has no edge of stability to
+        // compare: its "η_max" is the top of the grid only because every lr left it where it started
+        double level = st.TrainedBelow;
+        // (divergence is stability evidence even without training: an arm that diverged at every lr ranks below the grid)
+        bool Trained(LrSensitivity x) => x.BestLoss < level || x.Curve.Any(p => p.Diverged);
+        foreach (var (arm, per) in new[] { (armA, a), (armB, b) })
+            if (!seeds.Any(s => Trained(per[s])))
+                return (new Verdict(VerdictClass.HorizonTooShort,
+                    $"{arm} never trained at any lr of the grid (ℓ* per seed {string.Join(", ", seeds.Select(s => N(per[s].BestLoss, "0.000")))}, not below {N(level, "0.000")}): its η_max is the top of the grid because nothing moved, which says nothing about stability"), observed);
+        seeds = seeds.Where(s => Trained(a[s]) && Trained(b[s])).ToList();
+        if (seeds.Count == 0)
+            return (new Verdict(VerdictClass.HorizonTooShort, $"no seed on which both {armA} and {armB} trained (ℓ* below {N(level, "0.000")})"), observed);
         var c = Study.Pair(seeds.Select(s => (s, (double?)st.Log10MaxLr(a[s]), (double?)st.Log10MaxLr(b[s]))), LrMarginDecades, lowerIsBetter: false);
         var v = ClaimRules.Decide(ClaimKind.ABetter, c);
         return (v, $"{observed}; log10 η_max({armA}) − log10 η_max({armB}) = {Stat(c)} decades");

@@ -188,6 +188,12 @@ public sealed class ResearchLogStudyTests : IDisposable
         Assert.Equal("agrees", v.VerdictName);
         Assert.Equal(Math.Log10(top) - (Math.Log10(1e-4) - 0.5), v.Result.Statistic!.MeanDifference, 6);
         Assert.Contains("η_max per seed none, none, none, none", v.Observed);
+        // an arm that never trained at any lr (flat at 3.0, above the task's bag-of-values level) has no edge to order: its
+        // η_max would be the top of the grid only because nothing moved → horizon too short, not "agrees"
+        s = Study((a, lr, seed) => a == "adam softmax" ? new Outcome(3.0) : a == "adam cosine" && lr == top ? new Outcome(1.0, Diverged: true) : InUse(a, lr, seed));
+        v = V(s, "2c");
+        Assert.Equal("horizon too short", v.VerdictName);
+        Assert.Contains("adam softmax never trained", v.Result.Reason);
         // undertrained at the lowest lr (ℓ 1 nat above ℓ*) but stable up to the top: no edge of stability → not exercised, not "equivalent"
         s = Study((a, lr, seed) => (a is "adamw softmax" or "adamw cosine-relu") && lr == 1e-4 ? new Outcome(2.0) : InUse(a, lr, seed));
         Assert.Equal("not exercised", C(s, "4c"));
@@ -218,7 +224,7 @@ public sealed class ResearchLogStudyTests : IDisposable
         var files = SweepReport.Write(s.Directory);
         var md = File.ReadAllText(files.Markdown);
         Assert.Contains("### How this study departs from the original recipe", md);
-        Assert.Contains("| adam cosine clip | 2×128 | 32 × 64 | 819,200 | adam (wd 0.01 as L2, ε 1e-7) | 1 | fp32 | synthetic index (variable n) |", md);
+        Assert.Contains("| adam cosine clip | 2×128 | 32 × 64 | 614,400 | adam (wd 0.01 as L2, ε 1e-7) | 1 | fp32 | synthetic index (variable n) |", md);
         Assert.Contains("Margin: ", md);
         Assert.Contains("attention in use", md);
         Assert.Contains("| adamw softmax | 1e-4: 1.000 ± 0.034; ", md); // ℓ(η) with its 95% half-width
