@@ -98,7 +98,7 @@ public static class ResearchLogFindings
         }
 
         /// <summary>The lr whose runs decide the gate for a comparison at <paramref name="lr"/>: that lr where the gate arms ran it, else the anchor.</summary>
-        double GateLr(double lr) => lr != Budget.Log1e4 && Seeds.Any(s => Score(GateArmA, lr, s) is not null) && (BagLevel is not null || Seeds.Any(s => Score(GateArmB, lr, s) is not null)) ? lr : Budget.Log1e4;
+        public double GateLr(double lr) => lr != Budget.Log1e4 && Seeds.Any(s => Score(GateArmA, lr, s) is not null) && (BagLevel is not null || Seeds.Any(s => Score(GateArmB, lr, s) is not null)) ? lr : Budget.Log1e4;
 
         public string GateTextAt(double lr)
         {

@@ -63,7 +63,7 @@ public static class ResearchLogReport
         doc.Paragraph($"Task: every arm trains and is validated on {st.TaskText}" + (st.Task is not null
             ? " (BertLab's generated positional lookup: a query @j must be answered with the j-th value of the sequence, so a masked value can only be recovered by attending to its position; sequence lengths vary within every batch). Natural-text MLM at this model size stays on the unigram plateau within a CPU budget (reports/research-log-tiny, the issue's pilot), where no mechanism differs."
             : "."));
-        doc.Paragraph($"Gate: {st.GateText}" + (st.Compare(ResearchLogFindings.GateArmA, b.Log1e5, ResearchLogFindings.GateArmB, b.Log1e5) is not null ? $"; at the log's 1e-5: {st.GateTextAt(b.Log1e5)}" : "") +
+        doc.Paragraph($"Gate: {st.GateText}" + (st.GateLr(b.Log1e5) != b.Log1e4 ? $"; at the log's 1e-5: {st.GateTextAt(b.Log1e5)}" : "") +
                       ". Loss comparisons are decided only where attention is in use at the comparison's lr; otherwise they are \"horizon too short\".");
 
         // loss against learning rate

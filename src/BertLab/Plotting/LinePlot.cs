@@ -11,9 +11,11 @@ public static class LinePlot
     {
         var plot = new ScottPlot.Plot();
         bool any = false;
+        int count = 0;
         double x0 = double.PositiveInfinity, x1 = double.NegativeInfinity, y0 = double.PositiveInfinity, y1 = double.NegativeInfinity;
         foreach (var s in series)
         {
+            count++;
             var err = s.ErrorY;
             var pts = s.X.Select((x, i) => (X: x, Y: s.Y[i], E: err is not null && i < err.Count ? err[i] : double.NaN))
                 .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logX || p.X > 0) && (!logY || p.Y > 0)).ToList();
@@ -47,7 +49,7 @@ public static class LinePlot
         plot.XLabel(xLabel + (logX ? " (log10)" : ""));
         plot.YLabel(yLabel + (logY ? " (log10)" : ""));
         // many series: the legend goes beside the plot instead of over the data
-        if (series.Count() > 4) plot.ShowLegend(ScottPlot.Edge.Right); else plot.ShowLegend();
+        if (count > 4) plot.ShowLegend(ScottPlot.Edge.Right); else plot.ShowLegend();
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         plot.SavePng(path, width, height);

@@ -186,11 +186,11 @@ public static class ConfigRules
 
     static double ParseBound(string s) => double.Parse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture);
 
-    /// <summary>One of <paramref name="names"/> (or, when <paramref name="accepts"/> is given, what it accepts, e.g. aliases).</summary>
     /// <summary>null, or a synthetic task spec that <see cref="BertLab.Data.Synthetic.SyntheticTask.Parse"/> accepts.</summary>
     public static readonly ConfigRule<string?> SyntheticTaskSpec = new("null or kind[:name=value,…]",
         v => { if (v is not null) BertLab.Data.Synthetic.SyntheticTask.Parse(v); return true; }, (_, _) => "");
 
+    /// <summary>One of <paramref name="names"/> (or, when <paramref name="accepts"/> is given, what it accepts, e.g. aliases).</summary>
     public static ConfigRule<string> OneOf(IReadOnlyCollection<string> names, Func<string, bool>? accepts = null) =>
         new ConfigRule<string>(string.Join(", ", names), accepts ?? names.Contains,
             (path, v) => $"config: {path} '{v}' is not allowed; allowed: {string.Join(", ", names)}");

@@ -92,7 +92,7 @@ public sealed class SyntheticBatchSource : IBatchSource
     {
         var counts = new long[Task.VocabSize];
         Array.Fill(counts, -1L);
-        int first = SyntheticTask.FirstSymbol + (Task.Kind == "copy" ? 0 : Task.Keys), n = Task.Kind == "copy" ? Task.Keys : Task.Values;
+        var (first, n) = Task.Answers;
         for (int i = 0; i < n; i++) counts[first + i] = 1;
         return counts;
     }

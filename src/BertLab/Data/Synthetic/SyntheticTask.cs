@@ -52,8 +52,7 @@ public sealed record SyntheticTask
     {
         "copy" => FirstSymbol + Keys + Distractors,
         "lookup" => FirstSymbol + Keys + Values + Keys * Values + Distractors,
-        "index" => FirstSymbol + Keys + Values,
-        _ => FirstSymbol + Keys + Values,
+        _ => FirstSymbol + Keys + Values, // associative_recall, index
     };
     int ValueBase => FirstSymbol + Keys;
     int DistractorBase => Kind == "lookup" ? PairBase + Keys * Values : FirstSymbol + Keys;
@@ -68,8 +67,11 @@ public sealed record SyntheticTask
         _ => 3 + 2 * MaxPairs + 2 * QueriesFor(MaxPairs),
     };
 
+    /// <summary>The token ids a label can take: the copied symbols for copy, the value symbols for every other kind.</summary>
+    public (int First, int Count) Answers => Kind == "copy" ? (FirstSymbol, Keys) : (ValueBase, Values);
+
     /// <summary>ln of the number of choices a context-free guess has at a labelled position (the "uniform" loss of the task).</summary>
-    public double UniformLoss => Math.Log(Kind == "copy" ? Keys : Values);
+    public double UniformLoss => Math.Log(Answers.Count);
 
     /// <summary>
     /// A task from its one-line spec, the value of <c>data.synthetic</c>: <c>kind[:name=value,…]</c> with names keys, values,
@@ -125,7 +127,7 @@ public sealed record SyntheticTask
     public IReadOnlyList<string> Vocabulary()
     {
         var v = new List<string> { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
-        for (int i = 0; i < Keys; i++) v.Add((Kind == "index" ? "@" + (i + 1) : "k" + i).ToString(CultureInfo.InvariantCulture));
+        for (int i = 0; i < Keys; i++) v.Add(Kind == "index" ? "@" + (i + 1).ToString(CultureInfo.InvariantCulture) : "k" + i.ToString(CultureInfo.InvariantCulture));
         if (Kind != "copy") for (int i = 0; i < Values; i++) v.Add("v" + i.ToString(CultureInfo.InvariantCulture));
         if (Kind == "lookup")
             for (int k = 0; k < Keys; k++)
@@ -278,12 +280,9 @@ public sealed record SyntheticTask
     }
 
     /// <summary>The answer symbol a context token carries (a value, a pair token's value, a copied symbol), or null.</summary>
-    int? AnswerIn(int token) => Kind switch
-    {
-        "copy" => token >= FirstSymbol && token < FirstSymbol + Keys ? token : null,
-        "lookup" => token >= PairBase && token < PairBase + Keys * Values ? ValueBase + (token - PairBase) % Values : null,
-        _ => token >= ValueBase && token < ValueBase + Values ? token : null,
-    };
+    int? AnswerIn(int token) => Kind == "lookup"
+        ? token >= PairBase && token < PairBase + Keys * Values ? ValueBase + (token - PairBase) % Values : null
+        : token >= Answers.First && token < Answers.First + Answers.Count ? token : null;
 
     public JsonObject ToJson() => new()
     {
