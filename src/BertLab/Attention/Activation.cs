@@ -27,7 +27,7 @@ public sealed class SoftmaxActivation : Activation
     {
         var masked = mask.HasPadding ? scores.masked_fill(mask.KeysBool.logical_not(), double.NegativeInfinity) : scores;
         var probs = masked.softmax(-1);
-        return training && dropoutProb > 0 ? nn.functional.dropout(probs, dropoutProb, training: true) : probs;
+        return Model.FastDropout.Apply(probs, dropoutProb, training);
     }
 }
 

@@ -80,27 +80,8 @@ public sealed class AttentionBenchmark
     /// <summary>Measures <see cref="PeakGflops"/> and <see cref="BandwidthGBs"/> on the benchmark's device.</summary>
     public void MeasureMachine()
     {
-        using var scope = NewDisposeScope();
-        double Best(Action a, int reps)
-        {
-            a();
-            if (Device.type == DeviceType.CUDA) cuda.synchronize();
-            double best = double.MaxValue;
-            for (int i = 0; i < reps; i++)
-            {
-                var sw = Stopwatch.StartNew();
-                a();
-                if (Device.type == DeviceType.CUDA) cuda.synchronize();
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
-            }
-            return best;
-        }
-        int n = Device.type == DeviceType.CUDA ? 8192 : 2048;
-        var a = randn(n, n, device: Device); var b = randn(n, n, device: Device);
-        PeakGflops = 2.0 * n * n * n / Best(() => matmul(a, b).Dispose(), 3) / 1e9;
-        long m = 64L << 20;                                          // 64 M floats = 256 MB
-        var src = randn(m, device: Device); var dst = empty(m, device: Device);
-        BandwidthGBs = 2.0 * 4 * m / Best(() => dst.copy_(src), 3) / 1e9;
+        PeakGflops = MachineSpeed.MatmulFlops(Device, ScalarType.Float32, Device.type == DeviceType.CUDA ? 8192 : 2048, 3) / 1e9;
+        BandwidthGBs = MachineSpeed.CopyBytesPerSecond(Device) / 1e9;
     }
 
     public IEnumerable<AttentionBenchPoint> Run(IReadOnlyList<Variant> variants, Action<string>? progress = null)

@@ -31,7 +31,9 @@ public sealed class SoftmaxAttention : IAttentionMechanism
         double p = x.Training ? x.DropoutProb : 0.0;
         // (B, 1, 1, S): true where the key is a real token.
         Tensor? keyMask = x.KeyMask?.unsqueeze(1).unsqueeze(1);
-        if (UsesFused(x))
+        // With dropout on the CPU, libtorch's fused kernel gives way to the explicit matrix (the same arithmetic at
+        // S = 128: 19 vs 21 ms fwd+bwd for BERT-base batch 8) so that the mask comes from FastDropout (~16 ms less).
+        if (UsesFused(x) && (p == 0 || !Model.FastDropout.Handles(x.Query)))
         {
             var o = nn.functional.scaled_dot_product_attention(x.Query, x.Key, x.Value, keyMask, p, false);
             return new AttentionResult { Output = o };
@@ -50,7 +52,7 @@ public sealed class SoftmaxAttention : IAttentionMechanism
             scores = scores + additive;
         }
         var probs = scores.softmax(-1);
-        var used = training && dropout > 0 ? nn.functional.dropout(probs, dropout, true) : probs;
+        var used = Model.FastDropout.Apply(probs, dropout, training);
         return new AttentionResult { Output = matmul(used.to_type(v.dtype), v), Probs = probs };
     }
 }

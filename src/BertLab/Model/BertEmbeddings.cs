@@ -12,7 +12,7 @@ public sealed class BertEmbeddings : nn.Module
     private readonly Embedding position_embeddings;
     private readonly Embedding token_type_embeddings;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly FastDropout dropout;
     private readonly int _maxPositions;
 
     public BertEmbeddings(BertConfig c) : base(nameof(BertEmbeddings))
@@ -21,7 +21,7 @@ public sealed class BertEmbeddings : nn.Module
         position_embeddings = nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
         token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        dropout = nn.Dropout(c.HiddenDropoutProb);
+        dropout = new FastDropout(c.HiddenDropoutProb);
         _maxPositions = c.MaxPositionEmbeddings;
         RegisterComponents();
     }

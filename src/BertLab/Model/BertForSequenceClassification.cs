@@ -17,14 +17,14 @@ public sealed class SequenceClassifierOutput
 public sealed class BertForSequenceClassification : nn.Module
 {
     private readonly BertModel bert;
-    private readonly Dropout dropout;
+    private readonly FastDropout dropout;
     private readonly Linear classifier;
 
     public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification))
     {
         bert = new BertModel(config, addPoolingLayer: true);
         var classifierDropout = config.Extra("classifier_dropout") is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var d) ? d : config.HiddenDropoutProb;
-        dropout = nn.Dropout(classifierDropout);
+        dropout = new FastDropout(classifierDropout);
         classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
         BertInit.Apply(this, config);

@@ -35,13 +35,13 @@ public sealed class BertOutput : nn.Module
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly FastDropout dropout;
 
     public BertOutput(BertConfig c) : base(nameof(BertOutput))
     {
         dense = nn.Linear(c.IntermediateSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        dropout = nn.Dropout(c.HiddenDropoutProb);
+        dropout = new FastDropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
 

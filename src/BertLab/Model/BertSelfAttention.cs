@@ -75,13 +75,13 @@ public sealed class BertSelfOutput : nn.Module
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly FastDropout dropout;
 
     public BertSelfOutput(BertConfig c) : base(nameof(BertSelfOutput))
     {
         dense = nn.Linear(c.HiddenSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        dropout = nn.Dropout(c.HiddenDropoutProb);
+        dropout = new FastDropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -22,8 +22,12 @@ public static unsafe class TensorMemory
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int MallOpt(int param, int value);
 
-    const int M_MMAP_MAX = -4, DefaultMmapMax = 65536;
+    const int M_MMAP_MAX = -4;
     static int _heapOnly;
+
+    /// <summary>The process's M_MMAP_MAX outside a <see cref="HeapOnly"/> scope: glibc's default, or 0 when
+    /// <see cref="TorchRuntime"/> tuned malloc (then every scope is a no-op).</summary>
+    internal static int BaseMmapMax = 65536;
     static bool _noMallopt;
 
     /// <summary>
@@ -36,7 +40,7 @@ public static unsafe class TensorMemory
     /// </summary>
     public static HeapScope HeapOnly()
     {
-        if (!OperatingSystem.IsLinux() || _noMallopt) return default;
+        if (!OperatingSystem.IsLinux() || _noMallopt || BaseMmapMax == 0) return default;
         if (Interlocked.Increment(ref _heapOnly) == 1) Set(0);
         return new HeapScope(true);
     }
@@ -53,7 +57,7 @@ public static unsafe class TensorMemory
         internal HeapScope(bool active) => _active = active;
         public void Dispose()
         {
-            if (_active && Interlocked.Decrement(ref _heapOnly) == 0) Set(DefaultMmapMax);
+            if (_active && Interlocked.Decrement(ref _heapOnly) == 0) Set(BaseMmapMax);
         }
     }
 }

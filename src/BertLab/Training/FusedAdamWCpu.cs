@@ -19,13 +19,33 @@ public static unsafe class FusedAdamWCpu
     public static void Step(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, long decayCount, double lr,
         OptimizerSettings s, long step, double gradScale)
     {
-        foreach (var t in new[] { param, grad, expAvg, expAvgSq })
-            if (t.device.type != TorchSharp.DeviceType.CPU || t.dtype != ScalarType.Float32 || !t.is_contiguous())
-                throw new ArgumentException("FusedAdamWCpu: buffers must be contiguous fp32 CPU tensors");
+        Check(grad);
+        if (grad.numel() != param.numel()) throw new ArgumentException("FusedAdamWCpu: the gradient buffer must match the parameter buffer");
+        Step(param, new[] { (0L, (Tensor?)grad) }, expAvg, expAvgSq, decayCount, lr, s, step, gradScale);
+    }
+
+    /// <summary>
+    /// The update with the gradients as separate tensors: <paramref name="grads"/> holds, in buffer order, each
+    /// parameter's offset in the flat buffers and its gradient (contiguous fp32, that parameter's length), or null for a
+    /// parameter that received none, which is skipped as torch.optim.AdamW skips it (no decay, moments unchanged).
+    /// </summary>
+    public static void Step(Tensor param, IReadOnlyList<(long Offset, Tensor? Grad)> grads, Tensor expAvg, Tensor expAvgSq,
+        long decayCount, double lr, OptimizerSettings s, long step, double gradScale)
+    {
+        foreach (var t in new[] { param, expAvg, expAvgSq }) Check(t);
         long n = param.numel();
+        var segments = new List<Segment>(grads.Count);
+        foreach (var (offset, g) in grads)
+        {
+            if (g is null) continue;
+            Check(g);
+            long len = g.numel();
+            if (offset < 0 || offset + len > n) throw new ArgumentException("FusedAdamWCpu: a gradient lies outside the parameter buffer");
+            segments.Add(new Segment(offset, len, Runtime.TensorMemory.Float32(g)));
+        }
         var k = new Constants
         {
-            P = Runtime.TensorMemory.Float32(param), G = Runtime.TensorMemory.Float32(grad), M = Runtime.TensorMemory.Float32(expAvg), V = Runtime.TensorMemory.Float32(expAvgSq),
+            P = Runtime.TensorMemory.Float32(param), M = Runtime.TensorMemory.Float32(expAvg), V = Runtime.TensorMemory.Float32(expAvgSq),
             DecayCount = s.WeightDecay != 0 ? decayCount : 0,
             Decay = (float)(1 - lr * s.WeightDecay),
             Scale = (float)gradScale,
@@ -38,32 +58,52 @@ public static unsafe class FusedAdamWCpu
         };
         long chunks = (n + Chunk - 1) / Chunk;
         int threads = Math.Max(1, Math.Min(get_num_threads(), (int)Math.Min(chunks, int.MaxValue)));
-        if (threads == 1) { Range(k, 0, n); return; }
-        // One contiguous slice per thread (no per-chunk scheduling across the thread pool).
+        if (threads == 1) { Range(k, segments, 0, n); return; }
+        // One contiguous slice of the buffer per thread (no per-chunk scheduling across the thread pool).
         long per = (chunks + threads - 1) / threads * Chunk;
         System.Threading.Tasks.Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
             long start = t * per, end = Math.Min(n, start + per);
-            if (start < end) Range(k, start, end);
+            if (start < end) Range(k, segments, start, end);
         });
+    }
+
+    static void Check(Tensor t)
+    {
+        if (t.device.type != TorchSharp.DeviceType.CPU || t.dtype != ScalarType.Float32 || !t.is_contiguous())
+            throw new ArgumentException("FusedAdamWCpu: buffers and gradients must be contiguous fp32 CPU tensors");
+    }
+
+    readonly struct Segment
+    {
+        public readonly long Offset, Length;
+        public readonly float* G;
+        public Segment(long offset, long length, float* g) { Offset = offset; Length = length; G = g; }
+    }
+
+    /// <summary>The part of every segment inside [start, end), split at the decay boundary.</summary>
+    static void Range(Constants k, List<Segment> segments, long start, long end)
+    {
+        foreach (var seg in segments)
+        {
+            long a = Math.Max(start, seg.Offset), b = Math.Min(end, seg.Offset + seg.Length);
+            if (a >= b) continue;
+            float* g = seg.G - seg.Offset;   // indexed by the buffer position
+            if (a < k.DecayCount) { Span(k, g, a, Math.Min(b, k.DecayCount), true); a = Math.Min(b, k.DecayCount); }
+            if (a < b) Span(k, g, a, b, false);
+        }
     }
 
     struct Constants
     {
-        public float* P, G, M, V;
+        public float* P, M, V;
         public long DecayCount;
         public float Decay, Scale, W1, B2, C2, SqrtBc2, Eps, StepSize;
     }
 
-    static void Range(Constants k, long start, long end)
+    static void Span(Constants k, float* g, long start, long end, bool decay)
     {
-        if (start < k.DecayCount) { Span(k, start, Math.Min(end, k.DecayCount), true); start = Math.Min(end, k.DecayCount); }
-        if (start < end) Span(k, start, end, false);
-    }
-
-    static void Span(Constants k, long start, long end, bool decay)
-    {
-        float* p = k.P, g = k.G, m = k.M, v = k.V;
+        float* p = k.P, m = k.M, v = k.V;
         long i = start;
         if (Vector256.IsHardwareAccelerated)
         {

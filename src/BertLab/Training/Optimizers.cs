@@ -56,15 +56,23 @@ public static class Optimizers
     /// <summary>Global L2 norm of all gradients (before clipping), clipping in place when maxNorm &gt; 0. Stays on the device.</summary>
     public static Tensor ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
-        var grads = parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
+        var list = parameters.ToList();
+        var grads = list.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
         if (grads.Count == 0) return tensor(0f);
-        var total = stack(grads.Select(g => g.norm()).ToArray()).norm();
+        var total = GlobalNorm(list);
         if (maxNorm > 0)
         {
             var coef = ClipCoefficient(total, maxNorm);
             using (no_grad()) foreach (var g in grads) g.mul_(coef);
         }
         return total;
+    }
+
+    /// <summary>Global L2 norm of the parameters' gradients (those that have one), as a tensor.</summary>
+    public static Tensor GlobalNorm(IEnumerable<Parameter> parameters)
+    {
+        var grads = parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
+        return grads.Count == 0 ? tensor(0f) : stack(grads.Select(g => g.norm()).ToArray()).norm();
     }
 
     /// <summary>torch.nn.utils.clip_grad_norm_'s factor: min(1, maxNorm / (‖g‖ + 1e-6)), as a tensor (no host sync).</summary>

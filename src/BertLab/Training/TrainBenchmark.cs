@@ -55,21 +55,7 @@ public sealed class TrainBenchmark
     {
         if (n <= 0) n = Cuda ? 8192 : 2048;
         if (reps <= 0) reps = Cuda ? 10 : 5;
-        using var scope = NewDisposeScope();
-        var dtype = Precision.Compute ?? ScalarType.Float32;
-        var a = randn(n, n, device: Device).to_type(dtype);
-        var b = randn(n, n, device: Device).to_type(dtype);
-        matmul(a, b);
-        Synchronize();
-        double best = double.MaxValue;
-        for (int i = 0; i < reps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            matmul(a, b);
-            Synchronize();
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
-        }
-        return 2.0 * n * n * n / best / 1e12;
+        return MachineSpeed.MatmulFlops(Device, Precision.Compute ?? ScalarType.Float32, n, reps) / 1e12;
     }
 
     void Synchronize()
