@@ -188,6 +188,7 @@ public sealed class AttentionBenchmark
 
     static void ReleaseFreedMemory()
     {
+        CpuBufferPool.Trim();   // the kernels' idle buffers too: the memory step's peak counts every buffer it needs
         if (!OperatingSystem.IsLinux()) return;
         try { MallocTrim(UIntPtr.Zero); } catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }

@@ -58,7 +58,6 @@ public static unsafe class LinearCosineCpu
         {
             var q = (Tensor)vars[0]; var k = (Tensor)vars[1]; var v = (Tensor)vars[2]; var div = (Tensor)vars[3];
             using var _ = no_grad();
-            using var heap = TensorMemory.HeapOnly();
             Mark("start");
             var (qn, rq) = Normalize(q);
             var (kn, rk) = Normalize(k);
@@ -78,11 +77,10 @@ public static unsafe class LinearCosineCpu
             Tensor qn = s[0], rq = s[1], kn = s[2], rk = s[3], v = s[4], kvs = s[5], div = s[6];
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            using var heap = TensorMemory.HeapOnly();
             // An expanded gradient (sum().backward() gives stride 0) is not a BLAS operand: one contiguous copy instead
             // of a copy per matmul.
             Mark("start");
-            if (grad.stride().Any(st => st == 0)) grad = grad.contiguous();
+            if (grad.stride().Any(st => st == 0)) grad = CpuBufferPool.Empty(grad.shape).copy_(grad);
             Mark("bwd contiguous");
             var dKvs = matmul(qn.transpose(-2, -1), grad);             // (B, H, d, dv)
             Mark("bwd qT g");
@@ -119,7 +117,7 @@ public static unsafe class LinearCosineCpu
     static Tensor RowsTimesSmall(Tensor x, Tensor m, bool transposeSmall)
     {
         long B = x.shape[0], H = x.shape[1], n = transposeSmall ? m.shape[2] : m.shape[3];
-        var output = n == x.shape[3] ? empty_like(x) : empty(new[] { B, H, x.shape[2], n }, x.dtype, x.device);
+        var output = n == x.shape[3] ? CpuBufferPool.EmptyLike(x) : CpuBufferPool.Empty(new[] { B, H, x.shape[2], n });
         using var scope = NewDisposeScope();
         for (long b = 0; b < B; b++)
             for (long h = 0; h < H; h++)
@@ -157,7 +155,7 @@ public static unsafe class LinearCosineCpu
     /// <summary>y = x·r with r = 1/max(‖x‖, 1e-12) per row; y has x's layout, r is (B, H, S) contiguous.</summary>
     public static (Tensor Y, Tensor R) Normalize(Tensor x)
     {
-        var y = empty_like(x);
+        var y = CpuBufferPool.EmptyLike(x);
         var r = empty(new[] { x.shape[0], x.shape[1], x.shape[2] }, ScalarType.Float32, x.device);
         var xs = new Rows(x); var ys = new Rows(y);
         nint rAddr = (nint)TensorMemory.Float32(r);

@@ -47,6 +47,7 @@ public static class TorchRuntime
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        CpuBufferPool.Trim();
         if (OperatingSystem.IsLinux() && !_noTrim)
         {
             try { MallocTrim(0); }
@@ -126,23 +127,25 @@ public static class TorchRuntime
 
     /// <summary>
     /// glibc malloc settings for a process whose tensors are freed and allocated again every training step. Measured on
-    /// the project's 2-core VM (BERT-base MLM step, seq 128, batch 8): with glibc's defaults, buffers above the mmap
-    /// threshold (32 MB at most) were mmap'd and unmapped on every use and the heap's free top was handed back to the
-    /// kernel, so each step faulted ~0.7 GB of fresh pages in again (1.4–1.8 M minor faults and 10–15 s of system time
-    /// over a 6-step benchmark; the kernel's page clearing was 22 % of all CPU samples). So: every allocation comes from
-    /// the heap (M_MMAP_MAX 0), the heap keeps its free pages (trim threshold 2 GB; <see cref="CollectNativeGarbage"/>
-    /// still hands them back explicitly), and one arena serves every thread (the GC's finalizer thread, the thread pool
-    /// and libtorch's workers otherwise each grow an arena of their own and resident memory crept up for hundreds of steps).
-    /// Transparent huge pages for the heap need glibc's <c>glibc.malloc.hugetlb=1</c> tunable, which is read only at
-    /// process start: the command-line program re-executes itself with it (<see cref="HugePageTunable"/>).
+    /// the project's 2-core VM (BERT-base MLM step, seq 128, batch 8): with glibc's defaults the heap's free top was
+    /// handed back to the kernel and buffers above the (dynamic) mmap threshold were mapped and unmapped on every use, so
+    /// each step faulted ~0.7 GB of fresh pages in again (1.4–1.8 M minor faults over a 6-step benchmark; the kernel's
+    /// page clearing was 22 % of all CPU samples). So: the heap keeps its free pages (trim threshold 2 GB;
+    /// <see cref="CollectNativeGarbage"/> still hands them back explicitly), the mmap threshold stays at 32 MB, and one
+    /// arena serves every thread (the GC's finalizer thread, the thread pool and libtorch's workers otherwise each grow an
+    /// arena of their own and resident memory crept up for hundreds of steps).
+    /// Blocks above 32 MB stay mmap'd: libtorch allocates with a 64-byte alignment (posix_memalign), and glibc's heap
+    /// cannot reuse a freed aligned block for the next request of the same size (it asks for size + alignment), so with
+    /// mmap disabled a loop of 50 MB tensors grew the heap by 50 MB per iteration (measured).
+    /// Transparent huge pages for the heap and those mappings need glibc's <c>glibc.malloc.hugetlb=1</c> tunable, which
+    /// is read only at process start: the command-line program re-executes itself with it (<see cref="HugePageTunable"/>).
     /// </summary>
     static void TuneMalloc()
     {
-        const int M_TRIM_THRESHOLD = -1, M_MMAP_MAX = -4, M_ARENA_MAX = -8;
+        const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3, M_ARENA_MAX = -8;
         try
         {
-            MallOpt(M_MMAP_MAX, 0);
-            TensorMemory.BaseMmapMax = 0;
+            MallOpt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
             MallOpt(M_TRIM_THRESHOLD, int.MaxValue);
             MallOpt(M_ARENA_MAX, 1);
         }
