@@ -14,6 +14,7 @@ public sealed class BertEmbeddings : nn.Module
     private readonly LayerNorm LayerNorm;
     private readonly FastDropout dropout;
     private readonly int _maxPositions;
+    private readonly long _padTokenId;
 
     public BertEmbeddings(BertConfig c) : base(nameof(BertEmbeddings))
     {
@@ -23,6 +24,7 @@ public sealed class BertEmbeddings : nn.Module
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
         dropout = new FastDropout(c.HiddenDropoutProb);
         _maxPositions = c.MaxPositionEmbeddings;
+        _padTokenId = c.PadTokenId;
         RegisterComponents();
     }
 
@@ -35,7 +37,7 @@ public sealed class BertEmbeddings : nn.Module
             throw new BertLabException($"sequence length {s} exceeds max_position_embeddings {_maxPositions}");
         using var positions = arange(s, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var types = tokenTypeIds ?? zeros_like(inputIds);
-        var e = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(types);
+        var e = VocabularyGradients.Embedding(word_embeddings, inputIds, _padTokenId) + position_embeddings.forward(positions) + token_type_embeddings.forward(types);
         return dropout.forward(MixedPrecision.Activation(LayerNorm.forward(e)));
     }
 }

@@ -42,7 +42,7 @@ public sealed class BertLMPredictionHead : nn.Module
     }
 
     public Tensor Forward(Tensor hidden, Tensor wordEmbeddings) =>
-        MixedPrecision.Float(MixedPrecision.Linear(transform.Forward(hidden), decoder?.weight ?? wordEmbeddings, bias));
+        MixedPrecision.Float(VocabularyGradients.Decoder(transform.Forward(hidden), decoder?.weight ?? wordEmbeddings, bias));
 }
 
 public sealed class BertOnlyMLMHead : nn.Module
