@@ -76,19 +76,12 @@ public static unsafe class CpuBufferPool
         return Tensor.UnsafeCreateTensor(handle);
     }
 
-    /// <summary>A pooled tensor with <paramref name="x"/>'s shape and the same memory layout (x dense, possibly permuted,
-    /// as a head-split view); falls back to <c>empty_like</c> for other layouts.</summary>
+    /// <summary>A pooled tensor with <paramref name="x"/>'s shape, dense, with its dimensions laid out in the order of x's
+    /// strides (x's own layout when x is dense, e.g. a head-split view; as <c>empty_like</c> does otherwise).</summary>
     public static Tensor EmptyLike(Tensor x)
     {
         int nd = (int)x.dim();
         var order = Enumerable.Range(0, nd).OrderByDescending(i => x.stride(i)).ThenBy(i => i).ToArray();
-        long expected = 1;
-        for (int j = nd - 1; j >= 0; j--)
-        {
-            int i = order[j];
-            if (x.shape[i] != 1 && x.stride(i) != expected) return empty_like(x);
-            expected *= x.shape[i];
-        }
         var buffer = Empty(order.Select(i => x.shape[i]).ToArray());
         if (order.SequenceEqual(Enumerable.Range(0, nd))) return buffer;
         var inverse = new long[nd];

@@ -47,6 +47,10 @@ public class CpuBufferPoolTests
         Assert.Equal(empty_like(x).stride(), y.stride());
         y.copy_(x);
         Assert.True(y.eq(x).all().item<bool>());
+        // A slice of a wider tensor (as Q of a fused QKV projection would be): dense in the same order, as empty_like.
+        var q = randn(2, 5, 3 * 12).chunk(3, -1)[0].view(2, 5, 3, 4).transpose(1, 2);
+        var qy = CpuBufferPool.EmptyLike(q);
+        Assert.Equal(empty_like(q).stride(), qy.stride());
         // A pooled tensor as an autograd leaf: gradients flow as for any tensor.
         var leaf = CpuBufferPool.Empty(new long[] { 4, 4 }).copy_(randn(4, 4)).requires_grad_();
         (leaf * leaf).sum().backward();
