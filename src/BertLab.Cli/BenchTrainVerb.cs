@@ -61,7 +61,7 @@ public static class BenchTrainVerb
                     ["peak_tflops"] = x.PeakTflops, ["mfu"] = x.Mfu, ["peak_mb"] = x.PeakMb, ["device"] = x.Device,
                     ["precision"] = x.Precision, ["optimizer"] = x.Optimizer, ["ms_per_step"] = x.MsPerStep, ["breakdown_ms"] = x.BreakdownMs,
                     ["peak_mb_measure"] = x.Device == "cuda" ? $"device memory in use after the timed steps minus before the model ({CudaMemory.Source ?? "unavailable"})" : "resident set size peak minus before the model",
-                    ["cpu"] = TorchRuntime.Describe(), ["mkl_fast_path"] = TorchRuntime.MklFastPath,
+                    ["cpu"] = TorchRuntime.Describe(), ["mkl_fast_path"] = TorchRuntime.MklFastPath, ["malloc_huge_pages"] = TorchRuntime.HugePages,
                 });
                 TextArrayFile.WriteAtomically(path, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
                 AnsiConsole.MarkupLine($"  records → {Markup.Escape(path)}");

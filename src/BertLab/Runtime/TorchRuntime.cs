@@ -106,7 +106,11 @@ public static class TorchRuntime
     }
 
     public static string Describe() =>
-        $"{CpuModel} ({CpuVendor}), {torch.get_num_threads()} threads, MKL fast path {(MklFastPath ? "on" : "off")}";
+        $"{CpuModel} ({CpuVendor}), {torch.get_num_threads()} threads, MKL fast path {(MklFastPath ? "on" : "off")}, " +
+        $"malloc huge pages {(HugePages ? "on" : "off")}";
+
+    /// <summary>Whether this process runs with glibc's huge-page tunable (see <see cref="ReexecWithHugePages"/>).</summary>
+    public static bool HugePages => OperatingSystem.IsLinux() && (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains(HugePageTunable);
 
     const int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
 
