@@ -191,7 +191,10 @@ public static class TorchRuntime
         if (HugePageTunables() is not string tunables) return;
         try
         {
-            var argv = File.ReadAllText("/proc/self/cmdline").TrimEnd('\0').Split('\0');
+            // NUL-terminated arguments; only the last terminator is dropped, so an empty last argument survives.
+            var text = File.ReadAllText("/proc/self/cmdline");
+            if (text.EndsWith('\0')) text = text[..^1];
+            var argv = text.Split('\0');
             if (argv.Length == 0 || argv[0].Length == 0) return;
             if (SetEnv("GLIBC_TUNABLES", tunables, 1) != 0) return;
             var ptrs = argv.Select(Marshal.StringToHGlobalAnsi).Append(IntPtr.Zero).ToArray();
