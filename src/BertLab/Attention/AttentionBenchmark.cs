@@ -171,8 +171,9 @@ public sealed class AttentionBenchmark
         int memoryReps = warm > 8000 ? 0 : 1;                   // a step over 8 s is timed once, cold (its page faults are a small share)
         for (int r = 0; r < reps + memoryReps; r++)
         {
-            GC.Collect(); GC.WaitForPendingFinalizers();
-            if (r == 0) ReleaseFreedMemory();
+            // before the memory step, also the pool's idle buffers and malloc's free pages go back to the system
+            if (r == 0) TorchRuntime.CollectNativeGarbage();
+            else { GC.Collect(); GC.WaitForPendingFinalizers(); }
             using var sampler = r == 0 && Device.type == DeviceType.CPU ? new RssSampler() : null;
             var (wall, cpu) = Step();
             if (r >= memoryReps) { times.Add(wall); cpuTimes.Add(cpu); }
@@ -181,16 +182,6 @@ public sealed class AttentionBenchmark
         static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
         double peakMb = (Device.type == DeviceType.CPU ? peak : estimate) / (1 << 20);
         return new AttentionBenchPoint(variant.Name, seqLen, batch, Median(times), peakMb, CpuMs: Median(cpuTimes));
-    }
-
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    static extern int MallocTrim(UIntPtr pad);
-
-    static void ReleaseFreedMemory()
-    {
-        CpuBufferPool.Trim();   // the kernels' idle buffers too: the memory step's peak counts every buffer it needs
-        if (!OperatingSystem.IsLinux()) return;
-        try { MallocTrim(UIntPtr.Zero); } catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
     /// <summary>Samples the resident set size (from /proc/self/statm) every millisecond on a background thread.</summary>

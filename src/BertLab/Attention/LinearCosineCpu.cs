@@ -194,14 +194,7 @@ public static unsafe class LinearCosineCpu
         });
     }
 
-    static void ForRows(long rows, Action<long, long> body)
-    {
-        int threads = Math.Max(1, Math.Min(get_num_threads(), (int)Math.Max(1, rows / 256)));
-        if (threads == 1) { body(0, rows); return; }
-        long per = (rows + threads - 1) / threads;
-        System.Threading.Tasks.Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            t => { long s = t * per, e = Math.Min(rows, s + per); if (s < e) body(s, e); });
-    }
+    static void ForRows(long rows, Action<long, long> body) => CpuParallel.ForSlices(rows, 256, body);
 
     static float Dot(float* a, float* b, int d)
     {

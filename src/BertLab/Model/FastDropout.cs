@@ -60,18 +60,8 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         float* dst = TensorMemory.Float32(mask);
         uint threshold = (uint)Math.Min(uint.MaxValue, Math.Round(p * 4294967296.0));
         float keep = (float)(1.0 / (1.0 - p));
-        long chunks = (n + Chunk - 1) / Chunk;
-        int threads = (int)Math.Max(1, Math.Min(get_num_threads(), chunks));
-        if (threads == 1) Fill(dst, 0, n, seed, threshold, keep);
-        else
-        {
-            long per = (chunks + threads - 1) / threads * Chunk;
-            System.Threading.Tasks.Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                long start = t * per, end = Math.Min(n, start + per);
-                if (start < end) Fill(dst, start, end, seed, threshold, keep);
-            });
-        }
+        nint address = (nint)dst;
+        CpuParallel.ForSlices(n, Chunk, (start, end) => Fill((float*)address, start, end, seed, threshold, keep));
         return mask;
     }
 

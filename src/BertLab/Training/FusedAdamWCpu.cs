@@ -16,14 +16,6 @@ public static unsafe class FusedAdamWCpu
 {
     const int Chunk = 1 << 16;
 
-    public static void Step(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, long decayCount, double lr,
-        OptimizerSettings s, long step, double gradScale)
-    {
-        Check(grad);
-        if (grad.numel() != param.numel()) throw new ArgumentException("FusedAdamWCpu: the gradient buffer must match the parameter buffer");
-        Step(param, new[] { (0L, (Tensor?)grad) }, expAvg, expAvgSq, decayCount, lr, s, step, gradScale);
-    }
-
     /// <summary>
     /// The update with the gradients as separate tensors: <paramref name="grads"/> holds, in buffer order, each
     /// parameter's offset in the flat buffers and its gradient (contiguous fp32, that parameter's length), or null for a
@@ -56,16 +48,7 @@ public static unsafe class FusedAdamWCpu
             Eps = (float)s.Eps,
             StepSize = (float)(-lr / (1 - Math.Pow(s.Beta1, step))),
         };
-        long chunks = (n + Chunk - 1) / Chunk;
-        int threads = Math.Max(1, Math.Min(get_num_threads(), (int)Math.Min(chunks, int.MaxValue)));
-        if (threads == 1) { Range(k, segments, 0, n); return; }
-        // One contiguous slice of the buffer per thread (no per-chunk scheduling across the thread pool).
-        long per = (chunks + threads - 1) / threads * Chunk;
-        System.Threading.Tasks.Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-        {
-            long start = t * per, end = Math.Min(n, start + per);
-            if (start < end) Range(k, segments, start, end);
-        });
+        Runtime.CpuParallel.ForSlices(n, Chunk, (start, end) => Range(k, segments, start, end));
     }
 
     static void Check(Tensor t)

@@ -56,10 +56,9 @@ public static class Optimizers
     /// <summary>Global L2 norm of all gradients (before clipping), clipping in place when maxNorm &gt; 0. Stays on the device.</summary>
     public static Tensor ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
-        var list = parameters.ToList();
-        var grads = list.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
+        var grads = Gradients(parameters);
         if (grads.Count == 0) return tensor(0f);
-        var total = GlobalNorm(list);
+        var total = Norm(grads);
         if (maxNorm > 0)
         {
             var coef = ClipCoefficient(total, maxNorm);
@@ -69,11 +68,11 @@ public static class Optimizers
     }
 
     /// <summary>Global L2 norm of the parameters' gradients (those that have one), as a tensor.</summary>
-    public static Tensor GlobalNorm(IEnumerable<Parameter> parameters)
-    {
-        var grads = parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
-        return grads.Count == 0 ? tensor(0f) : stack(grads.Select(g => g.norm()).ToArray()).norm();
-    }
+    public static Tensor GlobalNorm(IEnumerable<Parameter> parameters) => Norm(Gradients(parameters));
+
+    static List<Tensor> Gradients(IEnumerable<Parameter> parameters) => parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
+
+    static Tensor Norm(List<Tensor> grads) => grads.Count == 0 ? tensor(0f) : stack(grads.Select(g => g.norm()).ToArray()).norm();
 
     /// <summary>torch.nn.utils.clip_grad_norm_'s factor: min(1, maxNorm / (‖g‖ + 1e-6)), as a tensor (no host sync).</summary>
     public static Tensor ClipCoefficient(Tensor totalNorm, double maxNorm) => (maxNorm / (totalNorm + 1e-6)).clamp_max(1.0);
