@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 using BertLab.Runtime;
@@ -34,8 +36,42 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         if (!training || p <= 0) return x;
         if (!Handles(x) || p >= 1)
             return nn.functional.dropout(x, p, training: true);
-        using var mask = Mask(x.shape, p, NextSeed());
-        return x.mul(mask);
+        ulong seed = NextSeed();
+        // x ⊙ mask in one pass, the mask never stored: backward regenerates it from the seed (x·mask in either case).
+        return x.requires_grad && is_grad_enabled() ? DropoutFunction.apply(x, p, seed) : Masked(x, p, seed);
+    }
+
+    sealed class DropoutFunction : autograd.SingleTensorFunction<DropoutFunction>
+    {
+        public override string Name => "FastDropout";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            double p = (double)vars[1]; ulong seed = (ulong)vars[2];
+            ctx.save_data("p", p);
+            ctx.save_data("seed", seed);
+            using var _ = no_grad();
+            return Masked((Tensor)vars[0], p, seed);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+        {
+            using var _ = no_grad();
+            return new List<Tensor> { Masked(grad, (double)ctx.get_data("p"), (ulong)ctx.get_data("seed")), null!, null! };
+        }
+    }
+
+    /// <summary>x ⊙ <see cref="Mask"/>(x.shape, p, seed) without the mask tensor (the same products, bit for bit).</summary>
+    public static unsafe Tensor Masked(Tensor x, double p, ulong seed)
+    {
+        using var source = x.contiguous();
+        var result = empty(x.shape, dtype: ScalarType.Float32);
+        long n = result.numel();
+        if (n == 0) return result;
+        nint dst = (nint)TensorMemory.Float32(result), src = (nint)TensorMemory.Float32(source);
+        var (threshold, keep) = Law(p);
+        CpuParallel.ForSlices(n, Chunk, (start, end) => Fill((float*)dst, (float*)src, start, end, seed, threshold, keep));
+        return result;
     }
 
     /// <summary>Whether <see cref="Apply"/> draws the mask itself for this tensor (fp32 on the CPU).</summary>
@@ -51,30 +87,62 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     const ulong Gamma = 0x9E3779B97F4A7C15UL;
     const long Chunk = 1 << 16;   // even, so every chunk starts on a whole 64-bit draw
 
+    static (uint threshold, float keep) Law(double p) =>
+        ((uint)Math.Min(uint.MaxValue, Math.Round(p * 4294967296.0)), (float)(1.0 / (1.0 - p)));
+
     /// <summary>The fp32 mask: 0 for a dropped element, 1/(1 − p) for a kept one, as a function of the seed only.</summary>
     public static unsafe Tensor Mask(long[] shape, double p, ulong seed)
     {
         var mask = empty(shape, dtype: ScalarType.Float32);
         long n = mask.numel();
         if (n == 0) return mask;
-        float* dst = TensorMemory.Float32(mask);
-        uint threshold = (uint)Math.Min(uint.MaxValue, Math.Round(p * 4294967296.0));
-        float keep = (float)(1.0 / (1.0 - p));
-        nint address = (nint)dst;
-        CpuParallel.ForSlices(n, Chunk, (start, end) => Fill((float*)address, start, end, seed, threshold, keep));
+        nint dst = (nint)TensorMemory.Float32(mask);
+        var (threshold, keep) = Law(p);
+        CpuParallel.ForSlices(n, Chunk, (start, end) => Fill((float*)dst, null, start, end, seed, threshold, keep));
         return mask;
     }
 
-    static unsafe void Fill(float* dst, long start, long end, ulong seed, uint threshold, float keep)
+    /// <summary>Whether the 512-bit path runs (AVX-512 with 64-bit lane products); tests turn it off to compare.</summary>
+    internal static bool Vectorized { get; set; } = Vector512.IsHardwareAccelerated && Avx512DQ.IsSupported;
+
+    /// <summary>dst[i] = mask[i] (src null) or src[i]·mask[i] for i in [start, end), start even.</summary>
+    static unsafe void Fill(float* dst, float* src, long start, long end, ulong seed, uint threshold, float keep)
     {
         long i = start;
+        if (Vectorized)
+        {
+            // Lane j holds the draw for the pair (i + 2j, i + 2j + 1): as 16 uint lanes, lane 2j is its low half
+            // (element i + 2j) and 2j + 1 its high half, the order of the scalar loop below.
+            var counter = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7) * Gamma + Vector512.Create(seed + (ulong)(i >> 1) * Gamma);
+            var step = Vector512.Create(unchecked(8 * Gamma));
+            var limit = Vector512.Create(threshold);
+            var kept = Vector512.Create(keep);
+            for (; i + 16 <= end; i += 16, counter += step)
+            {
+                var m = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Mix(counter).AsUInt32(), limit).AsSingle(), kept, Vector512<float>.Zero);
+                if (src is not null) m *= Vector512.Load(src + i);
+                m.Store(dst + i);
+            }
+        }
         for (; i + 2 <= end; i += 2)
         {
             ulong h = Mix(seed + (ulong)(i >> 1) * Gamma);
-            dst[i] = (uint)h >= threshold ? keep : 0f;
-            dst[i + 1] = (uint)(h >> 32) >= threshold ? keep : 0f;
+            float lo = (uint)h >= threshold ? keep : 0f, hi = (uint)(h >> 32) >= threshold ? keep : 0f;
+            dst[i] = src is null ? lo : src[i] * lo;
+            dst[i + 1] = src is null ? hi : src[i + 1] * hi;
         }
-        if (i < end) dst[i] = (uint)Mix(seed + (ulong)(i >> 1) * Gamma) >= threshold ? keep : 0f;
+        if (i < end)
+        {
+            float m = (uint)Mix(seed + (ulong)(i >> 1) * Gamma) >= threshold ? keep : 0f;
+            dst[i] = src is null ? m : src[i] * m;
+        }
+    }
+
+    static Vector512<ulong> Mix(Vector512<ulong> z)
+    {
+        z = (z ^ Vector512.ShiftRightLogical(z, 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ Vector512.ShiftRightLogical(z, 27)) * 0x94D049BB133111EBUL;
+        return z ^ Vector512.ShiftRightLogical(z, 31);
     }
 
     /// <summary>SplitMix64's output function (Steele, Lea and Flood 2014).</summary>

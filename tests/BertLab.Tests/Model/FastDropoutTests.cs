@@ -46,6 +46,33 @@ public class FastDropoutTests
         }
     }
 
+    [Theory]
+    [InlineData(0.1, 12345UL)]
+    [InlineData(0.5, 0xFFFF_FFFF_FFFF_FFF0UL)]
+    public void VectorPath_DrawsTheScalarMask_AndAppliesItAsAProduct(double p, ulong seed)
+    {
+        // The 512-bit loop must give the scalar definition's mask bit for bit (checkpoints replay it on any CPU), tails
+        // and chunk boundaries included, and x·mask without storing the mask.
+        using var scope = NewDisposeScope();
+        var shape = new long[] { 3, 65_536 + 37 };
+        var x = randn(shape);
+        bool vectorized = FastDropout.Vectorized;
+        try
+        {
+            FastDropout.Vectorized = false;
+            var scalarMask = FastDropout.Mask(shape, p, seed);
+            var scalarApplied = FastDropout.Masked(x, p, seed);
+            FastDropout.Vectorized = vectorized;
+            Assert.True(Same(FastDropout.Mask(shape, p, seed), scalarMask));
+            Assert.True(Same(FastDropout.Masked(x, p, seed), scalarApplied));
+            Assert.True(Same(scalarApplied, x * scalarMask));
+            // A transposed (non-contiguous) input is masked in its logical order, as x·mask is.
+            var t = x.t();
+            Assert.True(Same(FastDropout.Masked(t, p, seed), t * FastDropout.Mask(t.shape, p, seed)));
+        }
+        finally { FastDropout.Vectorized = vectorized; }
+    }
+
     [Fact]
     public void Gradient_IsTheMaskTimesTheScale()
     {
