@@ -37,7 +37,8 @@ public static class BenchTrainVerb
                 WarmupSteps = r.GetValue(warmup) is > 0 and var w ? w : (cuda ? 3 : 2),
             };
             AnsiConsole.MarkupLine($"[bold]bench train[/] on {Markup.Escape(dev.type.ToString())}: {Markup.Escape(TorchRuntime.Describe())}");
-            // The peak is measured right before each configuration (a shared machine's speed drifts; MFU is the ratio of the two).
+            // The peak is measured right before each configuration and again after its timed steps (a shared machine's speed
+            // drifts; MFU is priced at the best reading).
             double peak = bench.MeasureMatmulPeak();
             AnsiConsole.MarkupLine($"  {(compute.Compute is null ? "fp32" : "bf16")} matmul peak: {peak * 1000:F1} GFLOP/s; precision {compute.Name}, optimizer {TrainingOptimizer.Resolve(new OptimizerSettings { Implementation = impl }, dev)} (--optimizer {impl})");
             var records = new List<TrainBenchRecord>();
