@@ -60,7 +60,7 @@ public static class BenchTrainVerb
                     ["model"] = x.Model, ["attention"] = x.Attention, ["seq_len"] = x.SeqLen, ["batch"] = x.Batch, ["steps_per_s"] = x.StepsPerS,
                     ["tokens_per_s"] = x.TokensPerS, ["flops_per_token"] = x.FlopsPerToken, ["achieved_tflops"] = x.AchievedTflops,
                     ["peak_tflops"] = x.PeakTflops, ["mfu"] = x.Mfu, ["peak_mb"] = x.PeakMb, ["device"] = x.Device,
-                    ["precision"] = x.Precision, ["optimizer"] = x.Optimizer, ["ms_per_step"] = x.MsPerStep, ["breakdown_ms"] = x.BreakdownMs,
+                    ["precision"] = x.Precision, ["optimizer"] = x.Optimizer, ["ms_per_step"] = x.MsPerStep, ["breakdown_ms"] = x.BreakdownMs, ["step_ms"] = x.StepMs,
                     ["peak_mb_measure"] = x.Device == "cuda" ? $"device memory in use after the timed steps minus before the model ({CudaMemory.Source ?? "unavailable"})" : "resident set size peak minus before the model",
                     ["cpu"] = TorchRuntime.Describe(), ["mkl_fast_path"] = TorchRuntime.MklFastPath, ["malloc_huge_pages"] = TorchRuntime.HugePages,
                 });

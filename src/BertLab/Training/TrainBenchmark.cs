@@ -9,7 +9,8 @@ namespace BertLab.Training;
 /// <summary>One measured configuration of <see cref="TrainBenchmark"/>.</summary>
 public sealed record TrainBenchRecord(string Model, string Attention, int SeqLen, int Batch, double StepsPerS, double TokensPerS,
     double FlopsPerToken, double AchievedTflops, double PeakTflops, double Mfu, double? PeakMb, string Device, string? Skipped = null,
-    string Precision = "fp32", string Optimizer = "torch", double MsPerStep = 0, IReadOnlyDictionary<string, double>? BreakdownMs = null);
+    string Precision = "fp32", string Optimizer = "torch", double MsPerStep = 0, IReadOnlyDictionary<string, double>? BreakdownMs = null,
+    IReadOnlyList<double>? StepMs = null);
 
 /// <summary>
 /// Masked-LM training throughput (forward, backward, AdamW step; MLM logits at masked positions only) and model FLOPs
@@ -122,9 +123,14 @@ public sealed class TrainBenchmark
         for (int i = 0; i < WarmupSteps; i++) Step();
         Synchronize();
         var sw = Stopwatch.StartNew();
+        // Each step's own time on the CPU (on a GPU the steps overlap the host, and a sync per step would change that):
+        // on a shared machine one slow step moves the mean, and the list shows it.
+        var stepMs = Cuda ? null : new List<double>();
         for (int i = 0; i < Steps; i++)
         {
+            double started = sw.Elapsed.TotalMilliseconds;
             Step();
+            stepMs?.Add(Math.Round(sw.Elapsed.TotalMilliseconds - started, 1));
             if (!Cuda) progress?.Invoke($"{k.Model}/{k.Attention}/S={k.SeqLen}: step {i + 1}/{Steps}");
         }
         Synchronize();
@@ -158,6 +164,6 @@ public sealed class TrainBenchmark
         return new TrainBenchRecord(k.Model, k.Attention, k.SeqLen, k.Batch, Math.Round(1 / seconds, 4), Math.Round(tokensPerS, 1),
             Math.Round(fpt), Math.Round(achieved, 4), Math.Round(peakTflops, 4), Math.Round(achieved / peakTflops, 4), peakMb,
             Cuda ? "cuda" : "cpu", Precision: Precision.Name, Optimizer: optimizer.Implementation + "-adamw",
-            MsPerStep: Math.Round(seconds * 1000, 3), BreakdownMs: breakdown);
+            MsPerStep: Math.Round(seconds * 1000, 3), BreakdownMs: breakdown, StepMs: stepMs);
     }
 }
