@@ -7,7 +7,8 @@ namespace BertLab.Tests.Cli;
 
 public class BenchAttentionVerbTests
 {
-    static int Invoke(params string[] args)
+    /// <summary>Runs `bench …` as the program does (also used by the other bench verbs' tests).</summary>
+    internal static int Invoke(params string[] args)
     {
         var root = new RootCommand("test");
         root.Subcommands.Add(new BenchVerb().Build());

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.Json.Nodes;
-using BertLab.Cli;
 using BertLab.Model;
 using BertLab.Training;
 using Xunit;
@@ -11,12 +9,7 @@ namespace BertLab.Tests.Cli;
 /// achieved FLOP/s and MFU from the timed steps, each step's time listed).</summary>
 public class BenchTrainVerbTests
 {
-    static int Invoke(params string[] args)
-    {
-        var root = new RootCommand("test");
-        root.Subcommands.Add(new BenchVerb().Build());
-        return Verb.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
-    }
+    static int Invoke(params string[] args) => BenchAttentionVerbTests.Invoke(args);
 
     [Theory]
     [InlineData("small", 128)]
