@@ -71,7 +71,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     const ulong Gamma = 0x9E3779B97F4A7C15UL;
     const long Chunk = 1 << 16;   // even, so every chunk starts on a whole 64-bit draw
 
-    static (uint threshold, float keep) Law(double p) =>
+    internal static (uint threshold, float keep) Law(double p) =>
         ((uint)Math.Min(uint.MaxValue, Math.Round(p * 4294967296.0)), (float)(1.0 / (1.0 - p)));
 
     /// <summary>The fp32 mask: 0 for a dropped element, 1/(1 − p) for a kept one, as a function of the seed only.</summary>
@@ -88,6 +88,20 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
 
     /// <summary>Whether the 512-bit path runs (AVX-512 with 64-bit lane products); tests turn it off to compare.</summary>
     internal static bool Vectorized { get; set; } = Vector512.IsHardwareAccelerated && Avx512DQ.IsSupported;
+
+    /// <summary>dst[i] = mask[i] (src null) or src[i]·mask[i] for i in [start, end), any start (dst and src are indexed
+    /// from element 0 of the masked tensor; dst may be src).</summary>
+    internal static unsafe void FillRange(float* dst, float* src, long start, long end, ulong seed, uint threshold, float keep)
+    {
+        if (start >= end) return;
+        if ((start & 1) != 0)
+        {
+            float m = (uint)(Mix(seed + (ulong)(start >> 1) * Gamma) >> 32) >= threshold ? keep : 0f;
+            dst[start] = src is null ? m : src[start] * m;
+            start++;
+        }
+        Fill(dst, src, start, end, seed, threshold, keep);
+    }
 
     /// <summary>dst[i] = mask[i] (src null) or src[i]·mask[i] for i in [start, end), start even.</summary>
     static unsafe void Fill(float* dst, float* src, long start, long end, ulong seed, uint threshold, float keep)
