@@ -166,7 +166,7 @@ public static unsafe class LinearCosineCpu
             for (long i = start; i < end; i++)
             {
                 float* a = xs.Row(i); float* o = ys.Row(i);
-                float inv = 1f / MathF.Max(MathF.Sqrt(Dot(a, a, d)), (float)VectorNormalization.Epsilon);
+                float inv = 1f / MathF.Max(MathF.Sqrt(RowMath.Dot(a, a, d)), (float)VectorNormalization.Epsilon);
                 rp[i] = inv;
                 Scale(a, inv, o, d);
             }
@@ -188,27 +188,13 @@ public static unsafe class LinearCosineCpu
             {
                 float* a = ys.Row(i); float* g = gs.Row(i);
                 float inv = rp[i];
-                float dot = inv >= clamped ? 0f : Dot(a, g, d);
+                float dot = inv >= clamped ? 0f : RowMath.Dot(a, g, d);
                 Combine(g, a, dot, inv, d);
             }
         });
     }
 
     static void ForRows(long rows, Action<long, long> body) => CpuParallel.ForSlices(rows, 256, body);
-
-    static float Dot(float* a, float* b, int d)
-    {
-        int i = 0;
-        float sum = 0;
-        if (Vector256.IsHardwareAccelerated && d >= 8)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= d; i += 8) acc += Vector256.Load(a + i) * Vector256.Load(b + i);
-            sum = Vector256.Sum(acc);
-        }
-        for (; i < d; i++) sum += a[i] * b[i];
-        return sum;
-    }
 
     static void Scale(float* a, float s, float* o, int d)
     {

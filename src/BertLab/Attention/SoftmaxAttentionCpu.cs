@@ -62,18 +62,9 @@ public static unsafe class SoftmaxAttentionCpu
             var probs = bmm(qc, kc.transpose(1, 2));                       // scores, then P in place
             ulong seed = p > 0 ? FastDropout.NextSeed() : 0;
             var rows = new RowShape(B, H, S, T, Math.Sqrt(d), additive, p, seed);
-            Tensor output;
-            if (p > 0)
-            {
-                using var dropped = empty_like(probs);
-                ForRows(rows, (start, end) => SoftmaxRows(rows, TensorMemory.Float32(probs), TensorMemory.Float32(dropped), start, end));
-                output = bmm(dropped, vc);
-            }
-            else
-            {
-                ForRows(rows, (start, end) => SoftmaxRows(rows, TensorMemory.Float32(probs), null, start, end));
-                output = bmm(probs, vc);
-            }
+            using var dropped = p > 0 ? empty_like(probs) : null;
+            ForRows(rows, (start, end) => SoftmaxRows(rows, TensorMemory.Float32(probs), dropped is null ? null : TensorMemory.Float32(dropped), start, end));
+            var output = bmm(dropped ?? probs, vc);
             ctx.save_for_backward(new List<Tensor> { qc, kc, vc, probs, additive });
             ctx.save_data("p", p);
             ctx.save_data("seed", seed);
@@ -211,16 +202,8 @@ public static unsafe class SoftmaxAttentionCpu
         {
             float* g = grad + row * T, pr = probs + row * T;
             if (r.Drop) FastDropout.FillRange(g - row * T, g - row * T, row * T, row * T + T, r.Seed, r.Threshold, r.Keep);
+            float dot = RowMath.Dot(g, pr, T);
             long j = 0;
-            float dot = 0;
-            if (Vector512.IsHardwareAccelerated && T >= 16)
-            {
-                var acc = Vector512<float>.Zero;
-                for (; j + 16 <= T; j += 16) acc += Vector512.Load(g + j) * Vector512.Load(pr + j);
-                dot = Vector512.Sum(acc);
-            }
-            for (; j < T; j++) dot += g[j] * pr[j];
-            j = 0;
             if (Vector512.IsHardwareAccelerated && T >= 16)
             {
                 var vd = Vector512.Create(dot);
