@@ -9,18 +9,22 @@ public static class CliProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "BertLab.Cli.dll");
 
-    public static Process Start(IEnumerable<string> args, string workingDirectory)
+    /// <param name="environment">Variables to set in the child (a null value removes one it would inherit).</param>
+    public static Process Start(IEnumerable<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) psi.Environment.Remove(name); else psi.Environment[name] = value;
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return Process.Start(psi)!;
     }
 
     /// <summary>Runs to completion; returns exit code and the combined output.</summary>
-    public static (int code, string output) Run(IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
+    public static (int code, string output) Run(IEnumerable<string> args, string workingDirectory, TimeSpan timeout,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
-        using var p = Start(args, workingDirectory);
+        using var p = Start(args, workingDirectory, environment);
         var output = new StringBuilder();
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
