@@ -5,7 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 log=$(mktemp)
-dotnet test BertLab.slnx -c Release "$@" 2>&1 | tee "$log"
+# --blame: if the test host dies (a native crash), the log names the test that was running.
+dotnet test BertLab.slnx -c Release --blame "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
