@@ -57,7 +57,7 @@ public class FaultInjectionTests : IDisposable
     [Fact]
     public void SigintAndSigterm_StopAfterTheStepWithACheckpoint_AndTheResumeGivesTheUninterruptedLosses()
     {
-        const int steps = 14;
+        const int steps = 30;   // room for the signal: the test polls the losses while the run goes on (~0.1 s a step)
         // no checkpoint interval falls inside the run: the checkpoint a resume starts from is the one the stop wrote
         string[] extra = { "--set", "run.checkpoint_interval=1000" };
         var full = Path.Combine(_tmp, "full");
