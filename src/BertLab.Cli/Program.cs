@@ -1,11 +1,10 @@
 using System.CommandLine;
 using BertLab.Cli;
 
-// Verbs that train or benchmark run with malloc's heap on transparent huge pages and a large GC generation-0 budget,
-// settings read only at process start: the process re-executes itself once with them (see TorchRuntime.RuntimeSettings;
-// BERTLAB_MALLOC_TUNE=0 and BERTLAB_GC_TUNE=0 turn them off).
+// Verbs that train or benchmark run with malloc's heap on transparent huge pages, a glibc setting read only at process
+// start: the process re-executes itself once with it (see TorchRuntime.HugePageTunables; BERTLAB_MALLOC_TUNE=0 turns it off).
 if (args.Length > 0 && args[0] is "train" or "finetune" or "bench" or "sweep")
-    BertLab.Runtime.TorchRuntime.ReexecWithRuntimeSettings();
+    BertLab.Runtime.TorchRuntime.ReexecWithHugePages();
 
 // bertlab <verb>: every type implementing IVerb in this assembly is one verb (one file per verb).
 var root = CliRoot.Build();

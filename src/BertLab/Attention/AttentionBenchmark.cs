@@ -184,26 +184,26 @@ public sealed class AttentionBenchmark
         return new AttentionBenchPoint(variant.Name, seqLen, batch, Median(times), peakMb, CpuMs: Median(cpuTimes));
     }
 
-    /// <summary>Samples the resident set size (from /proc/self/statm) every millisecond on a background thread.</summary>
+    /// <summary>Samples the resident set size (from /proc/self/statm) every millisecond on a background thread that does
+    /// not allocate (<see cref="MemoryInfo.ResidentSampler"/>).</summary>
     sealed class RssSampler : IDisposable
     {
         readonly long _start;
         long _peak;
         volatile bool _stop;
         readonly Thread _thread;
+        readonly MemoryInfo.ResidentSampler _sampler = new();
 
         public RssSampler()
         {
-            _start = Rss();
+            _start = _sampler.Read();
             _peak = _start;
-            _thread = new Thread(() => { while (!_stop) { long r = Rss(); if (r > Interlocked.Read(ref _peak)) Interlocked.Exchange(ref _peak, r); Thread.Sleep(1); } }) { IsBackground = true };
+            _thread = new Thread(() => { while (!_stop) { long r = _sampler.Read(); if (r > Interlocked.Read(ref _peak)) Interlocked.Exchange(ref _peak, r); Thread.Sleep(1); } }) { IsBackground = true };
             _thread.Start();
         }
 
-        public double PeakAboveStartBytes() { long r = Rss(); if (r > _peak) _peak = r; return Math.Max(0, Interlocked.Read(ref _peak) - _start); }
+        public double PeakAboveStartBytes() { long r = MemoryInfo.ResidentBytes(); if (r > Interlocked.Read(ref _peak)) Interlocked.Exchange(ref _peak, r); return Math.Max(0, Interlocked.Read(ref _peak) - _start); }
 
-        public void Dispose() { _stop = true; _thread.Join(); }
-
-        static long Rss() => MemoryInfo.ResidentBytes();
+        public void Dispose() { _stop = true; _thread.Join(); _sampler.Dispose(); }
     }
 }

@@ -109,7 +109,7 @@ public static class TorchRuntime
         $"{CpuModel} ({CpuVendor}), {torch.get_num_threads()} threads, MKL fast path {(MklFastPath ? "on" : "off")}, " +
         $"malloc huge pages {(HugePages ? "on" : "off")}, GC gen0 budget {Gen0Budget >> 20} MB";
 
-    /// <summary>Whether this process runs with glibc's huge-page tunable (see <see cref="ReexecWithRuntimeSettings"/>).</summary>
+    /// <summary>Whether this process runs with glibc's huge-page tunable (see <see cref="ReexecWithHugePages"/>).</summary>
     public static bool HugePages => OperatingSystem.IsLinux() && (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains(HugePageTunable);
 
     const int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
@@ -182,49 +182,29 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// The environment variable that sets the .NET GC's generation-0 budget, and the value the command-line program runs
-    /// with (128 MB, the most the GC takes; its default on the project's VM is 6 MB). Why: TorchSharp frees a tensor's or
-    /// a scalar's native object from the object's finalizer, and its methods pass native handles without keeping the
-    /// managed object alive, so an argument the caller no longer references (a temporary, or the implicit Scalar of
-    /// <c>x.add_(y)</c>) can be finalized while libtorch still reads it, if a garbage collection happens during the call.
-    /// On the calling thread no collection can start inside a native call, but another thread's allocation can start one
-    /// (the test host's and thread pool's threads do), and then the finalizer thread frees what the call is using: a
-    /// crash in libtorch (seen once in CI: a segfault in autograd's bump_version on freed memory), or a wrong scalar.
-    /// Measured with a thread allocating ~200 MB/s beside the trainer (tiny model): 41 collections per second with the
-    /// default budget, 3.7 with this one; one of three runs with the default stopped on a freed scalar (gradient
-    /// clipping's), none in 100 s with this budget. Fewer collections, fewer chances: it makes the race rare, it does not
-    /// remove it (that needs TorchSharp to keep its arguments alive). Tensors inside a dispose scope are never finalized
-    /// early (the scope holds them), which is why every training and evaluation step runs in one. The test host gets the
-    /// same value from tests/BertLab.Tests/test.runsettings.
+    /// The .NET GC's generation-0 budget in this process, in bytes (0 when the runtime does not say): 6 MB by default on
+    /// the project's VM, more where DOTNET_GCgen0size is set, as the test host does (tests/BertLab.Tests/test.runsettings).
+    /// Why it matters: TorchSharp frees a tensor's or a scalar's native object from the object's finalizer, and its
+    /// methods pass native handles without keeping the managed object alive, so an argument the caller no longer
+    /// references (a temporary, or the implicit Scalar of <c>x.add_(y)</c>) can be finalized while libtorch still reads
+    /// it if a collection starts during the call. The calling thread cannot start one inside a native call; another
+    /// thread's allocation can, and then the finalizer thread frees what the call uses (CI's test host died so once:
+    /// a segfault in autograd's bump_version). The command-line program's training loop has no other allocating thread
+    /// (the data pipeline runs before it), and tensors inside a dispose scope are never finalized early (the scope holds
+    /// them), which is why every training and evaluation step runs in one. A larger budget only makes collections rarer,
+    /// and it slows allocation-heavy .NET code (tokenising ran ~25 % slower at 128 MB), so the program keeps the default.
     /// </summary>
-    public const string Gen0SizeVariable = "DOTNET_GCgen0size", Gen0Size = "0x8000000";
-
-    /// <summary>The GC's generation-0 budget in this process, in bytes (0 when the runtime does not say).</summary>
     public static long Gen0Budget =>
         GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var v) && v is IConvertible c ? c.ToInt64(null) : 0;
 
-    /// <summary>The variables this process should re-execute itself with (<see cref="ReexecWithRuntimeSettings"/>): the
-    /// huge-page tunable (<see cref="HugePageTunables"/>) and the GC budget (<see cref="Gen0Size"/>, unless
-    /// <see cref="Gen0SizeVariable"/> is already set or BERTLAB_GC_TUNE is 0). Empty when there is nothing to do.</summary>
-    public static IReadOnlyList<(string Name, string Value)> RuntimeSettings()
-    {
-        var settings = new List<(string, string)>();
-        if (HugePageTunables() is string tunables) settings.Add(("GLIBC_TUNABLES", tunables));
-        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("BERTLAB_GC_TUNE") != "0"
-            && Environment.GetEnvironmentVariable(Gen0SizeVariable) is null && Environment.GetEnvironmentVariable("COMPlus_GCgen0size") is null)
-            settings.Add((Gen0SizeVariable, Gen0Size));
-        return settings;
-    }
-
     /// <summary>
-    /// Replaces this process by the same command line with <see cref="RuntimeSettings"/> in its environment (execv of
+    /// Replaces this process by the same command line with <see cref="HugePageTunables"/> in its environment (execv of
     /// /proc/self/exe with /proc/self/cmdline: same process id, same open files). Returns only when there is nothing to
-    /// do or the exec failed, in which case the program simply runs with the settings it has.
+    /// do or the exec failed, in which case the program simply runs without huge pages.
     /// </summary>
-    public static void ReexecWithRuntimeSettings()
+    public static void ReexecWithHugePages()
     {
-        var settings = RuntimeSettings();
-        if (settings.Count == 0) return;
+        if (HugePageTunables() is not string tunables) return;
         try
         {
             // NUL-terminated arguments; only the last terminator is dropped, so an empty last argument survives.
@@ -232,8 +212,7 @@ public static class TorchRuntime
             if (text.EndsWith('\0')) text = text[..^1];
             var argv = text.Split('\0');
             if (argv.Length == 0 || argv[0].Length == 0) return;
-            foreach (var (name, value) in settings)
-                if (SetEnv(name, value, 1) != 0) return;
+            if (SetEnv("GLIBC_TUNABLES", tunables, 1) != 0) return;
             var ptrs = argv.Select(Marshal.StringToHGlobalAnsi).Append(IntPtr.Zero).ToArray();
             Execv("/proc/self/exe", ptrs);
             // still here: exec failed; run as we are

@@ -9,22 +9,20 @@ public static class CliProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "BertLab.Cli.dll");
 
-    /// <param name="environment">Variables to set in the child (a null value removes one it would inherit).</param>
-    public static Process Start(IEnumerable<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
+    public static Process Start(IEnumerable<string> args, string workingDirectory)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-            if (value is null) psi.Environment.Remove(name); else psi.Environment[name] = value;
+        // the program runs with the GC settings a user's shell gives it, not the test host's (test.runsettings)
+        psi.Environment.Remove("DOTNET_GCgen0size");
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return Process.Start(psi)!;
     }
 
     /// <summary>Runs to completion; returns exit code and the combined output.</summary>
-    public static (int code, string output) Run(IEnumerable<string> args, string workingDirectory, TimeSpan timeout,
-        IReadOnlyDictionary<string, string?>? environment = null)
+    public static (int code, string output) Run(IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
     {
-        using var p = Start(args, workingDirectory, environment);
+        using var p = Start(args, workingDirectory);
         var output = new StringBuilder();
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
