@@ -189,9 +189,10 @@ public static class TorchRuntime
     /// references (a temporary, or the implicit Scalar of <c>x.add_(y)</c>) can be finalized while libtorch still reads
     /// it if a collection starts during the call. The calling thread cannot start one inside a native call; another
     /// thread's allocation can, and then the finalizer thread frees what the call uses (CI's test host died so once:
-    /// a segfault in autograd's bump_version). The command-line program's training loop has no other allocating thread
-    /// (the data pipeline runs before it), and tensors inside a dispose scope are never finalized early (the scope holds
-    /// them), which is why every training and evaluation step runs in one. A larger budget only makes collections rarer,
+    /// a segfault in autograd's bump_version). In the command-line program's training loop no other thread allocates much
+    /// (the data pipeline runs before it; the CPU kernels' thread-pool workers allocate a few objects per call), and
+    /// tensors inside a dispose scope are never finalized early (the scope holds them), which is why every training and
+    /// evaluation step runs in one. A larger budget only makes collections rarer,
     /// and it slows allocation-heavy .NET code (tokenising ran ~25 % slower at 128 MB), so the program keeps the default.
     /// </summary>
     public static long Gen0Budget =>
