@@ -11,9 +11,8 @@ public static class MemoryInfo
     /// <summary>Resident bytes now, from /proc/self/statm (cheap enough to sample every millisecond); 0 off Linux.</summary>
     public static long ResidentBytes()
     {
-        if (!OperatingSystem.IsLinux()) return 0;
-        try { return long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1], CultureInfo.InvariantCulture) * Environment.SystemPageSize; }
-        catch (Exception) { return 0; }
+        using var sampler = new ResidentSampler();
+        return sampler.Read();
     }
 
     /// <summary>

@@ -192,8 +192,8 @@ public static class TorchRuntime
     /// a segfault in autograd's bump_version). In the command-line program's training loop no other thread allocates much
     /// (the data pipeline runs before it; the CPU kernels' thread-pool workers allocate a few objects per call), and
     /// tensors inside a dispose scope are never finalized early (the scope holds them), which is why every training and
-    /// evaluation step runs in one. A larger budget only makes collections rarer,
-    /// and it slows allocation-heavy .NET code (tokenising ran ~25 % slower at 128 MB), so the program keeps the default.
+    /// evaluation step runs in one. A larger budget only makes collections rarer, and it slows allocation-heavy .NET code
+    /// (tokenising ran ~25 % slower at 128 MB), so the program keeps the default.
     /// </summary>
     public static long Gen0Budget =>
         GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var v) && v is IConvertible c ? c.ToInt64(null) : 0;
