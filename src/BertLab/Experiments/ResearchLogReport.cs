@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BertLab.Experiments.Statistics;
+using BertLab.Experiments.Study;
 using BertLab.Plotting;
 
 namespace BertLab.Experiments;
@@ -29,17 +30,17 @@ public static class ResearchLogReport
             doc.Paragraph($"This sweep's budget ('{results.Budget ?? "none"}') is not one of the study's ({ResearchLogSweep.BudgetNames}): no finding can be decided from it.");
             return;
         }
-        var st = new ResearchLogFindings.Study(results, b);
+        var st = new StudyRuns(results, ResearchLogSweep.Plan(b));
 
         doc.Heading(3, "How this study departs from the original recipe");
         doc.Paragraph("The original work: BERT-base (12×768), batch 256 of sentence pairs of varying length (up to 512), Adam then AdamW (ε 1e-7, weight decay 0.01 on all parameters), " +
                       "no clipping in the committed runs, lr 1e-5 then 1e-4 after 10k warmup steps, bf16, up to 1M steps. Every arm here keeps ε 1e-7, weight decay 0.01 on every parameter " +
                       "(no_decay []), warmup then a constant lr, and clips only in the clipping arm.");
-        var arms = ResearchLogSweep.Arms(b);
+        var arms = st.Plan.Arms;
         doc.Table(new[] { "arm", "model", "batch × seq_len", "tokens seen (1st run)", "optimiser", "clipping", "precision", "data", "lrs", "seeds" },
             arms.Select(a =>
             {
-                var r = st.Seeds.Select(s => st.Run(a.Name, a.Lrs[0], s)).FirstOrDefault(x => x?.Config is not null);
+                var r = st.Seeds.Select(s => st.Run(a.Arm, a.Lrs[0], s)).FirstOrDefault(x => x?.Config is not null);
                 var c = r?.Config;
                 int batch = (int)(RunRecord.Num(c?["run"]?["batch_size"]) ?? b.BatchSize), seq = (int)(RunRecord.Num(c?["data"]?["seq_len"]) ?? b.SeqLen);
                 int steps = (int)(RunRecord.Num(c?["run"]?["steps"]) ?? b.Steps);
@@ -48,7 +49,7 @@ public static class ResearchLogReport
                 double clip = RunRecord.Num(c?["optimizer"]?["clip_norm"]) ?? 0;
                 return new[]
                 {
-                    a.Name, c?["model"]?["hidden_size"] is JsonNode h ? $"{c["model"]!["num_hidden_layers"]}×{h}" : b.Model, $"{batch} × {seq}",
+                    a.Arm.Name, c?["model"]?["hidden_size"] is JsonNode h ? $"{c["model"]!["num_hidden_layers"]}×{h}" : b.Model, $"{batch} × {seq}",
                     // real tokens trained (summary.json) where the run says; else the slots batch × seq_len × steps
                     (RunRecord.Num(r?.Summary?["tokens"]) is double real && real > 0 ? (long)real : (long)batch * seq * steps).ToString("N0", CultureInfo.InvariantCulture), opt, clip > 0 ? Lr(clip) : "none",
                     c?["run"]?["precision"]?.GetValue<string>() ?? b.Precision, c?["data"]?["synthetic"]?.GetValue<string>() is string task ? $"synthetic {task.Split(':')[0]} (variable n)" : c?["data"]?["packing"]?.GetValue<string>() ?? "packed (n = seq_len)",
@@ -57,7 +58,7 @@ public static class ResearchLogReport
             }));
 
         doc.Heading(3, "Margin and the \"attention in use\" gate");
-        doc.Paragraph($"Margin: {N(st.Margin)} nats, {st.MarginOrigin}; one margin for every loss comparison of this study. η_max orderings use {N(ResearchLogFindings.LrMarginDecades, "0.00")} decade. " +
+        doc.Paragraph($"Margin: {N(st.Margin)} nats, {st.MarginOrigin}; one margin for every loss comparison of this study. η_max orderings use {N(MaxLrOrdering.MarginDecades, "0.00")} decade. " +
                       $"Learning rates map the log's decades onto this model: the log's 1e-4 is the anchor {Lr(b.Log1e4)} (the small model's softmax optimum), its 1e-5 is {Lr(b.Log1e5)}. " +
                       $"ℓ(η) = mean of a run's last two validation losses, capped at ln V = {N(st.LnV, "0.000")} (a diverged run scores ln V).");
         doc.Paragraph($"Task: every arm trains and is validated on {st.TaskText}" + (st.Task is not null
@@ -80,15 +81,15 @@ public static class ResearchLogReport
             var cells = new List<string>();
             foreach (var lr in a.Lrs)
             {
-                var vals = st.Seeds.Select(s => st.Score(a.Name, lr, s)).Where(v => v is not null).Select(v => v!.Value).ToList();
-                int div = st.Seeds.Count(s => st.Run(a.Name, lr, s) is { Diverged: true });
+                var vals = st.Seeds.Select(s => st.Score(a.Arm, lr, s)).Where(v => v is not null).Select(v => v!.Value).ToList();
+                int div = st.Seeds.Count(s => st.Run(a.Arm, lr, s) is { Diverged: true });
                 if (vals.Count == 0) { cells.Add($"{Lr(lr)}: –"); means.Add(double.NaN); halfWidths.Add(double.NaN); continue; }
                 var m = MeanInterval.Of(vals);
                 means.Add(m.Mean);
                 halfWidths.Add((m.Upper - m.Lower) / 2);
                 cells.Add($"{Lr(lr)}: {Mi(m, "0.000")}" + (div > 0 ? $" ({div} diverged)" : ""));
             }
-            var per = st.Sensitivity(a.Name);
+            var per = st.Sensitivity(a.Arm);
             string eta = "–", etaMax = "–", sens = "–";
             if (per.Count > 0)
             {
@@ -96,9 +97,9 @@ public static class ResearchLogReport
                 etaMax = string.Join(", ", per.OrderBy(kv => kv.Key).Select(kv => double.IsFinite(kv.Value.MaxStableLr) ? Lr(kv.Value.MaxStableLr) : "none"));
                 sens = Mi(MeanInterval.Of(per.Values.Select(v => v.Sensitivity).ToList()), "0.000");
             }
-            rows.Add(new[] { a.Name, string.Join("; ", cells), eta, etaMax, sens });
+            rows.Add(new[] { a.Arm.Name, string.Join("; ", cells), eta, etaMax, sens });
             if (means.Any(double.IsFinite))
-                series.Add(new Series($"{a.Name} (η_max {etaMax}; sens. {sens})", a.Lrs.Select(Math.Log10).ToList(), means, halfWidths));
+                series.Add(new Series($"{a.Arm.Name} (η_max {etaMax}; sens. {sens})", a.Lrs.Select(Math.Log10).ToList(), means, halfWidths));
         }
         doc.Table(new[] { "arm", "ℓ(η) by lr (mean ± 95%)", "η* per seed", "η_max per seed", "LR sensitivity" }, rows);
         if (series.Count > 0)

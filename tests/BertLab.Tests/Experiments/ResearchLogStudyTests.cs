@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using BertLab.Experiments;
 using BertLab.Experiments.Statistics;
+using BertLab.Experiments.Study;
 using BertLab.Training;
 using Xunit;
 
@@ -20,28 +21,35 @@ public sealed class ResearchLogStudyTests : IDisposable
     /// term, and how far its σ moved.</summary>
     public sealed record Outcome(double Loss, bool Diverged = false, double GradNorm = 0.5, double? Penalty = null, double SigmaDrift = 0);
 
-    static readonly SweepBudget Cpu = ResearchLogSweep.Budgets["cpu"];
+    static readonly StudyBudget Cpu = ResearchLogSweep.Cpu;
     // seed effects shared by every arm (same initialisation, data order and masks), as in a paired study
     static readonly Dictionary<long, double> SeedShift = new() { [1] = 0.03, [2] = -0.01, [3] = -0.02, [4] = 0.0 };
 
     /// <summary>Writes every point of the cpu plan; <paramref name="loss"/> gives the base ℓ per (arm, lr) (default 1.0 everywhere: below ln V of the synthetic task's 101 tokens and below its bag-of-values level ≈ 2.6, so attention is in use).</summary>
-    SweepResults Study(Func<string, double, long, Outcome?>? outcome = null)
+    SweepResults Study(Func<string, double, long, Outcome?>? outcome = null, bool packed = false)
     {
         var sweep = Path.Combine(_dir, "s-" + Guid.NewGuid().ToString("N")[..8]);
         var def = ResearchLogSweep.Create("cpu");
         var points = def.Expand();
         SweepState.Initialize(sweep, def, points, "research-log (budget cpu)");
         var byName = points.ToDictionary(p => p.Name);
-        foreach (var arm in ResearchLogSweep.Arms(Cpu))
-        foreach (var lr in arm.Lrs)
+        foreach (var (arm, lrs) in ResearchLogSweep.Plan(Cpu).Arms)
+        foreach (var lr in lrs)
         foreach (var seed in Enumerable.Range(1, Cpu.Seeds).Select(x => (long)x))
         {
             var o = (outcome ?? ((_, _, _) => null))(arm.Name, lr, seed) ?? new Outcome(1.0);
             if (o.Loss is double.NaN) continue; // NaN: the run is missing
-            var p = byName[ResearchLogSweep.PointName(arm.Name, lr, seed)];
+            var p = byName[StudyPlan.PointName(arm.Name, lr, seed)];
             var run = new RunDirectory(Path.Combine(sweep, SweepState.RunDir(p, points.Count)));
             run.Create();
-            run.WriteConfig(RunConfig.FromJson(p.Config));
+            var config = (JsonObject)p.Config.DeepClone();
+            if (packed)
+            {
+                // the runs as if made on packed text: n = seq_len in every sequence
+                config["data"]!.AsObject().Remove("synthetic");
+                config["data"]!["packing"] = "packed";
+            }
+            run.WriteConfig(RunConfig.FromJson(config));
             double l = o.Loss + SeedShift[seed];
             int last = o.Diverged ? 60 : 150;
             for (int step = 10; step <= last; step += 10)
@@ -93,18 +101,32 @@ public sealed class ResearchLogStudyTests : IDisposable
         Assert.Contains("never exceeded the clipping threshold", V(s, "2a").Result.Reason);
         Assert.Equal("not exercised", C(s, "6d"));
         // packed data: the claims about n cannot show; 7 has no data feature; 9 is no claim
-        if (!ResearchLogSweep.HasVariableLengthData)
-            foreach (var id in new[] { "5", "6a", "6b", "8" })
-            {
-                Assert.Equal("not applicable", C(s, id));
-                Assert.Contains("n = seq_len", V(s, id).Result.Reason);
-            }
+        // the generated task varies n within every batch: the claims about n are decided by their own rules here
+        foreach (var id in new[] { "5", "6b", "8" }) Assert.Equal("not exercised", C(s, id));
+        Assert.Equal("horizon too short", C(s, "6a"));
         Assert.Equal("not applicable", C(s, "7"));
         Assert.Equal("not applicable", C(s, "9"));
         Assert.All(verdicts, v => Assert.Contains(v.VerdictName, new[] { "agrees", "disagrees", "underpowered", "not exercised", "not applicable", "horizon too short" }));
         // the margin comes from the calibration arm's seed spread: SD of {3.03, 2.99, 2.98, 3.00} = 0.0216 → 2 × SD = 0.0432
-        var st = new ResearchLogFindings.Study(s, Cpu);
+        var st = new StudyRuns(s, ResearchLogSweep.Plan(Cpu));
         Assert.Equal(2 * Math.Sqrt((0.03 * 0.03 + 0.01 * 0.01 + 0.02 * 0.02 + 0) / 3), st.Margin, 6); // the shifts have mean 0
+    }
+
+    [Fact]
+    public void OnPackedData_TheClaimsAboutVaryingLengths_AreNotApplicable_AndTheGateIsSoftmaxAgainstCosineSoftmax()
+    {
+        var s = Study(InUse, packed: true);
+        foreach (var id in new[] { "5", "6a", "6b", "8" })
+        {
+            Assert.Equal("not applicable", C(s, id));
+            Assert.Contains("n = seq_len", V(s, id).Result.Reason);
+            Assert.Contains("data.packing=sentence_pairs", V(s, id).Result.Reason);
+        }
+        // on text there is no bag-of-values level: softmax beats cosine-softmax by 0.3 nat, so attention is in use
+        Assert.Contains("natural text", V(s, "2b").Gate);
+        Assert.Contains("softmax − cosine-softmax at lr 0.001 = -0.3000", V(s, "2b").Gate);
+        Assert.Equal("agrees", C(s, "2b"));
+        Assert.Contains("BertLab cannot yet validate", V(s, "7").Result.Reason);
     }
 
     [Fact]
@@ -207,14 +229,14 @@ public sealed class ResearchLogStudyTests : IDisposable
     public void LrSensitivity_OfAnArm_FromItsGridPerSeed()
     {
         var s = Study((a, lr, seed) => SoftmaxEdgeAtTop(a, lr) ?? (a == "adamw softmax" && lr == 1e-4 ? new Outcome(1.2) : null));
-        var st = new ResearchLogFindings.Study(s, Cpu);
-        var per = st.Sensitivity("adamw softmax");
+        var st = new StudyRuns(s, ResearchLogSweep.Plan(Cpu));
+        var per = st.Sensitivity(ResearchLogArms.Softmax);
         Assert.Equal(new long[] { 1, 2, 3, 4 }, per.Keys.OrderBy(k => k));
         var one = per[2];
         Assert.Equal(3.16e-4, one.BestLr);            // ties broken towards the lower lr: 3.16e-4 and 1e-3 both at 1.0
         Assert.Equal(1e-3, one.MaxStableLr);
         Assert.Equal((0.2 + 0 + 0 + 0.6) / 4, one.Sensitivity, 6);
-        Assert.True(ResearchLogFindings.Study.EdgeReached(one));
+        Assert.True(StudyRuns.EdgeReached(one));
     }
 
     [Fact]
@@ -245,10 +267,10 @@ public sealed class ResearchLogStudyTests : IDisposable
         var u5 = new Verdict(VerdictClass.Underpowered, "u5", null, 5);
         var u9 = new Verdict(VerdictClass.Underpowered, "u9", null, 9);
         var ne = new Verdict(VerdictClass.NotExercised, "ne");
-        Assert.Equal(VerdictClass.Agrees, ResearchLogFindings.Combine(agree, agree).Class);
-        Assert.Equal(VerdictClass.Disagrees, ResearchLogFindings.Combine(agree, dis, u5).Class);
-        Assert.Equal(VerdictClass.NotExercised, ResearchLogFindings.Combine(dis, ne).Class);
-        var u = ResearchLogFindings.Combine(agree, u5, u9);
+        Assert.Equal(VerdictClass.Agrees, AllOf.Combine(agree, agree).Class);
+        Assert.Equal(VerdictClass.Disagrees, AllOf.Combine(agree, dis, u5).Class);
+        Assert.Equal(VerdictClass.NotExercised, AllOf.Combine(dis, ne).Class);
+        var u = AllOf.Combine(agree, u5, u9);
         Assert.Equal(VerdictClass.Underpowered, u.Class);
         Assert.Equal(9, u.SeedsNeeded);
     }

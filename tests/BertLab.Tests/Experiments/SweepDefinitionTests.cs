@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertLab.Experiments;
+using BertLab.Experiments.Study;
 using BertLab.Training;
 using Xunit;
 
@@ -103,7 +104,7 @@ public class SweepDefinitionTests
             Assert.Equal(b.Precision, p.Config["run"]!["precision"]!.GetValue<string>());
             // every point is a valid run configuration (a synthetic task's vocabulary and lengths fit the model, long arms too)
             var config = RunConfig.FromJson(p.Config);
-            Assert.Equal(b.Task is null ? null : p.Name.Contains(" long ") ? b.LongTask : b.Task, config.Data.Synthetic);
+            Assert.Equal(b.Task is GeneratedTask g ? p.Name.Contains(" long ") ? g.LongSpec : g.Spec : null, config.Data.Synthetic);
         }
         // half-decade grid around the anchor; the log's 1e-5 and 1e-4 map onto anchor/10 and the anchor
         Assert.Contains(b.Log1e5, b.Grid);

@@ -1,0 +1,161 @@
+using BertLab.Data.Synthetic;
+using BertLab.Experiments.Statistics;
+using BertLab.Training;
+using static BertLab.Experiments.Study.StudyFormat;
+
+namespace BertLab.Experiments.Study;
+
+/// <summary>
+/// A study's runs as found in a sweep directory, read through its plan: ℓ(η) per arm, lr and seed (mean of the last two
+/// validation losses, capped at ln V, ln V when diverged), the learning-rate sensitivity per arm, the margin fixed once
+/// for every comparison (the budget's <see cref="StudyBudget.FixedMargin"/>, else max(0.02, 2 × the seed-to-seed SD of the
+/// calibration arm)) and the "attention in use" gate.
+/// </summary>
+public sealed class StudyRuns
+{
+    public SweepResults Results { get; }
+    public StudyPlan Plan { get; }
+    public StudyBudget Budget => Plan.Budget;
+    public IReadOnlyList<long> Seeds { get; }
+    public double LnV { get; }
+    public double Margin { get; }
+    public string MarginOrigin { get; }
+    public PairedComparison? Gate { get; }
+    /// <summary>Whether the runs' sequence lengths vary (a generated task, or text that is not packed).</summary>
+    public bool VariableLength { get; }
+
+    StudyArm GateArm => Plan.Design.GateArm;
+    StudyArm GateControl => Plan.Design.GateControl;
+
+    public StudyRuns(SweepResults results, StudyPlan plan)
+    {
+        Results = results; Plan = plan;
+        var budget = plan.Budget;
+        Seeds = Enumerable.Range(1, budget.Seeds).Select(s => (long)s).ToList();
+        var vocab = results.Runs.Select(r => RunRecord.Num(r.Config?["model"]?["vocab_size"])).FirstOrDefault(v => v is not null) ?? 30522;
+        LnV = Math.Log(vocab);
+        var calibration = plan.Design.Calibration;
+        double calLr = budget.Lr(calibration.Lr);
+        var cal = Seeds.Select(s => Score(calibration.Arm, calLr, s)).Where(v => v is not null).Select(v => v!.Value).ToList();
+        if (budget.FixedMargin is double fm) { Margin = fm; MarginOrigin = "fixed by the budget before the runs"; }
+        else if (cal.Count >= 2)
+        {
+            double mean = cal.Average(), sd = Math.Sqrt(cal.Sum(v => (v - mean) * (v - mean)) / (cal.Count - 1));
+            Margin = PairedComparison.MarginFor(sd);
+            MarginOrigin = $"max(0.02, 2 × {N(sd)}), the seed-to-seed SD of the calibration arm ({calibration.Arm.Name} at lr {StudyFormat.Lr(calLr)}, {cal.Count} seeds)";
+        }
+        else { Margin = PairedComparison.DefaultMarginFloor; MarginOrigin = "the 0.02-nat floor (the calibration arm has fewer than 2 finished seeds)"; }
+        VariableLength = results.Runs.Any(r => r.Config?["data"]?["synthetic"]?.GetValue<string>() is not null
+            || r.Config?["data"]?["packing"]?.GetValue<string>() is string p && p != "packed");
+        Task = results.Runs.Select(r => r.Config?["data"]?["synthetic"]?.GetValue<string>()).FirstOrDefault(t => t is not null);
+        // a generated task has a known level below which attention is in use: the bag of values on the validation set
+        // the runs are scored on (the source's defaults, as every run uses them)
+        if (Task is string spec)
+            BagLevel = new SyntheticBatchSource(SyntheticTask.Parse(spec), 0).ValidationBagOfValuesLoss();
+        Gate = GateAt(budget.Log1e4);
+    }
+
+    public double Lr(LogLr lr) => Budget.Lr(lr);
+
+    /// <summary>What the findings' rule texts name at this budget.</summary>
+    public FindingText Text => new(StudyFormat.Lr(Budget.Log1e5), StudyFormat.Lr(Budget.Log1e4), $"the study margin ({N(Margin)} nats)",
+        N(MaxLrOrdering.MarginDecades, "0.00"), Budget.SeqLen, Budget.LongSeqLen);
+
+    /// <summary>On a generated task: the bag-of-values loss of its validation set (<see cref="SyntheticTask.BagOfValuesLoss"/>).</summary>
+    public double? BagLevel { get; }
+    /// <summary>The loss an arm must get below (by the margin) to count as having trained: the bag-of-values level on a
+    /// generated task, else 1 nat below ln V (the uniform guess).</summary>
+    public double TrainedBelow => BagLevel ?? LnV - 1.0;
+
+    /// <summary>What the gate compares, for messages.</summary>
+    public string GateName => BagLevel is null ? "softmax − cosine-softmax" : "softmax's ℓ − the bag-of-values level";
+
+    /// <summary>The generated task the runs trained on (data.synthetic), null for natural text.</summary>
+    public string? Task { get; }
+    public string TaskText => Task is string t ? $"the synthetic task {t}" : "natural text (the corpus)";
+
+    /// <summary>The gate at one learning rate: softmax against cosine-softmax at that lr (where both arms ran it), else the
+    /// gate at the anchor. A comparison at the log's 1e-5 is gated on attention being in use at that lr.
+    /// On a generated task the gate is softmax's ℓ against the task's bag-of-values level instead (one-sample over the seeds):
+    /// there cosine-softmax is no stand-in for near-uniform attention (it learns the task too, only slower), while the bag
+    /// level is exactly what a model without selective attention can reach.</summary>
+    public PairedComparison? GateAt(double lr)
+    {
+        double at = GateLr(lr);
+        if (BagLevel is double bag) return Pair(Seeds.Select(s => (s, Score(GateArm, at, s), (double?)bag)), Margin, true);
+        return Compare(GateArm, at, GateControl, at);
+    }
+
+    /// <summary>The lr whose runs decide the gate for a comparison at <paramref name="lr"/>: that lr where the gate arms ran it, else the anchor.</summary>
+    public double GateLr(double lr) => lr != Budget.Log1e4 && Seeds.Any(s => Score(GateArm, lr, s) is not null) && (BagLevel is not null || Seeds.Any(s => Score(GateControl, lr, s) is not null)) ? lr : Budget.Log1e4;
+
+    public string GateTextAt(double lr)
+    {
+        var g = GateAt(lr);
+        double at = GateLr(lr);
+        if (g is null) return $"not measured ({GateArm.Name} / {GateControl.Name} missing)";
+        string verdict = $"attention {(ClaimRules.AttentionInUse(g) ? "in use" : "not in use")}";
+        if (BagLevel is double bag)
+        {
+            var cs = Compare(GateArm, at, GateControl, at);
+            return $"on {TaskText}: softmax's ℓ at lr {StudyFormat.Lr(at)} − the bag-of-values level {N(bag)} = {Stat(g)}: {verdict}" +
+                   (cs is null ? "" : $" (softmax − cosine-softmax, reported: {Stat(cs)})");
+        }
+        return $"on {TaskText}: softmax − cosine-softmax at lr {StudyFormat.Lr(at)} = {Stat(g)}: {verdict}";
+    }
+
+    public string GateText => GateTextAt(Budget.Log1e4);
+
+    /// <summary>Why a loss comparison cannot be gated (the gate's runs are missing), or null.</summary>
+    public string? NoGate => Gate is null ? "the gate runs (softmax and cosine-softmax at the anchor lr) are missing or unfinished, so whether attention was in use is unknown" : null;
+
+    /// <summary>Why a claim about varying sequence lengths cannot show on these runs, or null when their lengths vary.</summary>
+    public string? NotVariable => VariableLength ? null :
+        $"every sequence had n = seq_len (packed data): dividing by n, √n or n^σ is a constant factor per run, so the claim about varying lengths cannot show; it needs {RunConfigKeys.DataPacking.Path}={BertLab.Data.PackingModes.Name(BertLab.Data.PackingMode.SentencePairs)} (issue 17 item 1)";
+
+    public RunRecord? Run(StudyArm arm, double lr, long seed) => Results.Find(StudyPlan.PointName(arm.Name, lr, seed));
+
+    /// <summary>ℓ(η) of one run; null when it is missing or did not finish (completed or diverged).</summary>
+    public double? Score(StudyArm arm, double lr, long seed)
+    {
+        var r = Run(arm, lr, seed);
+        if (r is null || !(r.Completed || r.Diverged)) return null;
+        var losses = r.Eval.Select(m => RunRecord.Num(m[MetricKeys.ValLoss]) ?? double.NaN).ToList();
+        if (losses.Count == 0 && r.ValLoss is double v) losses.Add(v);
+        return LrSensitivity.Loss(new LrPoint(lr, losses, r.Diverged), LnV);
+    }
+
+    public PairedComparison? Compare(StudyArm armA, double lrA, StudyArm armB, double lrB) => Pair(Seeds.Select(s => (s, Score(armA, lrA, s), Score(armB, lrB, s))), Margin, true);
+
+    /// <summary>Per-seed learning-rate sensitivity of an arm over its grid (seeds whose grid is incomplete are left out).</summary>
+    public Dictionary<long, LrSensitivity> Sensitivity(StudyArm arm)
+    {
+        var lrs = Plan.LrsOf(arm);
+        var per = new Dictionary<long, LrSensitivity>();
+        if (lrs.Count < 2) return per;
+        foreach (var s in Seeds)
+        {
+            var runs = lrs.Select(lr => (lr, r: Run(arm, lr, s))).ToList();
+            if (runs.Any(x => x.r is null || !(x.r.Completed || x.r.Diverged))) continue;
+            per[s] = LrSensitivity.Compute(runs.Select(x => new LrPoint(x.lr, x.r!.Eval.Select(m => RunRecord.Num(m[MetricKeys.ValLoss]) ?? double.NaN).ToList(), x.r.Diverged)).ToList(), LnV);
+        }
+        return per;
+    }
+
+    /// <summary>log10 η_max; an arm that diverged everywhere counts half a decade below the grid.</summary>
+    public static double Log10MaxLr(LrSensitivity s) => double.IsFinite(s.MaxStableLr) ? Math.Log10(s.MaxStableLr) : Math.Log10(s.Curve.Min(c => c.Lr)) - 0.5;
+
+    /// <summary>Whether some lr above η* took the arm past its edge of stability (diverged, or ℓ above ℓ* + 0.5). A low lr that is
+    /// merely undertrained (ℓ far above ℓ* below η*) is no edge of stability and does not count.</summary>
+    public static bool EdgeReached(LrSensitivity s) => s.Curve.Any(c => c.Lr > s.BestLr && (c.Diverged || c.Loss > s.BestLoss + LrSensitivity.StableWithin));
+
+    public static PairedComparison? Pair(IEnumerable<(long Seed, double? A, double? B)> values, double margin, bool lowerIsBetter)
+    {
+        var pairs = values.Where(v => v.A is double a && v.B is double b && double.IsFinite(a) && double.IsFinite(b))
+            .Select(v => new SeedPair(v.Seed, v.A!.Value, v.B!.Value)).ToList();
+        return pairs.Count == 0 ? null : PairedComparison.Compute(pairs, lowerIsBetter, margin);
+    }
+
+    /// <summary>The largest value of a training-record key (metrics.jsonl) over one run, or null when it never logged one.</summary>
+    public static double? MaxOf(RunRecord? r, string key) => r is null ? null : r.Train.Select(m => RunRecord.Num(m[key])).Where(x => x is not null).Select(x => x!.Value).DefaultIfEmpty(double.NaN).Max() is double d && double.IsFinite(d) ? d : null;
+}
