@@ -76,7 +76,7 @@ public sealed class SweepVerb : IVerb
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("#").AddColumn("run").AddColumn("this time").AddColumn("status").AddColumn("detail");
             foreach (var x in outcomes)
-                table.AddRow(x.Index.ToString(), Markup.Escape(x.Dir), x.Action, x.Status + (x.Step is int s && x.Status == "diverged" ? $" at step {s}" : ""), Markup.Escape(x.Detail ?? ""));
+                table.AddRow(x.Index.ToString(), Markup.Escape(x.Dir), x.Action, x.Status.ToText() + (x.Step is int s && x.Status == RunStatus.Diverged ? $" at step {s}" : ""), Markup.Escape(x.Detail ?? ""));
             AnsiConsole.Write(table);
             if (options.Only is null && !r.GetValue(noReport))
             {
@@ -84,7 +84,7 @@ public sealed class SweepVerb : IVerb
                 AnsiConsole.MarkupLine($"report: {Markup.Escape(files.Markdown)} and {Markup.Escape(files.Html)}");
             }
             AnsiConsole.MarkupLine($"status of every run: {Markup.Escape(SweepState.PathOf(dir))}");
-            return outcomes.Any(x => x.Status == "failed") ? 1 : 0;
+            return outcomes.Any(x => x.Status == RunStatus.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
         });
         return cmd;
     }

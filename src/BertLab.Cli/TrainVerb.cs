@@ -27,7 +27,8 @@ public sealed class TrainVerb : IVerb
         var precision = new Option<string?>("--precision") { Description = "fp32 (default); for GPUs bf16 mixed precision (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (0 = all cores)" };
         var set = new Option<string[]>("--set") { Description = "Override any configuration key, e.g. --set optimizer.lr=3e-4 --set run.batch_size=16 (every key: bertlab config keys)" };
-        var cmd = new Command("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)");
+        var cmd = new RunDirectoryCommand("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)",
+            r => r.GetValue(output) ?? r.GetValue(resume));
         foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, precision, threads, set }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertLab.Training;
 using Spectre.Console;
 
 namespace BertLab.Cli;
@@ -9,7 +10,7 @@ public static class Verb
     /// <summary>Exit code for errors a user can cause (bad input, bad config, missing file).</summary>
     public const int UserError = BertLab.Training.ExitCodes.UserError;
 
-    public static int Run(Func<int> body)
+    public static int Run(Func<int> body, string? runDirectory = null)
     {
         try
         {
@@ -18,7 +19,14 @@ public static class Verb
         catch (Exception e) when (IsUserError(Unwrap(e)))
         {
             Error(Message(Unwrap(e)));
+            if (runDirectory is not null) RunFailure.Record(runDirectory, Unwrap(e), Message(Unwrap(e)));
             return UserError;
+        }
+        catch (Exception e) when (runDirectory is not null)
+        {
+            // a crash keeps its stack trace (rethrown); the run directory keeps the message for whoever launched it
+            RunFailure.Record(runDirectory, Unwrap(e), null);
+            throw;
         }
     }
 
@@ -35,7 +43,8 @@ public static class Verb
             Console.Error.WriteLine($"run '{string.Join(' ', CommandPath(parsed.CommandResult))} --help' for the options");
             return UserError;
         }
-        return Run(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        return Run(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }),
+            parsed.CommandResult.Command is RunDirectoryCommand c ? c.RunDirectory(parsed) : null);
     }
 
     static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
@@ -76,4 +85,12 @@ public static class Verb
         if (defaultValue is not null) o.DefaultValueFactory = _ => defaultValue();
         return o;
     }
+}
+
+/// <summary>A verb that trains into a run directory: when it fails before or outside the run's own summary, the directory
+/// gets the typed failure record (<see cref="RunFailure"/>, failure.json) with the message, which sweeps read.</summary>
+public sealed class RunDirectoryCommand(string name, string description, Func<ParseResult, string?> runDirectory) : Command(name, description)
+{
+    /// <summary>The run directory the parsed arguments name (--out or --resume), or null.</summary>
+    public string? RunDirectory(ParseResult parsed) => runDirectory(parsed);
 }

@@ -1,25 +1,39 @@
 using System.Diagnostics;
+using System.Globalization;
 using BertLab.Training;
 
 namespace BertLab.Experiments;
 
-/// <summary>What the sweep asks for one grid point: train it fresh from its resolved configuration, or resume it.</summary>
-public sealed record RunLaunch(string RunDir, string ConfigPath, bool Resume, int Threads);
+/// <summary>What the sweep asks for one grid point: train it fresh from its resolved configuration, or resume it, with this
+/// many CPU threads.</summary>
+public sealed record RunRequest(string RunDir, string ConfigPath, bool Resume, int Threads)
+{
+    /// <summary>The <c>bertlab train</c> command line that carries out this request (its documented options).</summary>
+    public IReadOnlyList<string> TrainArguments() => (Resume
+            ? new[] { "train", "--resume", RunDir }
+            : new[] { "train", "--config", ConfigPath, "--out", RunDir })
+        .Concat(new[] { "--threads", Threads.ToString(CultureInfo.InvariantCulture) }).ToList();
+}
 
 /// <summary>
 /// How a launched run ended: its exit code (<see cref="ExitCodes"/>), its typed summary (summary.json, read with
-/// <see cref="RunSummary.FromJson"/>; null when the run wrote none), and a diagnostic only for a run that ended without a
-/// final summary (it failed before or outside the training loop: a configuration error, a crash).
+/// <see cref="RunSummary.FromJson"/>; null when the run wrote none) and, for a run whose summary does not explain the exit,
+/// a typed failure: the run's own record (failure.json), the reason of a summary that says it failed, or what the launcher
+/// saw (the exit code, the signal that ended it, where its output went).
 /// </summary>
-public sealed record LaunchResult(int ExitCode, string? Error)
+public sealed record LaunchResult(int ExitCode)
 {
     public RunSummary? Summary { get; init; }
+    public RunFailure? Failure { get; init; }
+
+    public static LaunchResult NotStarted(string message) =>
+        new(-1) { Failure = new RunFailure(FailureKind.NotStarted, message) };
 }
 
 /// <summary>Trains one grid point to its end (completed, diverged, failed).</summary>
 public interface IRunLauncher
 {
-    LaunchResult Launch(RunLaunch request, CancellationToken cancel = default);
+    LaunchResult Launch(RunRequest request, CancellationToken cancel = default);
 }
 
 /// <summary>
@@ -66,46 +80,37 @@ public sealed class ChildProcessLauncher : IRunLauncher
     /// <summary>How long a run may take to stop gracefully after the sweep was stopped.</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromMinutes(2);
 
-    public LaunchResult Launch(RunLaunch request, CancellationToken cancel = default)
+    public LaunchResult Launch(RunRequest request, CancellationToken cancel = default)
     {
         var psi = new ProcessStartInfo(_host)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         foreach (var a in _prefix) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("train");
-        if (request.Resume) { psi.ArgumentList.Add("--resume"); psi.ArgumentList.Add(request.RunDir); }
-        else
-        {
-            psi.ArgumentList.Add("--config"); psi.ArgumentList.Add(request.ConfigPath);
-            psi.ArgumentList.Add("--out"); psi.ArgumentList.Add(request.RunDir);
-        }
-        psi.ArgumentList.Add("--threads"); psi.ArgumentList.Add(request.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var a in request.TrainArguments()) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
         psi.Environment["COLUMNS"] = "200";
 
         Directory.CreateDirectory(request.RunDir);
+        // a record of an earlier attempt must not explain this one
+        RunFailure.Delete(request.RunDir);
         var logPath = Path.Combine(request.RunDir, LogFile);
         var gate = new object();
-        var errors = new List<string>();
         using var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         log.WriteLine($"$ {CommandLine(psi.ArgumentList.Skip(_prefix.Count).ToArray())}");
         using var process = new Process { StartInfo = psi };
-        void OnLine(string? line, bool stderr)
+        // the output goes to train.log only: the run's outcome is its summary or its failure record, never its text
+        void OnLine(string? line)
         {
             if (line is null) return;
-            lock (gate)
-            {
-                log.WriteLine(line);
-                if (stderr) errors.Add(line);
-            }
+            lock (gate) log.WriteLine(line);
         }
-        process.OutputDataReceived += (_, e) => OnLine(e.Data, false);
-        process.ErrorDataReceived += (_, e) => OnLine(e.Data, true);
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         try { process.Start(); }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            return new LaunchResult(-1, $"could not start {_host}: {e.Message}");
+            return LaunchResult.NotStarted($"could not start {_host}: {e.Message}");
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -121,21 +126,25 @@ public sealed class ChildProcessLauncher : IRunLauncher
                    catch (InvalidOperationException) { }
                }))
             process.WaitForExit();
-        // The run's outcome is its summary; the exit code and stderr only explain a run that did not write one.
         var summary = new RunDirectory(request.RunDir).ReadSummary();
-        bool explained = summary is not null && summary.Status != RunStatus.Running && process.ExitCode == ExitCodes.For(summary.Status);
-        lock (gate) return new LaunchResult(process.ExitCode, explained ? null : ErrorFrom(errors, process.ExitCode)) { Summary = summary };
+        bool explained = summary is not null && summary.Status != RunStatus.Running
+                         && (process.ExitCode == ExitCodes.For(summary.Status)
+                             || summary.Status == RunStatus.Stopped && process.ExitCode is ExitCodes.Interrupted or ExitCodes.Terminated);
+        return new LaunchResult(process.ExitCode) { Summary = summary, Failure = explained ? null : FailureOf(request.RunDir, summary, process.ExitCode, logPath) };
     }
 
-    /// <summary>The CLI's one-line "error: …" for user errors, else the exception line of a crash, else the exit code.</summary>
-    static string ErrorFrom(List<string> stderr, int exitCode)
+    /// <summary>Why a run's exit is not explained by its summary: its own failure record, else its summary's reason when
+    /// that says failed, else the exit code and the signal that ended it, pointing to its output.</summary>
+    public static RunFailure FailureOf(string runDir, RunSummary? summary, int exitCode, string logPath)
     {
-        var userError = stderr.LastOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal));
-        if (userError is not null) return userError["error:".Length..].Trim();
-        var crash = stderr.FirstOrDefault(l => l.StartsWith("Unhandled exception.", StringComparison.Ordinal));
-        if (crash is not null) return crash["Unhandled exception.".Length..].Trim();
-        var last = stderr.LastOrDefault(l => !string.IsNullOrWhiteSpace(l));
-        string signal = exitCode > 128 ? $" (signal {exitCode - 128})" : "";
-        return last is null ? $"exit code {exitCode}{signal}" : $"exit code {exitCode}{signal}: {last.Trim()}";
+        if (RunFailure.TryRead(runDir) is RunFailure recorded) return recorded with { ExitCode = exitCode };
+        if (summary is { Status: RunStatus.Failed, Reason: string reason }) return new RunFailure(FailureKind.Crash, reason) { ExitCode = exitCode };
+        // .NET reports a child ended by signal n as exit code 128 + n
+        int? signal = exitCode is > 128 and < 128 + 65 ? exitCode - 128 : null;
+        string how = signal is int s ? $"killed by signal {s}{(RunFailure.SignalName(s) is string name ? $" ({name})" : "")}, exit code {exitCode}," : $"exit code {exitCode}";
+        return new RunFailure(FailureKind.NoRecord, $"{how} without a summary or a failure record; its output is in {logPath}")
+        {
+            ExitCode = exitCode, Signal = signal, Log = logPath,
+        };
     }
 }

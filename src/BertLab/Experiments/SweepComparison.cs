@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BertLab.Training;
 using BertLab.Experiments.Statistics;
 
 namespace BertLab.Experiments;
@@ -68,7 +69,7 @@ public sealed class SweepComparison
                 long seed = SeedOf(r) ?? throw new BertLabException($"compare: run '{r.Name}' has no seed in its configuration");
                 if (values.ContainsKey(seed)) throw new BertLabException($"compare: arm '{arm}' has two runs with seed {seed}; arms must differ from each other only by seed");
                 double? v = Value(r, metric, out bool cap);
-                if (v is null) { leftOut.Add($"{r.Name} ({r.Status}{(r.Detail is null ? "" : ": " + r.Detail)})"); continue; }
+                if (v is null) { leftOut.Add($"{r.Name} ({r.Status.ToText()}{(r.Detail is null ? "" : ": " + r.Detail)})"); continue; }
                 if (cap) capped.Add(r.Name);
                 values[seed] = v.Value;
             }

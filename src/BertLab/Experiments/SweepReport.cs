@@ -35,7 +35,7 @@ public static class SweepReport
 
         doc.Heading(1, $"Sweep report: {results.Name}");
         if (results.Description is string desc) doc.Paragraph(desc);
-        var counts = runs.GroupBy(r => r.Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
+        var counts = runs.GroupBy(r => r.Status.ToText()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
         doc.Paragraph($"{runs.Count} runs: {string.Join(", ", counts)}." + (results.Budget is string b ? $" Budget: `{b}`." : ""));
 
         // runs table
@@ -49,9 +49,9 @@ public static class SweepReport
                 r.Lr is double lr ? SweepDefinition.FormatNumber(lr) : "–", StatusText(r), r.Step?.ToString(CultureInfo.InvariantCulture) ?? "–",
                 N(r.LastLoss), N(r.ValLoss), N(r.ValAccuracy), N(r.ValPerplexity, "0.0"),
             }));
-        var problems = runs.Where(r => r.Detail is not null && r.Status is "diverged" or "failed").ToList();
+        var problems = runs.Where(r => r.Detail is not null && r.Status is RunStatus.Diverged or RunStatus.Failed).ToList();
         if (problems.Count > 0)
-            doc.Table(new[] { "#", "run", "status", "reason / error" }, problems.Select(r => new[] { r.Index.ToString(CultureInfo.InvariantCulture), r.Name, r.Status, r.Detail! }));
+            doc.Table(new[] { "#", "run", "status", "reason / error" }, problems.Select(r => new[] { r.Index.ToString(CultureInfo.InvariantCulture), r.Name, r.Status.ToText(), r.Detail! }));
 
         // stability matrix
         doc.Heading(2, "Stability matrix (attention × learning rate)");
@@ -124,16 +124,16 @@ public static class SweepReport
 
     static string StatusText(RunRecord r) => r.Status switch
     {
-        "diverged" => $"diverged at step {r.Step}",
-        _ => r.Status,
+        RunStatus.Diverged => $"diverged at step {r.Step}",
+        _ => r.Status.ToText(),
     };
 
     static string Cell(RunRecord r) => r.Status switch
     {
-        "completed" => $"✓ {N(r.ValLoss, "0.000")}",
-        "diverged" => $"✗ step {r.Step}",
-        "failed" => "! failed",
-        _ => "… " + r.Status,
+        RunStatus.Completed => $"✓ {N(r.ValLoss, "0.000")}",
+        RunStatus.Diverged => $"✗ step {r.Step}",
+        RunStatus.Failed => "! failed",
+        _ => "… " + r.Status.ToText(),
     };
 
     static string List(JsonNode? n) => n is JsonArray a ? string.Join(", ", a.Select(x => N(RunRecord.Num(x), "0.000"))) : "–";

@@ -21,14 +21,13 @@ public sealed class RunRecord
     /// <summary>Validation records (with "val_loss").</summary>
     public IReadOnlyList<JsonObject> Eval { get; init; } = Array.Empty<JsonObject>();
     public IReadOnlyList<FinetuneScore> Finetune { get; init; } = Array.Empty<FinetuneScore>();
-    /// <summary>completed, diverged, failed, stopped, running, pending.</summary>
-    public required string Status { get; init; }
+    public required RunStatus Status { get; init; }
     public int? Step { get; init; }
     /// <summary>Divergence reason or failure message.</summary>
     public string? Detail { get; init; }
 
-    public bool Diverged => Status == "diverged";
-    public bool Completed => Status == "completed";
+    public bool Diverged => Status == RunStatus.Diverged;
+    public bool Completed => Status == RunStatus.Completed;
     public double? ValLoss => Num(Summary?["validation"]?[MetricKeys.ValLoss]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValLoss]) : null);
     public double? ValAccuracy => Num(Summary?["validation"]?[MetricKeys.ValAccuracy]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValAccuracy]) : null);
     public double? ValPerplexity => Num(Summary?["validation"]?[MetricKeys.ValPerplexity]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValPerplexity]) : null);
@@ -38,8 +37,11 @@ public sealed class RunRecord
     public JsonObject? AttentionStats => Train.LastOrDefault(r => r["attention"] is JsonObject)?["attention"] as JsonObject;
 
     public string Attention => Config?["attention"]?["preset"]?.GetValue<string>() ?? "?";
-    public double? Lr => Num(Config?["optimizer"]?[MetricKeys.Lr]);
-    public string Optimizer => Config?["optimizer"]?["name"]?.GetValue<string>() ?? "?";
+    public double? Lr => Num(ConfigValue(RunConfigKeys.OptimizerLr));
+    public string Optimizer => ConfigValue(RunConfigKeys.OptimizerName)?.GetValue<string>() ?? "?";
+
+    /// <summary>The value of one configuration key in the run's configuration (null when absent).</summary>
+    public JsonNode? ConfigValue(ConfigKey key) => key.Path.Split('.').Aggregate((JsonNode?)Config, (node, part) => node is JsonObject o ? o[part] : null);
 
     /// <summary>The attention preset plus the extras that change it (token dropout, output penalty, a non-default sequence length).</summary>
     public string AttentionLabel(int commonSeqLen)
@@ -47,7 +49,7 @@ public sealed class RunRecord
         var label = Attention;
         if (Num(Config?["attention"]?["token_dropout"]) is double td && td > 0) label += $" +token_dropout {SweepDefinition.FormatNumber(td)}";
         if (Num(Config?["attention"]?["output_penalty"]) is double op && op > 0) label += $" +output_penalty {SweepDefinition.FormatNumber(op)}";
-        if (Num(Config?["data"]?["seq_len"]) is double sl && (int)sl != commonSeqLen) label += $" @seq {sl}";
+        if (Num(ConfigValue(RunConfigKeys.DataSeqLen)) is double sl && (int)sl != commonSeqLen) label += $" @seq {sl}";
         return label;
     }
 
@@ -80,19 +82,19 @@ public sealed class SweepResults
             JsonObject? summary = ReadObject(Path.Combine(dir, Trainer.SummaryFile));
             JsonObject? config = ReadObject(Path.Combine(dir, Trainer.ConfigFile)) ?? ReadObject(Path.Combine(dir, SweepRunner.ResolvedConfigFile));
             var metrics = System.IO.Directory.Exists(dir) ? TrainingPlots.ReadMetrics(dir) : new List<JsonObject>();
-            string status = summary?["status"]?.GetValue<string>() ?? p["status"]?.GetValue<string>() ?? "pending";
+            var point = PointStatus.FromJson(p);
+            var status = RunStatusText.Read(summary?[MetricKeys.Status]) ?? point.Status;
             // a failure recorded by the sweep (a crash, a refused directory) outranks a stale summary
-            if (p["status"]?.GetValue<string>() == "failed" && status is not ("completed" or "diverged")) status = "failed";
-            string? detail = status == "failed"
-                ? p["error"]?.GetValue<string>() ?? summary?["reason"]?.GetValue<string>()
-                : summary?["reason"]?.GetValue<string>() ?? p["reason"]?.GetValue<string>();
+            if (point.Status == RunStatus.Failed && status is not (RunStatus.Completed or RunStatus.Diverged)) status = RunStatus.Failed;
+            string? summaryReason = summary?[MetricKeys.Reason]?.GetValue<string>();
+            string? detail = status == RunStatus.Failed ? point.Error ?? summaryReason : summaryReason ?? point.Reason;
             runs.Add(new RunRecord
             {
                 Index = p["index"]!.GetValue<int>(), Name = p["name"]!.GetValue<string>(), Dir = rel,
                 Settings = p["settings"] as JsonObject ?? new JsonObject(), Config = config, Summary = summary,
                 Train = metrics.Where(m => m[MetricKeys.Loss] is not null).ToList(), Eval = metrics.Where(m => m[MetricKeys.ValLoss] is not null).ToList(),
                 Finetune = FindFinetune(dir), Status = status,
-                Step = summary?[MetricKeys.Step]?.GetValue<int>() ?? p[MetricKeys.Step]?.GetValue<int>(), Detail = detail,
+                Step = summary?[MetricKeys.Step]?.GetValue<int>() ?? point.Step, Detail = detail,
             });
         }
         return new SweepResults { Directory = sweepDir, Plan = plan, Runs = runs.OrderBy(r => r.Index).ToList() };

@@ -23,7 +23,7 @@ public sealed class SweepRunOptions
 }
 
 /// <summary>What happened to one grid point in this invocation.</summary>
-public sealed record PointOutcome(int Index, string Dir, string Action, string Status, int? Step, string? Detail);
+public sealed record PointOutcome(int Index, string Dir, string Action, RunStatus Status, int? Step, string? Detail);
 
 /// <summary>
 /// Runs a sweep's grid points into &lt;sweep-dir&gt;/runs/&lt;index&gt;-&lt;slug&gt;/: skips finished ones (summary.json says completed
@@ -71,11 +71,9 @@ public sealed class SweepRunner
             string? mismatch = ConfigMismatch(dir, p);
             if (mismatch is null && summary is not null && summary.Status.IsFinal())
             {
-                string status = summary.Status.ToText();
-                var outcome = new PointOutcome(p.Index, Rel(dir), "skipped", status, summary.Step, "already finished");
-                outcomes.Add(outcome);
-                Record(p, FromSummary(summary, null, null));
-                _log($"[{p.Index}] {Rel(dir)}: {status}, already finished: skipped");
+                outcomes.Add(new PointOutcome(p.Index, Rel(dir), "skipped", summary.Status, summary.Step, "already finished"));
+                Record(p, PointStatus.Of(summary));
+                _log($"[{p.Index}] {Rel(dir)}: {summary.Status.ToText()}, already finished: skipped");
             }
             else todo.Add(p);
         }
@@ -102,14 +100,14 @@ public sealed class SweepRunner
         if (runLock is null)
         {
             _log($"[{p.Index}] {Rel(dir)}: another process is running it: skipped");
-            return new PointOutcome(p.Index, Rel(dir), "busy", RunStatus.Running.ToText(), null, "another process is running this point");
+            return new PointOutcome(p.Index, Rel(dir), "busy", RunStatus.Running, null, "another process is running this point");
         }
         if (ConfigMismatch(dir, p) is string mismatch)
         {
             var error = $"{Rel(dir)} holds a run with a different configuration ({mismatch}); delete it or run the sweep into another --out";
-            Record(p, new JsonObject { ["status"] = RunStatus.Failed.ToText(), ["error"] = error });
+            Record(p, PointStatus.Failed(error));
             _log($"[{p.Index}] {Rel(dir)}: failed: {error}");
-            return new PointOutcome(p.Index, Rel(dir), "refused", RunStatus.Failed.ToText(), null, error);
+            return new PointOutcome(p.Index, Rel(dir), "refused", RunStatus.Failed, null, error);
         }
         var configPath = Path.Combine(dir, ResolvedConfigFile);
         File.WriteAllText(configPath, p.Config.ToJsonString(Indented) + "\n");
@@ -119,51 +117,37 @@ public sealed class SweepRunner
         if (!resume)
             foreach (var stale in new[] { Trainer.SummaryFile, Trainer.MetricsFile })
                 if (File.Exists(Path.Combine(dir, stale))) File.Delete(Path.Combine(dir, stale));
-        int attempts = (PointStatus(p.Index)?["attempts"]?.GetValue<int>() ?? 0) + 1;
-        Record(p, new JsonObject { ["status"] = RunStatus.Running.ToText(), ["attempts"] = attempts });
+        int attempts = (SweepState.ReadPoint(_sweepDir, p.Index)?.Attempts ?? 0) + 1;
+        Record(p, new PointStatus { Status = RunStatus.Running, Attempts = attempts });
         _log($"[{p.Index}] {Rel(dir)}: {(resume ? "resuming from its last checkpoint" : "starting")} ({threads} thread{(threads == 1 ? "" : "s")})");
 
         LaunchResult result;
-        try { result = _launcher.Launch(new RunLaunch(dir, configPath, resume, threads), cancel); }
-        catch (Exception e) when (e is not OperationCanceledException) { result = new LaunchResult(-1, e.Message); }
+        try { result = _launcher.Launch(new RunRequest(dir, configPath, resume, threads), cancel); }
+        catch (Exception e) when (e is not OperationCanceledException) { result = LaunchResult.NotStarted(e.Message); }
 
-        // The run's typed summary decides; a run that ended without one (or with one from before) failed.
+        // The run's typed summary decides; a run that ended without one (or with one from before) failed, with its typed failure.
         var summary = result.Summary ?? new RunDirectory(dir).ReadSummary();
-        JsonObject status;
-        if (summary is { Status: RunStatus.Completed or RunStatus.Diverged or RunStatus.Stopped })
-            status = FromSummary(summary, attempts, result.ExitCode);
-        else
-        {
-            string error = result.Error ?? summary?.Reason ?? $"exit code {result.ExitCode} without a summary";
-            status = new JsonObject { ["status"] = RunStatus.Failed.ToText(), ["step"] = summary?.Step, ["error"] = error, ["attempts"] = attempts, ["exit_code"] = result.ExitCode };
-        }
+        PointStatus status = summary is { Status: RunStatus.Completed or RunStatus.Diverged or RunStatus.Stopped }
+            ? PointStatus.Of(summary) with { Attempts = attempts, ExitCode = result.ExitCode }
+            : PointStatus.Failed(result.Failure?.Message ?? summary?.Reason ?? $"exit code {result.ExitCode} without a summary") with
+            {
+                Step = summary?.Step, Attempts = attempts, ExitCode = result.ExitCode,
+                Signal = result.Failure?.Signal, Log = result.Failure?.Log is string log ? Rel(log) : null,
+            };
         Record(p, status);
-        string st = status["status"]!.GetValue<string>();
         var runDir = new RunDirectory(dir);
-        if (_options.PruneCheckpoints && RunStatusText.Parse(st) is RunStatus final && final.IsFinal() && Directory.Exists(runDir.CheckpointsPath))
+        if (_options.PruneCheckpoints && status.Status.IsFinal() && Directory.Exists(runDir.CheckpointsPath))
             Directory.Delete(runDir.CheckpointsPath, recursive: true);
-        string? detail = status["reason"]?.GetValue<string>() ?? status["error"]?.GetValue<string>();
-        _log($"[{p.Index}] {Rel(dir)}: {st}" + (status["step"] is JsonNode s ? $" at step {s}" : "") + (detail is null ? "" : $": {detail}"));
-        return new PointOutcome(p.Index, Rel(dir), resume ? "resumed" : "started", st, status["step"]?.GetValue<int>(), detail);
+        _log($"[{p.Index}] {Rel(dir)}: {status.Status.ToText()}" + (status.Step is int s ? $" at step {s}" : "") + (status.Detail is string d ? $": {d}" : ""));
+        return new PointOutcome(p.Index, Rel(dir), resume ? "resumed" : "started", status.Status, status.Step, status.Detail);
     }
 
-    static JsonObject FromSummary(RunSummary summary, int? attempts, int? exitCode)
+    /// <summary>Records a point's status, keeping the attempts counted so far when the new status does not count them.</summary>
+    void Record(SweepPoint p, PointStatus status)
     {
-        var o = new JsonObject { ["status"] = summary.Status.ToText(), ["step"] = summary.Step };
-        if (summary.Reason is string r) o["reason"] = r;
-        if (attempts is int a) o["attempts"] = a;
-        if (exitCode is int e) o["exit_code"] = e;
-        return o;
-    }
-
-    void Record(SweepPoint p, JsonObject status)
-    {
-        if (status["attempts"] is null && PointStatus(p.Index)?["attempts"] is JsonNode a) status["attempts"] = a.GetValue<int>();
+        if (status.Attempts is null && SweepState.ReadPoint(_sweepDir, p.Index)?.Attempts is int a) status = status with { Attempts = a };
         SweepState.UpdatePoint(_sweepDir, p.Index, status);
     }
-
-    JsonObject? PointStatus(int index) =>
-        (SweepState.Read(_sweepDir)["points"] as JsonArray)?.FirstOrDefault(x => x?["index"]?.GetValue<int>() == index) as JsonObject;
 
     /// <summary>Tokenises each distinct data setting once, under a lock on its cache folder (parallel runs would race on it).</summary>
     void PrepareData(IReadOnlyList<SweepPoint> todo, int count)

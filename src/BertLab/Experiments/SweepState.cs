@@ -45,14 +45,18 @@ public static class SweepState
             ["builtin"] = def.Builtin,
             ["budget"] = def.Budget,
             ["axes"] = new JsonArray(def.Axes.Select(a => (JsonNode?)JsonValue.Create(a.Key)).ToArray()),
-            ["points"] = new JsonArray(points.Select(p => (JsonNode?)new JsonObject
+            ["points"] = new JsonArray(points.Select(p =>
             {
-                ["index"] = p.Index,
-                ["name"] = p.Name,
-                ["dir"] = RunDir(p, points.Count),
-                ["settings"] = new JsonObject(p.Settings.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value?.DeepClone()))
-                    .GroupBy(kv => kv.Key).Select(g => g.Last())),
-                ["status"] = "pending",
+                var point = new JsonObject
+                {
+                    ["index"] = p.Index,
+                    ["name"] = p.Name,
+                    ["dir"] = RunDir(p, points.Count),
+                    ["settings"] = new JsonObject(p.Settings.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value?.DeepClone()))
+                        .GroupBy(kv => kv.Key).Select(g => g.Last())),
+                };
+                PointStatus.Pending.WriteTo(point);
+                return (JsonNode?)point;
             }).ToArray()),
         };
         BertCheckpoint.WriteAtomically(path, o.ToJsonString(Indented) + "\n");
@@ -69,15 +73,18 @@ public static class SweepState
         catch (JsonException e) { throw new BertLabException($"{path}: corrupt: {e.Message}"); }
     }
 
-    /// <summary>Replaces the status fields of one point (read-modify-write under the lock).</summary>
-    public static void UpdatePoint(string sweepDir, int index, JsonObject status)
+    /// <summary>Replaces the status of one point (read-modify-write under the lock).</summary>
+    public static void UpdatePoint(string sweepDir, int index, PointStatus status)
     {
         using var _ = FileLock.Acquire(Path.Combine(sweepDir, LockName), LockTimeout);
         var o = Read(sweepDir);
-        var point = (o["points"] as JsonArray)?.FirstOrDefault(p => p?["index"]?.GetValue<int>() == index) as JsonObject
-                    ?? throw new BertLabException($"{PathOf(sweepDir)}: no point {index}");
-        foreach (var k in new[] { "status", "step", "reason", "error", "attempts", "exit_code" }) point.Remove(k);
-        foreach (var (k, v) in status) point[k] = v?.DeepClone();
+        status.WriteTo(Point(o, index) ?? throw new BertLabException($"{PathOf(sweepDir)}: no point {index}"));
         BertCheckpoint.WriteAtomically(PathOf(sweepDir), o.ToJsonString(Indented) + "\n");
     }
+
+    /// <summary>The recorded status of one point; null when the plan has no such point.</summary>
+    public static PointStatus? ReadPoint(string sweepDir, int index) => Point(Read(sweepDir), index) is JsonObject p ? PointStatus.FromJson(p) : null;
+
+    static JsonObject? Point(JsonObject plan, int index) =>
+        (plan["points"] as JsonArray)?.FirstOrDefault(p => p?["index"]?.GetValue<int>() == index) as JsonObject;
 }

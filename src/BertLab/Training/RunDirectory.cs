@@ -10,6 +10,7 @@ namespace BertLab.Training;
 /// run_config.json                 the resolved configuration (resume reads it back)
 /// metrics.jsonl                   one <see cref="StepRecord"/> per logged step
 /// summary.json                    the <see cref="RunSummary"/>
+/// failure.json                    why `train` failed before or outside its summary (<see cref="RunFailure"/>)
 /// checkpoints/step-NNNNNNNN/      weights, optimiser state, bertlab_state.json (written as .tmp-step-N, then renamed)
 /// model/                          the final weights (written as model.tmp, then renamed)
 /// plots/                          loss and validation curves
@@ -93,7 +94,12 @@ public sealed class RunDirectory
 
     // ---- summary.json
 
-    public void WriteSummary(RunSummary summary) => WriteAtomically(SummaryPath, summary.ToJsonText());
+    /// <summary>Writes the summary; a failure record of an earlier attempt no longer describes the run and goes.</summary>
+    public void WriteSummary(RunSummary summary)
+    {
+        WriteAtomically(SummaryPath, summary.ToJsonText());
+        RunFailure.Delete(Root);
+    }
 
     /// <summary>The run's summary; null when there is none (or it is not a complete summary).</summary>
     public RunSummary? ReadSummary() => RunSummary.TryRead(SummaryPath);

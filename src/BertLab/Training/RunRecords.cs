@@ -15,22 +15,26 @@ public static class MetricKeys
     public const string Status = "status", Reason = "reason", Validation = "validation";
 }
 
-/// <summary>How a run ended (or that it is running); written to summary.json as lower-case text.</summary>
-public enum RunStatus { Running, Completed, Diverged, Stopped, Failed }
+/// <summary>How a run ended, that it is running, or (a sweep's grid point) that it has not started; written to
+/// summary.json and sweep.json as lower-case text (<see cref="RunStatusText"/>, the one place that spells them).</summary>
+public enum RunStatus { Running, Completed, Diverged, Stopped, Failed, Pending }
 
 public static class RunStatusText
 {
     public static string ToText(this RunStatus s) => s switch
     {
         RunStatus.Running => "running", RunStatus.Completed => "completed", RunStatus.Diverged => "diverged",
-        RunStatus.Stopped => "stopped", RunStatus.Failed => "failed", _ => throw new ArgumentOutOfRangeException(nameof(s)),
+        RunStatus.Stopped => "stopped", RunStatus.Failed => "failed", RunStatus.Pending => "pending", _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
     public static RunStatus? Parse(string? text) => text switch
     {
         "running" => RunStatus.Running, "completed" => RunStatus.Completed, "diverged" => RunStatus.Diverged,
-        "stopped" => RunStatus.Stopped, "failed" => RunStatus.Failed, _ => null,
+        "stopped" => RunStatus.Stopped, "failed" => RunStatus.Failed, "pending" => RunStatus.Pending, _ => null,
     };
+
+    /// <summary>The status a JSON value spells; null when it is absent, not a string or not a status.</summary>
+    public static RunStatus? Read(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var text) ? Parse(text) : null;
 
     /// <summary>A run that ended by itself and will not change when run again (a sweep skips it).</summary>
     public static bool IsFinal(this RunStatus s) => s is RunStatus.Completed or RunStatus.Diverged;
@@ -197,7 +201,8 @@ public sealed class RunSummary
     /// <summary>The one deserialiser; throws <see cref="BertLabException"/> on text that is not a summary.</summary>
     public static RunSummary FromJson(JsonNode? node, string source = "summary.json")
     {
-        if (node is not JsonObject o || RunStatusText.Parse(o["status"]?.GetValueKind() == JsonValueKind.String ? o["status"]!.GetValue<string>() : null) is not RunStatus status)
+        // a run that has a summary has started: "pending" is a sweep's word for a point, never a run's
+        if (node is not JsonObject o || RunStatusText.Read(o["status"]) is not RunStatus status || status == RunStatus.Pending)
             throw new BertLabException($"{source}: not a run summary (no known \"status\")");
         try
         {

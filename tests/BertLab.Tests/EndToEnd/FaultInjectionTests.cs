@@ -172,14 +172,19 @@ public class FaultInjectionTests : IDisposable
         Assert.True(c2 == 2, o2);
         Assert.DoesNotContain("   at ", o2);
         Assert.Equal(before, Snapshot(dir));
+        // beside the run's files: the failure record with the message the user saw (for sweeps), which the next summary removes
+        var failure = RunFailure.TryRead(dir)!;
+        Assert.Equal(FailureKind.UserError, failure.Kind);
+        Assert.Contains("error: " + failure.Message, o2);
         var (c3, o3) = Run("train", "--resume", dir, "--steps", "6");
         Assert.True(c3 == 0, o3);
         Assert.Equal(RunStatus.Completed, new RunDirectory(dir).ReadSummary()!.Status);
+        Assert.Null(RunFailure.TryRead(dir));
     }
 
-    /// <summary>The run's files (names and contents), but its lock files.</summary>
+    /// <summary>The run's files (names and contents), but its lock files and the failure record of a refused attempt.</summary>
     static Dictionary<string, string> Snapshot(string dir) =>
-        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith(".bertlab-train.lock"))
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith(".bertlab-train.lock") && Path.GetFileName(f) != RunFailure.FileName)
             .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToBase64String(File.ReadAllBytes(f)));
 
     [Fact]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using BertLab.Cli;
 using BertLab.Experiments;
+using BertLab.Training;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -99,7 +100,7 @@ public sealed class SlurmSweepTests : IDisposable
         // the same sweep run locally gives the same report (all but the wall-clock section)
         var localDir = Path.Combine(_dir, "local");
         var local = new SweepRunner(SweepDefinition.Load(file), localDir, SweepTestKit.Launcher(), new SweepRunOptions { Workers = 2 }).Run();
-        Assert.All(local, o => Assert.Equal("completed", o.Status));
+        Assert.All(local, o => Assert.Equal(RunStatus.Completed, o.Status));
         var clusterReport = File.ReadAllText(SweepReport.Write(clusterDir).Markdown);
         var localReport = File.ReadAllText(SweepReport.Write(localDir).Markdown);
         Assert.Contains("4 runs: 4 completed.", clusterReport);

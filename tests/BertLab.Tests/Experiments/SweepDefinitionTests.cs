@@ -125,7 +125,7 @@ public class SweepDefinitionTests
         var pending = new SweepResults
         {
             Directory = "x", Plan = new JsonObject { ["name"] = def.Name, ["builtin"] = def.Builtin, ["budget"] = budget },
-            Runs = points.Select(p => new RunRecord { Index = p.Index, Name = p.Name, Dir = p.DirName(points.Count), Settings = new JsonObject(), Status = "pending" }).ToList(),
+            Runs = points.Select(p => new RunRecord { Index = p.Index, Name = p.Name, Dir = p.DirName(points.Count), Settings = new JsonObject(), Status = RunStatus.Pending }).ToList(),
         };
         var verdicts = ResearchLogFindings.Evaluate(pending);
         Assert.Equal(ResearchLogFindings.Ids, verdicts.Select(v => v.Id));

@@ -41,7 +41,7 @@ public sealed class SweepEndToEndTests : IDisposable
         // uninterrupted reference
         var reference = Path.Combine(_dir, "reference");
         var refOutcomes = new SweepRunner(def, reference, SweepTestKit.Launcher(), new SweepRunOptions { Workers = 1 }, _out.WriteLine).Run();
-        Assert.Equal(new[] { "completed", "completed", "failed" }, refOutcomes.Select(o => o.Status));
+        Assert.Equal(new[] { RunStatus.Completed, RunStatus.Completed, RunStatus.Failed }, refOutcomes.Select(o => o.Status));
         Assert.Contains("/nonexistent/corpus.txt", refOutcomes[2].Detail);
 
         // the same sweep through the CLI, killed (whole process tree) once run b has its first checkpoint
@@ -70,7 +70,7 @@ public sealed class SweepEndToEndTests : IDisposable
         // restart: a is skipped (untouched), b resumes from its checkpoint, bad is tried again and fails again
         var outcomes = new SweepRunner(def, killed, SweepTestKit.Launcher(), new SweepRunOptions { Workers = 1 }, _out.WriteLine).Run();
         Assert.Equal(new[] { "skipped", "resumed", "started" }, outcomes.Select(o => o.Action));
-        Assert.Equal(new[] { "completed", "completed", "failed" }, outcomes.Select(o => o.Status));
+        Assert.Equal(new[] { RunStatus.Completed, RunStatus.Completed, RunStatus.Failed }, outcomes.Select(o => o.Status));
         Assert.Equal(summaryA, File.ReadAllText(Path.Combine(runA, Trainer.SummaryFile)));
         Assert.Equal(metricsA, File.GetLastWriteTimeUtc(Path.Combine(runA, Trainer.MetricsFile)));
 
@@ -100,7 +100,7 @@ public sealed class SweepEndToEndTests : IDisposable
             new SweepRunOptions { Workers = 2, PruneCheckpoints = true }, _out.WriteLine).Run();
         _out.WriteLine($"research-log tiny: {outcomes.Count} runs in {watch.Elapsed.TotalSeconds:F0} s");
         Assert.Equal(ResearchLogSweep.Create("tiny").Expand().Count, outcomes.Count);
-        var failed = outcomes.Where(o => o.Status == "failed").ToList();
+        var failed = outcomes.Where(o => o.Status == RunStatus.Failed).ToList();
         if (failed.Count > 0)
         {
             // a failed run is retried by running the sweep again (as a user would); a failure that repeats fails the test.
@@ -113,7 +113,7 @@ public sealed class SweepEndToEndTests : IDisposable
             Assert.Equal(failed.Select(f => f.Index), retried.Where(o => o.Action != "skipped").Select(o => o.Index));
             outcomes = retried;
         }
-        Assert.All(outcomes, o => Assert.True(o.Status is "completed" or "diverged", $"point {o.Index} ({o.Dir}): {o.Status}: {o.Detail}"));
+        Assert.All(outcomes, o => Assert.True(o.Status is RunStatus.Completed or RunStatus.Diverged, $"point {o.Index} ({o.Dir}): {o.Status}: {o.Detail}"));
         var md = File.ReadAllText(SweepReport.Write(dir).Markdown);
         foreach (var id in ResearchLogFindings.Ids) Assert.Contains($"| {id} | ", md);
         Assert.Contains("### Loss against learning rate", md);

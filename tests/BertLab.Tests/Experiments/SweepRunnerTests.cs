@@ -12,23 +12,23 @@ public sealed class SweepRunnerTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("bertlab-sweep-").FullName;
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
-    /// <summary>Writes what the trainer would: run_config.json and summary.json; "fail" in the run name exits 1 with an error.</summary>
+    /// <summary>Writes what the trainer would: run_config.json and summary.json; "fail" in the run name exits 1 with a typed failure.</summary>
     sealed class FakeLauncher : IRunLauncher
     {
-        public readonly ConcurrentBag<RunLaunch> Calls = new();
-        public LaunchResult Launch(RunLaunch r, CancellationToken cancel = default)
+        public readonly ConcurrentBag<RunRequest> Calls = new();
+        public LaunchResult Launch(RunRequest r, CancellationToken cancel = default)
         {
             Calls.Add(r);
             var config = JsonNode.Parse(File.ReadAllText(r.ConfigPath))!.AsObject();
             config["run"]!["threads"] = r.Threads;
             File.WriteAllText(Path.Combine(r.RunDir, Trainer.ConfigFile), config.ToJsonString());
-            if (r.RunDir.Contains("fail")) return new LaunchResult(1, "boom: out of memory");
+            if (r.RunDir.Contains("fail")) return new LaunchResult(1) { Failure = new RunFailure(FailureKind.Crash, "boom: out of memory") };
             bool diverge = config["optimizer"]!["lr"]!.GetValue<double>() >= 1;
             var summary = diverge
                 ? new JsonObject { ["status"] = "diverged", ["step"] = 7, ["reason"] = "non-finite value at step 7: loss is NaN" }
                 : new JsonObject { ["status"] = "completed", ["step"] = 10, ["validation"] = new JsonObject { ["val_loss"] = 5.0 } };
             File.WriteAllText(Path.Combine(r.RunDir, Trainer.SummaryFile), summary.ToJsonString());
-            return new LaunchResult(diverge ? 3 : 0, null);
+            return new LaunchResult(diverge ? 3 : 0);
         }
     }
 
@@ -54,7 +54,7 @@ public sealed class SweepRunnerTests : IDisposable
         var noThreads = Sweep(WithoutThreads(def.Base), """[{"name": "ok"}, {"name": "fail"}, {"name": "hot", "set": {"optimizer.lr": 2.0}}, {"name": "three", "set": {"run.threads": 3}}]""");
         var outcomes = new SweepRunner(noThreads, sweep, launcher, new SweepRunOptions { Workers = 2, Cores = 4 }).Run();
 
-        Assert.Equal(new[] { "completed", "failed", "diverged", "completed" }, outcomes.Select(o => o.Status));
+        Assert.Equal(new[] { RunStatus.Completed, RunStatus.Failed, RunStatus.Diverged, RunStatus.Completed }, outcomes.Select(o => o.Status));
         Assert.Equal(4, launcher.Calls.Count);
         Assert.All(launcher.Calls.Where(c => !c.RunDir.Contains("three")), c => Assert.Equal(2, c.Threads)); // 4 cores / 2 workers
         Assert.Equal(3, launcher.Calls.Single(c => c.RunDir.Contains("three")).Threads);                     // the run's own setting wins
@@ -112,7 +112,7 @@ public sealed class SweepRunnerTests : IDisposable
         var changed = Sweep(def.Base, """[{"name": "ok", "set": {"optimizer.lr": 0.002}}]""");
         var launcher = new FakeLauncher();
         var outcome = Assert.Single(new SweepRunner(changed, sweep, launcher).Run());
-        Assert.Equal("failed", outcome.Status);
+        Assert.Equal(RunStatus.Failed, outcome.Status);
         Assert.Contains("optimizer.lr", outcome.Detail);
         Assert.Empty(launcher.Calls);
 
