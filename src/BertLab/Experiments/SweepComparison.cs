@@ -13,7 +13,7 @@ namespace BertLab.Experiments;
 /// </summary>
 public sealed class SweepComparison
 {
-    public static readonly string[] Metrics = { "val_loss", "val_loss_last2", "val_accuracy", "val_perplexity", "train_loss" };
+    public static readonly string[] Metrics = { "val_loss", "val_loss_last2", "val_recall_loss", "val_nonrecall_loss", "val_accuracy", "val_perplexity", "train_loss" };
 
     public required string A { get; init; }
     public required string B { get; init; }
@@ -105,6 +105,8 @@ public sealed class SweepComparison
             "val_loss_last2" => r.Eval.Count == 0 ? null : LrSensitivity.Loss(new LrPoint(r.Lr ?? 0, r.Eval.Select(e => RunRecord.Num(e["val_loss"]) ?? double.NaN).ToList(), false), lnV),
             "val_accuracy" => r.ValAccuracy,
             "val_perplexity" => r.ValPerplexity,
+            "val_recall_loss" => r.Validation(MetricKeys.ValRecallLoss),
+            "val_nonrecall_loss" => r.Validation(MetricKeys.ValNonRecallLoss),
             "train_loss" => r.LastLoss,
             _ => null,
         };

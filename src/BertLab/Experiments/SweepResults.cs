@@ -29,6 +29,8 @@ public sealed class RunRecord
     public bool Diverged => Status == RunStatus.Diverged;
     public bool Completed => Status == RunStatus.Completed;
     public double? ValLoss => Num(Summary?["validation"]?[MetricKeys.ValLoss]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValLoss]) : null);
+    /// <summary>A key of the final validation (summary.json "validation", else the last validation record).</summary>
+    public double? Validation(string key) => Num(Summary?["validation"]?[key]) ?? (Eval.Count > 0 ? Num(Eval[^1][key]) : null);
     public double? ValAccuracy => Num(Summary?["validation"]?[MetricKeys.ValAccuracy]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValAccuracy]) : null);
     public double? ValPerplexity => Num(Summary?["validation"]?[MetricKeys.ValPerplexity]) ?? (Eval.Count > 0 ? Num(Eval[^1][MetricKeys.ValPerplexity]) : null);
     public double? FirstLoss => Train.Count > 0 ? Num(Train[0][MetricKeys.Loss]) : null;

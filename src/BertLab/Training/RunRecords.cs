@@ -12,6 +12,9 @@ public static class MetricKeys
     public const string OutputPenalty = "output_penalty", Attention = "attention", RssMb = "rss_mb", ManagedMb = "managed_mb";
     public const string ValLoss = "val_loss", ValAccuracy = "val_accuracy", ValPerplexity = "val_perplexity", ValMaskedTokens = "val_masked_tokens";
     public const string ValUnigramLoss = "val_unigram_loss";
+    /// <summary>Masked-LM loss at the associative-recall positions (<see cref="BertLab.Data.RecallPositions"/>), at the other
+    /// masked positions, and the recall positions' share of the masked positions.</summary>
+    public const string ValRecallLoss = "val_recall_loss", ValNonRecallLoss = "val_nonrecall_loss", ValRecallShare = "val_recall_share";
     public const string Status = "status", Reason = "reason", Validation = "validation";
 }
 
@@ -66,13 +69,15 @@ public static class ExitCodes
 
 /// <summary>One validation pass.</summary>
 /// <param name="UnigramLoss">The same masked positions scored by the training unigram distribution (<see cref="UnigramBaseline"/>); null when unknown.</param>
-public sealed record Evaluation(double Loss, double Accuracy, double Perplexity, long MaskedTokens, double? UnigramLoss = null)
+/// <param name="Recall">The loss split at associative-recall positions (<see cref="RecallSplit"/>); null when not measured.</param>
+public sealed record Evaluation(double Loss, double Accuracy, double Perplexity, long MaskedTokens, double? UnigramLoss = null, RecallLosses? Recall = null)
 {
     public void WriteTo(JsonObject o)
     {
         o[MetricKeys.ValLoss] = Loss; o[MetricKeys.ValAccuracy] = Accuracy;
         o[MetricKeys.ValPerplexity] = Perplexity; o[MetricKeys.ValMaskedTokens] = MaskedTokens;
         if (UnigramLoss is double u) o[MetricKeys.ValUnigramLoss] = u;
+        Recall?.WriteTo(o);
     }
 
     public JsonObject ToJson(int? step = null)
@@ -86,7 +91,7 @@ public sealed record Evaluation(double Loss, double Accuracy, double Perplexity,
     public static Evaluation? FromJson(JsonNode? node) => node is JsonObject o && o[MetricKeys.ValLoss] is JsonNode l
         ? new Evaluation(l.GetValue<double>(), o[MetricKeys.ValAccuracy]?.GetValue<double>() ?? double.NaN,
             o[MetricKeys.ValPerplexity]?.GetValue<double>() ?? double.NaN, o[MetricKeys.ValMaskedTokens]?.GetValue<long>() ?? 0,
-            o[MetricKeys.ValUnigramLoss]?.GetValue<double>())
+            o[MetricKeys.ValUnigramLoss]?.GetValue<double>(), RecallLosses.FromJson(o))
         : null;
 }
 

@@ -463,6 +463,7 @@ public sealed class Trainer
         double unigramSum = 0; long unigramCount = 0;
         model.eval();
         double lossSum = 0; long masked = 0, correct = 0;
+        var recall = new RecallSplit(_data.TrainingTokenCounts());
         using (no_grad())
         {
             foreach (var cpuBatch in _data.Validation(_config.Run.BatchSize, _config.Run.EvalBatches))
@@ -480,6 +481,7 @@ public sealed class Trainer
                 lossSum += output.MlmLossSum!.item<float>();
                 masked += output.SelectedLabels!.shape[0];
                 correct += output.Logits.argmax(-1).eq(output.SelectedLabels).sum().item<long>();
+                recall.Add(cpuBatch, output.Logits, output.SelectedLabels);
                 if (!ReferenceEquals(b, cpuBatch)) b.Dispose();
                 cpuBatch.Dispose();
             }
@@ -487,7 +489,7 @@ public sealed class Trainer
         model.train();
         if (scoreUnigram && unigramCount > 0) _unigramLoss = Round(unigramSum / unigramCount);
         double loss = lossSum / Math.Max(1, masked);
-        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked, _unigramLoss);
+        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked, _unigramLoss, recall.Result());
     }
 
     /// <summary>Completes the summary (status, throughput, memory, data-parallel timing) and writes it with the plots.</summary>
