@@ -30,17 +30,33 @@ public sealed class SweepVerb : IVerb
         $"Scale of the built-in {ResearchLogSweep.Name} sweep: {string.Join("; ", ResearchLogSweep.Budgets.Values.Select(b => $"{b.Name} = model {b.Model}, seq {b.SeqLen}, {b.Steps} steps ({b.Expectation})"))}. Default: cpu");
 
     /// <summary>The definition, the arguments that name it again (for job scripts), and a label.</summary>
-    static (SweepDefinition def, string label) Resolve(string source, string? budget)
+    /// <param name="dir">The sweep directory (--out), null for its default; returned resolved.</param>
+    static (SweepDefinition def, string label, string dir) Resolve(string source, string? budget, string? dir, IReadOnlyList<string>? corpus)
     {
-        if (source == ResearchLogSweep.Name) return (ResearchLogSweep.Create(budget ?? "cpu"), $"{source} (budget {budget ?? "cpu"})");
+        if (source == ResearchLogSweep.Name)
+        {
+            string name = budget ?? "cpu";
+            dir ??= DefaultOut(ResearchLogSweep.Name, name);
+            var def = ResearchLogSweep.Create(name, dir, corpus);
+            return (def, $"{source} (budget {name}" + (corpus is { Count: > 0 } ? $", corpus {string.Join(", ", corpus)}" : "") + ")", dir);
+        }
+        if (corpus is { Count: > 0 })
+            throw new BertLabException($"--corpus applies to the built-in {ResearchLogSweep.Name} sweep; a sweep file sets data.corpus in \"base\"");
         if (budget is not null)
             throw new BertLabException($"--budget applies to the built-in {ResearchLogSweep.Name} sweep; a sweep file sets its scale in \"base\" (run.steps, model, data.seq_len)");
         if (!File.Exists(source))
             throw new BertLabException($"sweep '{source}' is neither a file nor a built-in sweep; built-in: {ResearchLogSweep.Name}");
-        return (SweepDefinition.Load(source), Path.GetFullPath(source));
+        var loaded = SweepDefinition.Load(source);
+        return (loaded, Path.GetFullPath(source), dir ?? DefaultOut(loaded.Name, null));
     }
 
-    static string DefaultOut(SweepDefinition def) => Path.Combine("sweeps", SweepDefinition.Slug(def.Name) + (def.Budget is string b ? "-" + b : ""));
+    static string DefaultOut(string name, string? budget) => Path.Combine("sweeps", SweepDefinition.Slug(name) + (budget is string b ? "-" + b : ""));
+
+    static Option<string[]> CorpusOption() => new("--corpus")
+    {
+        Description = $"The built-in {ResearchLogSweep.Name} sweep's text budgets only: train the whole study on these corpus files, folders or globs instead of the embedded corpus (the study vocabulary is learnt from them)",
+        AllowMultipleArgumentsPerToken = true,
+    };
 
     static string CliDll() => typeof(Program).Assembly.Location;
 
@@ -50,16 +66,16 @@ public sealed class SweepVerb : IVerb
         var output = Verb.Opt<string?>("--out", "Sweep directory: sweep.json, runs/<index>-<name>/, report.md (default sweeps/<name>)");
         var workers = Verb.Opt("--workers", "Runs trained at once, each its own process with max(1, cores / workers) threads", () => 1);
         var budget = BudgetOption();
+        var corpus = CorpusOption();
         var only = Verb.Opt<int?>("--only", "Run only this grid point (0-based index; a SLURM array task's $SLURM_ARRAY_TASK_ID)");
         var keep = Verb.Opt("--keep-checkpoints", "Keep finished runs' checkpoints/ (default: delete them; model/ keeps the final weights)", () => false);
         var noReport = Verb.Opt("--no-report", "Do not write report.md / report.html at the end", () => false);
         var cmd = new Command("run", "Run a sweep's grid points: skips finished runs, resumes interrupted ones, records each run's status in sweep.json, then writes the report");
         cmd.Arguments.Add(source);
-        foreach (var o in new Option[] { output, workers, budget, only, keep, noReport }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, workers, budget, corpus, only, keep, noReport }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
-            var (def, label) = Resolve(r.GetValue(source)!, r.GetValue(budget));
-            string dir = r.GetValue(output) ?? DefaultOut(def);
+            var (def, label, dir) = Resolve(r.GetValue(source)!, r.GetValue(budget), r.GetValue(output), r.GetValue(corpus));
             var options = new SweepRunOptions { Workers = r.GetValue(workers), Only = r.GetValue(only), PruneCheckpoints = !r.GetValue(keep) };
             int count = def.Expand().Count;
             AnsiConsole.MarkupLine($"[bold]bertlab sweep run[/] {Markup.Escape(label)}: {count} grid point(s) → {Markup.Escape(Path.GetFullPath(dir))}");
@@ -94,6 +110,7 @@ public sealed class SweepVerb : IVerb
         var source = SourceArgument();
         var output = new Option<string>("--out") { Description = "Sweep directory on storage shared with the compute nodes (the job script, sweep.json and runs/ go there)", Required = true };
         var budget = BudgetOption();
+        var corpus = CorpusOption();
         var partition = Verb.Opt<string?>("--partition", "SLURM partition (default: the cluster's default partition)");
         var time = Verb.Opt("--time", "Time limit per array task, HH:MM:SS", () => "04:00:00");
         var cpus = Verb.Opt("--cpus", "CPUs per array task (the run's thread count)", () => 2);
@@ -101,17 +118,23 @@ public sealed class SweepVerb : IVerb
         var bertlab = Verb.Opt<string?>("--bertlab", "Command that runs bertlab on the compute nodes (default: this dotnet and this BertLab.Cli.dll)");
         var cmd = new Command("slurm", "Write an sbatch job-array script (one array task per grid point, each `bertlab sweep run ... --only $SLURM_ARRAY_TASK_ID`) into the sweep directory");
         cmd.Arguments.Add(source);
-        foreach (var o in new Option[] { output, budget, partition, time, cpus, mem, bertlab }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, budget, corpus, partition, time, cpus, mem, bertlab }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string src = r.GetValue(source)!;
-            var (def, label) = Resolve(src, r.GetValue(budget));
-            string dir = Path.GetFullPath(r.GetValue(output)!);
+            var (def, label, resolved) = Resolve(src, r.GetValue(budget), Path.GetFullPath(r.GetValue(output)!), r.GetValue(corpus));
+            string dir = resolved;
             var points = def.Expand();
             SweepState.Initialize(dir, def, points, label);
             Directory.CreateDirectory(Path.Combine(dir, "slurm"));
             List<string> sourceArgs;
-            if (def.Builtin is not null) sourceArgs = new() { src, "--budget", def.Budget! };
+            if (def.Builtin is not null)
+            {
+                sourceArgs = new() { src, "--budget", def.Budget! };
+                if (r.GetValue(corpus) is { Length: > 0 } c) { sourceArgs.Add("--corpus"); sourceArgs.AddRange(c.Select(Path.GetFullPath)); }
+                // the array tasks find the study's artefacts made once here, instead of racing to make them
+                SweepRunner.BuildSetup(def, dir, line => AnsiConsole.MarkupLine("  " + Markup.Escape(line)));
+            }
             else
             {
                 // the array tasks read a copy inside the shared sweep directory: later edits of the file do not change a submitted sweep

@@ -125,6 +125,49 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
         return new PrepareResult(manifest, false, reason, clock.Elapsed);
     }
 
+    /// <summary>
+    /// Writes the training documents of <paramref name="files"/> — those <see cref="Prepare"/> would put in the training split,
+    /// after the same cleaning, length and duplicate rules — through <paramref name="transform"/> into a text file, one
+    /// document per paragraph (blank-line separated). The validation documents are left out, so a run trained on the copy
+    /// and validated on the original's validation split (data.validation_corpus) never sees a validation document.
+    /// Returns the number of documents written. The file is written under a temporary name and renamed.
+    /// </summary>
+    public long WriteTrainingCopy(IReadOnlyList<CorpusFile> files, string outPath, Func<string, string> transform)
+    {
+        var o = Options;
+        var cleaner = new TextCleaner(o.Cleaning);
+        ulong validationThreshold = (ulong)(o.ValidationFraction * ulong.MaxValue);
+        var seen = new HashSet<ulong>();
+        long written = 0;
+        FileFailure.WriteAtomically(outPath, tmp =>
+        {
+            using var writer = new StreamWriter(tmp, false, new System.Text.UTF8Encoding(false));
+            bool keep = false, open = false;
+            void Close() { if (open) { writer.Write("\n\n"); open = false; } }
+            foreach (var raw in CorpusReader.Read(files, o.Reading))
+            {
+                var text = cleaner.Clean(raw.Text);
+                if (!raw.ContinuesPrevious)
+                {
+                    Close();
+                    keep = false;
+                    if (text.Length == 0 || text.Length < o.Cleaning.MinChars) continue;
+                    ulong hash = TextCleaner.Hash(text);
+                    if (o.Cleaning.Deduplicate && !seen.Add(hash)) continue;
+                    keep = SplitMix64.Mix(hash ^ o.Seed) >= validationThreshold;
+                    if (keep) written++;
+                }
+                if (!keep || text.Length == 0) continue;
+                var piece = transform(text).Replace('\n', ' ').Replace('\r', ' ');
+                if (open) writer.Write(' ');
+                writer.Write(piece);
+                open = true;
+            }
+            Close();
+        });
+        return written;
+    }
+
     /// <summary>Why a previous preparation cannot be reused, or null when it can.</summary>
     static string? WhyStale(ShardManifest previous, IReadOnlyList<InputFileInfo> inputs, string fingerprint, string directory)
     {

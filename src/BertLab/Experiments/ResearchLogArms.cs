@@ -38,6 +38,9 @@ public static class ResearchLogArms
     // output penalty on plain cosine, whose output norm is not bounded (on cosine-n it stayed exactly 0)
     public static readonly IReadOnlyList<StudyArm> CosinePenalty = new[] { 0.01, 0.1 }
         .Select(lambda => Arm($"adamw cosine penalty{SweepDefinition.FormatNumber(lambda)}", ArmLrs.Log1e4, "adamw", "cosine", ("attention.output_penalty", lambda))).ToList();
+    // finding 7: the clean arm's configuration trained on the corpus with its punctuation stripped, validated on the clean
+    // corpus's validation documents with the clean vocabulary (text budgets only)
+    public static readonly StudyArm SoftmaxStripped = Arm("adamw softmax punctuation-stripped", ArmLrs.Log1e4, "adamw", "softmax") with { Shape = ArmShape.StrippedCorpus, TextOnly = true };
     // future work of the log (finding 9): run where the budget runs observations
     public static readonly StudyArm Euclidean = Arm("adamw euclidean", ArmLrs.Log1e4, "adamw", "euclidean") with { Observation = true };
     public static readonly StudyArm Manhattan = Arm("adamw manhattan", ArmLrs.Log1e4, "adamw", "manhattan") with { Observation = true, Shape = ArmShape.DistanceBatch };
@@ -49,5 +52,5 @@ public static class ResearchLogArms
         AdamSoftmax, AdamCosine, AdamCosineClip, AdamCosineWd,
         Softmax, CosineSoftmax, Cosine, CosineRelu, CosineN, Cottention, CosineSigmoid, CosineReluTokenDropout, AngularScalingNone,
         CosineSqrtN, CosineSqrtNLong, CosineNLong, QkvNorm,
-    }.Concat(CosinePenalty).Concat(new[] { Euclidean, Manhattan, Lp }).ToList();
+    }.Concat(CosinePenalty).Append(SoftmaxStripped).Concat(new[] { Euclidean, Manhattan, Lp }).ToList();
 }

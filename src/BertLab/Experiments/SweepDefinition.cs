@@ -7,7 +7,15 @@ using BertLab.Training;
 namespace BertLab.Experiments;
 
 /// <summary>A named variant of the base configuration: <c>{"name": "cosine-clip", "set": {"optimizer.clip_norm": 1.0}}</c>.</summary>
-public sealed record NamedRun(string Name, IReadOnlyList<KeyValuePair<string, JsonNode?>> Set);
+public sealed record NamedRun(string Name, IReadOnlyList<KeyValuePair<string, JsonNode?>> Set)
+{
+    /// <summary>This run's seeds instead of the sweep's (a built-in study's calibration arm runs more); null: the sweep's.</summary>
+    public IReadOnlyList<long>? Seeds { get; init; }
+}
+
+/// <summary>A file a sweep's runs read that the sweep makes once, before any run (a built-in study's vocabulary learnt from
+/// its corpus, a transformed copy of the corpus): built when missing, under the sweep's setup lock, written atomically.</summary>
+public sealed record SweepArtifact(string Path, string What, Action<Action<string>> Build);
 
 /// <summary>
 /// A sweep file: a base run configuration, axes over configuration key paths (their cartesian product), an explicit list
@@ -28,6 +36,8 @@ public sealed class SweepDefinition
     /// <summary>Set for built-in sweeps ("research-log"): the report adds its findings section.</summary>
     public string? Builtin { get; init; }
     public string? Budget { get; init; }
+    /// <summary>Files to make before the first run (<see cref="SweepArtifact"/>), in order.</summary>
+    public IReadOnlyList<SweepArtifact> Setup { get; init; } = Array.Empty<SweepArtifact>();
 
     static readonly string[] TopKeys = { "name", "description", "base", "axes", "runs", "seeds" };
     static readonly JsonDocumentOptions JsonOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
@@ -133,12 +143,12 @@ public sealed class SweepDefinition
         var combos = new List<List<KeyValuePair<string, JsonNode?>>> { new() };
         foreach (var (key, values) in Axes)
             combos = combos.SelectMany(c => values.Select(v => c.Append(new KeyValuePair<string, JsonNode?>(key, v)).ToList())).ToList();
-        var seeds = Seeds.Count > 0 ? Seeds.Select(s => (long?)s).ToList() : new List<long?> { null };
+        List<long?> SeedsOf(NamedRun run) => (run.Seeds ?? Seeds) is { Count: > 0 } list ? list.Select(s => (long?)s).ToList() : new List<long?> { null };
 
         var points = new List<SweepPoint>();
         foreach (var run in runs)
         foreach (var combo in combos)
-        foreach (var seed in seeds)
+        foreach (var seed in SeedsOf(run))
         {
             int index = points.Count;
             var settings = new List<KeyValuePair<string, JsonNode?>>();
@@ -167,7 +177,7 @@ public sealed class SweepDefinition
     }
 
     /// <summary>The sections of base replace keys of the defaults' sections; attention and model are replaced whole (as `train --config` does).</summary>
-    static void MergeBase(JsonObject target, JsonObject source)
+    public static void MergeBase(JsonObject target, JsonObject source)
     {
         foreach (var (k, v) in source.ToList())
         {

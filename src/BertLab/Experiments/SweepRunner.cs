@@ -61,6 +61,7 @@ public sealed class SweepRunner
         if (_options.Only is int only && (only < 0 || only >= points.Count))
             throw new BertLabException($"--only {only}: the sweep '{_definition.Name}' has grid points 0..{points.Count - 1}");
         var selected = _options.Only is int o ? points.Where(p => p.Index == o).ToList() : points;
+        BuildSetup(_definition, _sweepDir, _log);
 
         var todo = new List<SweepPoint>();
         var outcomes = new List<PointOutcome>();
@@ -147,6 +148,24 @@ public sealed class SweepRunner
     {
         if (status.Attempts is null && SweepState.ReadPoint(_sweepDir, p.Index)?.Attempts is int a) status = status with { Attempts = a };
         SweepState.UpdatePoint(_sweepDir, p.Index, status);
+    }
+
+    /// <summary>Makes the sweep's missing setup files (<see cref="SweepDefinition.Setup"/>), one process at a time.</summary>
+    public static void BuildSetup(SweepDefinition definition, string sweepDir, Action<string> log)
+    {
+        if (definition.Setup.Count == 0) return;
+        Directory.CreateDirectory(sweepDir);
+        using var _ = FileLock.Acquire(Path.Combine(sweepDir, ".sweep-setup.lock"), TimeSpan.FromHours(2));
+        foreach (var a in definition.Setup)
+        {
+            if (File.Exists(a.Path)) { log($"setup: {a.What}: {Path.GetRelativePath(sweepDir, a.Path)} exists"); continue; }
+            Directory.CreateDirectory(Path.GetDirectoryName(a.Path)!);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            log($"setup: {a.What} …");
+            a.Build(m => log("setup: " + m));
+            if (!File.Exists(a.Path)) throw new InvalidOperationException($"setup step '{a.What}' did not write {a.Path}");
+            log($"setup: {a.What}: {Path.GetRelativePath(sweepDir, a.Path)} in {clock.Elapsed.TotalSeconds:F1} s");
+        }
     }
 
     /// <summary>Tokenises each distinct data setting once, under a lock on its cache folder (parallel runs would race on it).</summary>

@@ -74,8 +74,17 @@ public static class PretrainingData
             message?.Invoke($"data: {prepared} (prepared: {manifest.Counts.Tokens:N0} tokens, {PackingModes.Name(manifest.Mode)}, sequences of {manifest.SequenceLength})");
             return RequireValidation(new ShardBatchSource(prepared, vocabulary, (ulong)config.Run.Seed, masking), config);
         }
-        var files = CorpusFile.Resolve(config.Data.Corpus);
         var preparer = Preparer(config, vocabulary, progress);
+        var dir = PrepareCache(config, runDir, preparer, CorpusFile.Resolve(config.Data.Corpus), message);
+        // data.validation_corpus: the held-out split of another corpus, prepared the same way into its own cache folder
+        string? validationDir = config.Data.ValidationCorpus.Count == 0 ? null
+            : PrepareCache(config, runDir, preparer, CorpusFile.Resolve(config.Data.ValidationCorpus), m => message?.Invoke(m.Replace("data: ", "data (validation corpus): ")));
+        return RequireValidation(new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking, validationDirectory: validationDir), config);
+    }
+
+    /// <summary>Prepares the files into their cache folder (or finds it up to date) and returns the folder.</summary>
+    static string PrepareCache(RunConfig config, string runDir, DataPreparer preparer, IReadOnlyList<CorpusFile> files, Action<string>? message)
+    {
         var dir = CacheDirectory(config, runDir, preparer, files);
         // One process prepares a cache folder; another that needs the same one waits, then finds it up to date.
         var lockPath = dir + ".lock";
@@ -90,14 +99,14 @@ public static class PretrainingData
         message?.Invoke(result.UpToDate
             ? $"data: {dir} is up to date ({result.Manifest.Counts.Tokens:N0} tokens)"
             : $"data: prepared {result.Manifest.Counts.Tokens:N0} tokens in {result.Elapsed.TotalSeconds:F1} s ({result.TokensPerSecond:N0} tokens/s) into {dir}");
-        return RequireValidation(new ShardBatchSource(dir, vocabulary, (ulong)config.Run.Seed, masking), config);
+        return dir;
     }
 
     /// <summary>A source whose validation split is empty would report a validation loss of 0: an error before training instead.</summary>
     static ShardBatchSource RequireValidation(ShardBatchSource source, RunConfig config)
     {
         var counts = source.Train.Manifest.Counts;
-        if (counts.ValidationSequences == 0)
+        if (source.ValidationSequences == 0)
         {
             source.Dispose();
             throw new BertLabException($"data: the validation split is empty: the corpus gives {counts.Tokens:N0} tokens, {counts.TrainSequences:N0} training " +

@@ -24,6 +24,7 @@ public sealed class DataSettings
     public string Packing { get; set; } = "packed";
     public string? Prepared { get; set; }
     public string? Synthetic { get; set; }
+    public List<string> ValidationCorpus { get; set; } = new();
 }
 
 /// <summary>Run section: steps, batches, intervals, seed, device.</summary>
@@ -198,6 +199,7 @@ public sealed class RunConfig
         {
             var task = BertLab.Data.Synthetic.SyntheticTask.Parse(spec);
             if (Data.Prepared is not null) throw new BertLabException("config: data.synthetic and data.prepared are two data sources; set one of them");
+            if (Data.ValidationCorpus.Count > 0) throw new BertLabException("config: data.validation_corpus applies to text; a generated task (data.synthetic) brings its own validation set");
             if (task.VocabSize != Model.VocabSize)
                 throw new BertLabException($"config: the synthetic task '{spec}' has a vocabulary of {task.VocabSize} tokens but model.vocab_size is {Model.VocabSize}; set model.vocab_size {task.VocabSize}");
             if (task.MaxLength > Data.SeqLen)

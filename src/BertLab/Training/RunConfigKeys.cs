@@ -42,6 +42,8 @@ public static class RunConfigKeys
 
     public static readonly ConfigKey<string?> DataSynthetic = Data.OptStr("synthetic", d => d.Synthetic, ConfigRules.SyntheticTaskSpec,
         "Train on a generated task instead of text: kind[:name=value,…], kind index, lookup, associative_recall or copy (e.g. index:keys=64,values=32,pairs=4-32); model.vocab_size must be the task's; null = text");
+    public static readonly ConfigKey<List<string>> DataValidationCorpus = Data.List("validation_corpus", d => d.ValidationCorpus,
+        "Validate on the held-out documents of these files (the same data.validation_fraction and document hashes) instead of data.corpus's; [] = data.corpus's own. Keep the two corpora's documents apart: a document in both is trained on and validated on");
 
     public static readonly ConfigKey<string> OptimizerName = Optimizer.Str("name", o => o.Name, ConfigRules.OneOf(OptimizerSettings.Names),
         "adamw (decoupled weight decay), adam (weight decay as an L2 penalty in the gradient), sgd (with momentum)");

@@ -20,19 +20,28 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
     MlmDataLoader? _loader;
     DataPosition _position;
 
-    public ShardBatchSource(string directory, Vocabulary vocabulary, ulong seed, MaskingOptions? masking = null, bool verifyChecksums = true)
+    /// <param name="validationDirectory">Another prepared directory whose validation split replaces this one's (data.validation_corpus); null: this one's.</param>
+    public ShardBatchSource(string directory, Vocabulary vocabulary, ulong seed, MaskingOptions? masking = null, bool verifyChecksums = true, string? validationDirectory = null)
     {
         _vocabulary = vocabulary;
         _masking = masking ?? new MaskingOptions();
         _masking.Validate();
         _seed = seed;
         _train = ShardDataset.Open(directory, "train", vocabulary, verifyChecksums);
-        var validation = ShardDataset.Open(directory, "validation", vocabulary: null, verifyChecksums: false); // same manifest: checked above
+        // the same manifest as the training split (checked above), or another directory's, checked against the vocabulary
+        var validation = validationDirectory is null
+            ? ShardDataset.Open(directory, "validation", vocabulary: null, verifyChecksums: false)
+            : ShardDataset.Open(validationDirectory, "validation", vocabulary, verifyChecksums);
+        ValidationDirectory = validationDirectory;
         if (validation.Count > 0) _validation = validation; else validation.Dispose();
         _position = new DataPosition(seed, 0, 0);
     }
 
     public ShardDataset Train => _train;
+    /// <summary>Where the validation split comes from when it is not <see cref="Train"/>'s directory.</summary>
+    public string? ValidationDirectory { get; }
+    /// <summary>Validation sequences (of whichever directory holds them).</summary>
+    public long ValidationSequences => _validation?.Count ?? 0;
     public DataPosition Position => _loader?.Position ?? _position;
 
     public MlmBatch NextTrain(int batchSize) => NextTrainSlice(batchSize, 0, batchSize);
@@ -91,7 +100,9 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
     public string Describe()
     {
         var m = _train.Manifest;
-        return $"{_train.Directory}: {m.Counts.TrainSequences:N0} train / {m.Counts.ValidationSequences:N0} validation sequences of {m.SequenceLength} ({m.Mode}), {m.Counts.Tokens:N0} tokens from {m.Inputs.Count} file(s)";
+        return ValidationDirectory is null
+            ? $"{_train.Directory}: {m.Counts.TrainSequences:N0} train / {m.Counts.ValidationSequences:N0} validation sequences of {m.SequenceLength} ({m.Mode}), {m.Counts.Tokens:N0} tokens from {m.Inputs.Count} file(s)"
+            : $"{_train.Directory}: {m.Counts.TrainSequences:N0} train sequences of {m.SequenceLength} ({m.Mode}), {m.Counts.Tokens:N0} tokens from {m.Inputs.Count} file(s); validation: {ValidationSequences:N0} sequences of {ValidationDirectory}";
     }
 
     public void Dispose()

@@ -76,9 +76,11 @@ public class SweepDefinitionTests
     }
 
     [Theory]
-    [InlineData("tiny", 54)]
-    [InlineData("cpu", 164)]
-    [InlineData("gpu", 270)]
+    [InlineData("tiny", 56)]
+    [InlineData("cpu", 176)]
+    [InlineData("cpu-text", 180)]
+    [InlineData("gpu", 212)]
+    [InlineData("cpu-reference", 164)]
     public void ResearchLog_EveryBudgetExpands_WithPairedSeeds_TheRecipeSwitches_AndEveryFindingsRunInTheGrid(string budget, int count)
     {
         var def = ResearchLogSweep.Create(budget);
@@ -87,10 +89,15 @@ public class SweepDefinitionTests
         Assert.Equal(count, points.Count);
         Assert.Equal(points.Count, points.Select(p => p.Name).Distinct().Count());
         Assert.All(points, p => Assert.Equal(b.Steps, p.Config["run"]!["steps"]!.GetValue<int>()));
-        // seeds 1..k paired: every configuration runs once per seed
-        var seeds = points.Select(p => long.Parse(p.Config["run"]!["seed"]!.ToJsonString())).ToList();
+        // seeds 1..k paired: every configuration runs once per seed; the calibration runs (softmax at the anchor) on
+        // 1..CalibrationSeeds where the budget has an A/A
+        long Seed(SweepPoint p) => long.Parse(p.Config["run"]!["seed"]!.ToJsonString());
+        bool Calibration(SweepPoint p) => b.CalibrationSeeds is not null && p.Name.StartsWith($"adamw softmax lr={SweepDefinition.FormatNumber(b.AnchorLr)} seed", StringComparison.Ordinal);
+        var seeds = points.Where(p => !Calibration(p)).Select(Seed).ToList();
         Assert.Equal(Enumerable.Range(1, b.Seeds).Select(x => (long)x), seeds.Distinct().OrderBy(x => x));
-        Assert.All(seeds.GroupBy(x => x), g => Assert.Equal(points.Count / b.Seeds, g.Count()));
+        Assert.All(seeds.GroupBy(x => x), g => Assert.Equal(seeds.Count / b.Seeds, g.Count()));
+        if (b.CalibrationSeeds is int cal)
+            Assert.Equal(Enumerable.Range(1, cal).Select(x => (long)x), points.Where(Calibration).Select(Seed));
         // the original recipe: ε 1e-7, weight decay 0.01 on every parameter, warmup then constant, clipping only in the clipping arm
         foreach (var p in points)
         {

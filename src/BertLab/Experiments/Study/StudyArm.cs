@@ -24,6 +24,9 @@ public enum ArmShape
     LongSequences,
     /// <summary>The budget's smaller batch for the costly distance similarities.</summary>
     DistanceBatch,
+    /// <summary>Trained on the study corpus with its punctuation stripped (training documents only), validated on the clean
+    /// corpus's validation documents, with the clean corpus's vocabulary (<see cref="CorpusTask.StrippedCorpusSettings"/>).</summary>
+    StrippedCorpus,
 }
 
 /// <summary>
@@ -36,8 +39,10 @@ public sealed record StudyArm(string Name, ArmLrs Lrs, IReadOnlyList<KeyValuePai
     public ArmShape Shape { get; init; } = ArmShape.Standard;
     /// <summary>Runs only where the budget runs the observation arms (<see cref="StudyBudget.Observations"/>).</summary>
     public bool Observation { get; init; }
+    /// <summary>Runs only where the budget trains on text (<see cref="CorpusTask"/>): what it varies does not exist on a generated task.</summary>
+    public bool TextOnly { get; init; }
 
-    public bool RunsAt(StudyBudget b) => !Observation || b.Observations;
+    public bool RunsAt(StudyBudget b) => (!Observation || b.Observations) && (!TextOnly || b.Task is CorpusTask);
 
     /// <summary>The learning rates this arm runs at the budget, ascending.</summary>
     public IReadOnlyList<double> LrsAt(StudyBudget b) => Lrs switch

@@ -46,8 +46,14 @@ public sealed record StudyBudget
     public bool Observations { get; init; }
     public required string Precision { get; init; }
     public required string Device { get; init; }
-    /// <summary>A margin measured before the runs (a pilot's A/A arms); null: max(0.02, 2 × the calibration arm's seed SD).</summary>
+    /// <summary>A margin fixed before the runs (from a pilot's seed spread, <see cref="MarginOrigin"/>); null: max(0.02, 2 × the
+    /// calibration arm's seed SD in these runs (a margin computed from the runs it then judges: the smoke-test budget only).</summary>
     public double? FixedMargin { get; init; }
+    /// <summary>Where <see cref="FixedMargin"/> comes from, for the report (the pilot, its runs and its numbers).</summary>
+    public string? MarginOrigin { get; init; }
+    /// <summary>Seeds of the calibration arm (1..this), when more than <see cref="Seeds"/>: its halves 1..k and k+1..2k form the
+    /// built-in A/A comparison, which must come out equivalent at the margin. Null: the calibration arm runs the budget's seeds and no A/A.</summary>
+    public int? CalibrationSeeds { get; init; }
     /// <summary>The expected wall time, for `--help` and the sweep's description.</summary>
     public required string Expectation { get; init; }
 
@@ -76,6 +82,9 @@ public sealed record StudyBudget
                 break;
             case ArmShape.DistanceBatch:
                 yield return new(RunConfigKeys.RunBatchSize.Path, DistanceBatchSize);
+                break;
+            case ArmShape.StrippedCorpus:
+                foreach (var s in ((CorpusTask)Task).StrippedCorpusSettings()) yield return s;
                 break;
         }
     }

@@ -89,7 +89,14 @@ public sealed class StudyPlan
 
     /// <summary>The runs of the sweep, in order: every planned arm at each of its lrs, with the arm's settings and the lr.</summary>
     public IReadOnlyList<NamedRun> NamedRuns() => Arms.SelectMany(a => a.Lrs.Select(lr => new NamedRun(RunName(a.Arm.Name, lr),
-        a.Arm.SettingsAt(Budget).Append(new KeyValuePair<string, JsonNode?>(BertLab.Training.RunConfigKeys.OptimizerLr.Path, JsonValue.Create(lr))).ToList()))).ToList();
+        a.Arm.SettingsAt(Budget).Append(new KeyValuePair<string, JsonNode?>(BertLab.Training.RunConfigKeys.OptimizerLr.Path, JsonValue.Create(lr))).ToList())
+        { Seeds = IsCalibration(a.Arm, lr) && Budget.CalibrationSeeds is int k ? Enumerable.Range(1, k).Select(s => (long)s).ToList() : null })).ToList();
+
+    /// <summary>Whether these are the calibration runs (the arm and lr whose seed spread the A/A halves compare).</summary>
+    public bool IsCalibration(StudyArm arm, double lr) => arm == Design.Calibration.Arm && lr == Budget.Lr(Design.Calibration.Lr);
+
+    /// <summary>The seeds of an arm's runs at an lr: the calibration runs' <see cref="StudyBudget.CalibrationSeeds"/>, else the budget's.</summary>
+    public int SeedsOf(StudyArm arm, double lr) => IsCalibration(arm, lr) && Budget.CalibrationSeeds is int k ? k : Budget.Seeds;
 
     /// <summary>The grid points a finding reads, in the order its rule lists them, each once; optional reads of arms this
     /// budget does not run are left out.</summary>

@@ -221,6 +221,16 @@ public sealed record DivergedRuns(ArmAt Runs, string What) : StudyRule
     }
 }
 
+/// <summary>A claim about text that a generated task cannot test: the inner rule on text (its arms run only there,
+/// <see cref="StudyArm.TextOnly"/>), "not applicable" with <see cref="OnGeneratedTask"/> on a generated task.</summary>
+public sealed record OnTextOnly(StudyRule Inner, string OnGeneratedTask) : StudyRule
+{
+    public override IEnumerable<ArmRead> Reads => Inner.Reads.Select(r => r with { Optional = true });
+    public override IEnumerable<ArmRead> Requires => Inner.Requires.Select(r => r with { Optional = true });
+    public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) =>
+        st.Task is not null ? new(new Verdict(VerdictClass.NotApplicable, OnGeneratedTask), "no runs") : Inner.Evaluate(st, scope);
+}
+
 /// <summary>A claim this study cannot test: not applicable, with why on a generated task and on text; no runs.</summary>
 public sealed record NotTestable(string OnGeneratedTask, string OnText) : StudyRule
 {

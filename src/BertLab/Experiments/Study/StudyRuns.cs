@@ -37,7 +37,7 @@ public sealed class StudyRuns
         var calibration = plan.Design.Calibration;
         double calLr = budget.Lr(calibration.Lr);
         var cal = Seeds.Select(s => Score(calibration.Arm, calLr, s)).Where(v => v is not null).Select(v => v!.Value).ToList();
-        if (budget.FixedMargin is double fm) { Margin = fm; MarginOrigin = "fixed by the budget before the runs"; }
+        if (budget.FixedMargin is double fm) { Margin = fm; MarginOrigin = budget.MarginOrigin ?? "fixed by the budget before the runs"; }
         else if (cal.Count >= 2)
         {
             double mean = cal.Average(), sd = Math.Sqrt(cal.Sum(v => (v - mean) * (v - mean)) / (cal.Count - 1));
@@ -52,7 +52,12 @@ public sealed class StudyRuns
         // the runs are scored on (the source's defaults, as every run uses them)
         if (Task is string spec)
             BagLevel = new SyntheticBatchSource(SyntheticTask.Parse(spec), 0).ValidationBagOfValuesLoss();
+        // on text the level without context is the unigram loss on the same validation positions (every run of the gate arm
+        // reports the same value: the validation set and its masks are fixed)
+        else UnigramLevel = Seeds.SelectMany(s => Plan.LrsOf(GateArm).Select(lr => Run(GateArm, lr, s)))
+            .Select(r => r?.Eval.Select(e => RunRecord.Num(e[MetricKeys.ValUnigramLoss])).LastOrDefault(v => v is not null)).FirstOrDefault(v => v is not null);
         Gate = GateAt(budget.Log1e4);
+        AA = CalibrationHalves();
     }
 
     public double Lr(LogLr lr) => Budget.Lr(lr);
@@ -63,12 +68,32 @@ public sealed class StudyRuns
 
     /// <summary>On a generated task: the bag-of-values loss of its validation set (<see cref="SyntheticTask.BagOfValuesLoss"/>).</summary>
     public double? BagLevel { get; }
-    /// <summary>The loss an arm must get below (by the margin) to count as having trained: the bag-of-values level on a
-    /// generated task, else 1 nat below ln V (the uniform guess).</summary>
-    public double TrainedBelow => BagLevel ?? LnV - 1.0;
+    /// <summary>On text: the validation loss of the training unigram distribution at the same masked positions
+    /// (val_unigram_loss), the best a model can do without using its context.</summary>
+    public double? UnigramLevel { get; }
+    /// <summary>The level without attention: the bag-of-values level on a generated task, the unigram level on text.</summary>
+    public double? NoContextLevel => BagLevel ?? UnigramLevel;
+    /// <summary>The loss an arm must get below (by the margin) to count as having trained: <see cref="NoContextLevel"/>, else
+    /// 1 nat below ln V (the uniform guess).</summary>
+    public double TrainedBelow => NoContextLevel ?? LnV - 1.0;
 
     /// <summary>What the gate compares, for messages.</summary>
-    public string GateName => BagLevel is null ? "softmax − cosine-softmax" : "softmax's ℓ − the bag-of-values level";
+    public string GateName => BagLevel is not null ? "softmax's ℓ − the bag-of-values level" : UnigramLevel is not null ? "softmax's ℓ − the unigram level" : "softmax − cosine-softmax";
+
+    /// <summary>The built-in A/A: the calibration runs' seeds 1..k against k+1..2k, paired by position (seed i with k + i), at
+    /// the study margin; null when the budget runs no extra calibration seeds or they are missing. Two halves of identical
+    /// configurations must come out equivalent; their difference has √2 × the seed SD, as two unpaired arms would.</summary>
+    public PairedComparison? AA { get; }
+
+    PairedComparison? CalibrationHalves()
+    {
+        if (Budget.CalibrationSeeds is not int all || all < 4) return null;
+        int k = all / 2;
+        var arm = Plan.Design.Calibration.Arm;
+        double lr = Budget.Lr(Plan.Design.Calibration.Lr);
+        var pairs = Enumerable.Range(1, k).Select(i => ((long)i, Score(arm, lr, i), Score(arm, lr, k + i))).ToList();
+        return Pair(pairs, Margin, true);
+    }
 
     /// <summary>The generated task the runs trained on (data.synthetic), null for natural text.</summary>
     public string? Task { get; }
@@ -82,12 +107,12 @@ public sealed class StudyRuns
     public PairedComparison? GateAt(double lr)
     {
         double at = GateLr(lr);
-        if (BagLevel is double bag) return Pair(Seeds.Select(s => (s, Score(GateArm, at, s), (double?)bag)), Margin, true);
+        if (NoContextLevel is double level) return Pair(Seeds.Select(s => (s, Score(GateArm, at, s), (double?)level)), Margin, true);
         return Compare(GateArm, at, GateControl, at);
     }
 
     /// <summary>The lr whose runs decide the gate for a comparison at <paramref name="lr"/>: that lr where the gate arms ran it, else the anchor.</summary>
-    public double GateLr(double lr) => lr != Budget.Log1e4 && Seeds.Any(s => Score(GateArm, lr, s) is not null) && (BagLevel is not null || Seeds.Any(s => Score(GateControl, lr, s) is not null)) ? lr : Budget.Log1e4;
+    public double GateLr(double lr) => lr != Budget.Log1e4 && Seeds.Any(s => Score(GateArm, lr, s) is not null) && (NoContextLevel is not null || Seeds.Any(s => Score(GateControl, lr, s) is not null)) ? lr : Budget.Log1e4;
 
     public string GateTextAt(double lr)
     {
@@ -95,10 +120,11 @@ public sealed class StudyRuns
         double at = GateLr(lr);
         if (g is null) return $"not measured ({GateArm.Name} / {GateControl.Name} missing)";
         string verdict = $"attention {(ClaimRules.AttentionInUse(g) ? "in use" : "not in use")}";
-        if (BagLevel is double bag)
+        if (NoContextLevel is double level)
         {
             var cs = Compare(GateArm, at, GateControl, at);
-            return $"on {TaskText}: softmax's ℓ at lr {StudyFormat.Lr(at)} − the bag-of-values level {N(bag)} = {Stat(g)}: {verdict}" +
+            string what = BagLevel is not null ? "the bag-of-values level" : "the unigram level";
+            return $"on {TaskText}: softmax's ℓ at lr {StudyFormat.Lr(at)} − {what} {N(level)} = {Stat(g)}: {verdict}" +
                    (cs is null ? "" : $" (softmax − cosine-softmax, reported: {Stat(cs)})");
         }
         return $"on {TaskText}: softmax − cosine-softmax at lr {StudyFormat.Lr(at)} = {Stat(g)}: {verdict}";
