@@ -11,6 +11,10 @@ public sealed record NamedRun(string Name, IReadOnlyList<KeyValuePair<string, Js
 {
     /// <summary>This run's seeds instead of the sweep's (a built-in study's calibration arm runs more); null: the sweep's.</summary>
     public IReadOnlyList<long>? Seeds { get; init; }
+    /// <summary>Continue an earlier run instead of starting from step 0: for a seed, the directory of the run whose last
+    /// checkpoint this run resumes from (a longer horizon of the same configuration: with a constant lr after warmup the
+    /// continued run is the longer run). Null: start afresh.</summary>
+    public Func<long?, string?>? StartFrom { get; init; }
 }
 
 /// <summary>A file a sweep's runs read that the sweep makes once, before any run (a built-in study's vocabulary learnt from
@@ -170,7 +174,7 @@ public sealed class SweepDefinition
             {
                 throw new BertLabException($"{source}: grid point {index} ({name}): {e.Message}");
             }
-            points.Add(new SweepPoint(index, name, Slug(name), settings, config.ToJson()));
+            points.Add(new SweepPoint(index, name, Slug(name), settings, config.ToJson()) { StartFrom = run.StartFrom?.Invoke(seed) });
         }
         if (points.Count > 10000) throw new BertLabException($"{source}: the grid has {points.Count} points; at most 10000 are allowed");
         return points;
@@ -231,6 +235,9 @@ public sealed class SweepDefinition
 /// <summary>One grid point: its index (the SLURM array index), a readable name, the key paths it sets and its resolved configuration.</summary>
 public sealed record SweepPoint(int Index, string Name, string Slug, IReadOnlyList<KeyValuePair<string, JsonNode?>> Settings, JsonObject Config)
 {
+    /// <summary>The run directory whose last checkpoint this point continues (<see cref="NamedRun.StartFrom"/>), or null.</summary>
+    public string? StartFrom { get; init; }
+
     /// <summary>runs/&lt;index&gt;-&lt;slug&gt; (index zero-padded to the width of the grid's largest index).</summary>
     public string DirName(int count) => $"{Index.ToString(new string('0', Math.Max(2, (count - 1).ToString(CultureInfo.InvariantCulture).Length)), CultureInfo.InvariantCulture)}-{Slug}";
 }

@@ -112,6 +112,13 @@ public sealed class SweepRunner
         }
         var configPath = Path.Combine(dir, ResolvedConfigFile);
         File.WriteAllText(configPath, p.Config.ToJsonString(Indented) + "\n");
+        if (p.StartFrom is string source && Trainer.LatestCheckpoint(dir) is null && new RunDirectory(dir).ReadSummary() is not { Status: RunStatus.Completed or RunStatus.Diverged })
+            if (ContinueFrom(source, dir, p) is string why)
+            {
+                Record(p, PointStatus.Failed(why));
+                _log($"[{p.Index}] {Rel(dir)}: failed: {why}");
+                return new PointOutcome(p.Index, Rel(dir), "refused", RunStatus.Failed, null, why);
+            }
         int configuredThreads = p.Config["run"]?["threads"]?.GetValue<int>() ?? 0;
         int threads = configuredThreads > 0 ? configuredThreads : defaultThreads;
         bool resume = Trainer.LatestCheckpoint(dir) is not null;
@@ -148,6 +155,40 @@ public sealed class SweepRunner
     {
         if (status.Attempts is null && SweepState.ReadPoint(_sweepDir, p.Index)?.Attempts is int a) status = status with { Attempts = a };
         SweepState.UpdatePoint(_sweepDir, p.Index, status);
+    }
+
+    /// <summary>
+    /// Seeds a run directory with the last checkpoint of <paramref name="source"/> (and its metrics up to that step), and this
+    /// point's configuration as run_config.json, so that the launch resumes there: the run goes on to its own (larger) step
+    /// count. Returns why it cannot (the source has no checkpoint, or it trained another configuration), else null.
+    /// </summary>
+    static string? ContinueFrom(string source, string dir, SweepPoint p)
+    {
+        if (Trainer.LatestCheckpoint(source) is not string checkpoint)
+            return $"cannot continue {source}: it has no checkpoint (was the earlier stage run with its checkpoints kept?)";
+        var saved = Path.Combine(source, Trainer.ConfigFile);
+        if (!File.Exists(saved)) return $"cannot continue {source}: no {Trainer.ConfigFile}";
+        var earlier = JsonNode.Parse(File.ReadAllText(saved))!.AsObject();
+        var wanted = (JsonObject)p.Config.DeepClone();
+        // the continued run may differ in its horizon and the cadence of its logs, evaluations and checkpoints only
+        foreach (var o in new[] { earlier, wanted })
+            if (o["run"] is JsonObject section) foreach (var k in new[] { "steps", "threads", "eval_interval", "log_interval", "checkpoint_interval", "keep_last" }) section.Remove(k);
+        if (FirstDifference(earlier, wanted, "") is string d) return $"cannot continue {source}: it trained another configuration ({d})";
+        var run = new RunDirectory(dir);
+        var into = Path.Combine(run.CheckpointsPath, Path.GetFileName(checkpoint));
+        CopyDirectory(checkpoint, into + ".tmp");
+        Directory.Move(into + ".tmp", into);
+        var metrics = Path.Combine(source, Trainer.MetricsFile);
+        if (File.Exists(metrics)) File.Copy(metrics, Path.Combine(dir, Trainer.MetricsFile), overwrite: true);
+        File.WriteAllText(Path.Combine(dir, Trainer.ConfigFile), p.Config.ToJsonString(Indented) + "\n");
+        return null;
+    }
+
+    static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.EnumerateFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)), overwrite: true);
+        foreach (var d in Directory.EnumerateDirectories(from)) CopyDirectory(d, Path.Combine(to, Path.GetFileName(d)));
     }
 
     /// <summary>Makes the sweep's missing setup files (<see cref="SweepDefinition.Setup"/>), one process at a time.</summary>
