@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Model;
+using BertLab.IO;
 
 namespace BertLab.Experiments;
 
@@ -55,7 +56,7 @@ public static class SweepState
                 ["status"] = "pending",
             }).ToArray()),
         };
-        BertCheckpoint.WriteAtomically(path, o.ToJsonString(Indented) + "\n");
+        AtomicFile.WriteText(path, o.ToJsonString(Indented) + "\n");
     }
 
     /// <summary>runs/&lt;index&gt;-&lt;slug&gt;, relative to the sweep directory.</summary>
@@ -78,6 +79,6 @@ public static class SweepState
                     ?? throw new BertLabException($"{PathOf(sweepDir)}: no point {index}");
         foreach (var k in new[] { "status", "step", "reason", "error", "attempts", "exit_code" }) point.Remove(k);
         foreach (var (k, v) in status) point[k] = v?.DeepClone();
-        BertCheckpoint.WriteAtomically(PathOf(sweepDir), o.ToJsonString(Indented) + "\n");
+        AtomicFile.WriteText(PathOf(sweepDir), o.ToJsonString(Indented) + "\n");
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Model;
+using BertLab.IO;
 
 namespace BertLab.Training;
 
@@ -53,15 +54,15 @@ public sealed class RunDirectory
         if (File.Exists(Root)) throw new BertLabException($"{Root} is a file, not a run directory; choose another --out");
         Create();
         var path = Path.Combine(Root, LockFile);
-        return Experiments.FileLock.TryAcquireNamed(path)
-            ?? throw new BertLabException($"{Root} is in use by another bertlab process (PID {Experiments.FileLock.Owner(path)}); wait for it to end, stop it, or choose another --out");
+        return FileLock.TryAcquireNamed(path)
+            ?? throw new BertLabException($"{Root} is in use by another bertlab process (PID {FileLock.Owner(path)}); wait for it to end, stop it, or choose another --out");
     }
 
     /// <summary>True when the directory already holds a run (a summary or a checkpoint).</summary>
     public bool HoldsRun => File.Exists(SummaryPath) || LatestCheckpoint() is not null;
 
     public void WriteConfig(RunConfig config) =>
-        WriteAtomically(ConfigPath, config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteText(ConfigPath, config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
     /// <summary>The saved configuration, as JSON to apply overrides to (resume).</summary>
     public JsonObject ReadConfigJson()
@@ -88,12 +89,12 @@ public sealed class RunDirectory
             try { return JsonNode.Parse(l)?[MetricKeys.Step]?.GetValue<int>() <= step; }
             catch (JsonException) { return false; }
         }).ToList();
-        WriteAtomically(MetricsPath, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
+        AtomicFile.WriteText(MetricsPath, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
     }
 
     // ---- summary.json
 
-    public void WriteSummary(RunSummary summary) => WriteAtomically(SummaryPath, summary.ToJsonText());
+    public void WriteSummary(RunSummary summary) => AtomicFile.WriteText(SummaryPath, summary.ToJsonText());
 
     /// <summary>The run's summary; null when there is none (or it is not a complete summary).</summary>
     public RunSummary? ReadSummary() => RunSummary.TryRead(SummaryPath);
@@ -134,7 +135,7 @@ public sealed class RunDirectory
         var name = $"{CheckpointPrefix}{step:D8}";
         var tmp = Path.Combine(CheckpointsPath, ".tmp-" + name);
         var final = Path.Combine(CheckpointsPath, name);
-        FileFailure.WriteDirectoryAtomically(final, tmp, t =>
+        AtomicFile.WriteDirectory(final, tmp, t =>
         {
             write(t);
             File.WriteAllText(Path.Combine(t, StateFile), state.ToJsonString());
@@ -166,10 +167,7 @@ public sealed class RunDirectory
     public string WriteModel(Action<string> write)
     {
         var dir = ModelPath;
-        FileFailure.WriteDirectoryAtomically(dir, dir + ".tmp", write);
+        AtomicFile.WriteDirectory(dir, dir + ".tmp", write);
         return dir;
     }
-
-    /// <summary>Replaces a file by writing a temporary beside it, then renaming.</summary>
-    public static void WriteAtomically(string path, string text) => BertCheckpoint.WriteAtomically(path, text);
 }
