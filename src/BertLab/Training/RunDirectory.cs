@@ -24,8 +24,8 @@ public sealed class RunDirectory
     public const string SummaryFile = "summary.json";
     public const string CheckpointsDir = "checkpoints";
     public const string ModelDir = "model";
-    /// <summary>BertLab's own per-checkpoint state (step, RNG, data position, guard). Not Hugging Face's trainer_state.json:
-    /// another schema, so another name.</summary>
+    /// <summary>BertLab's own per-checkpoint state (<see cref="TrainerState"/>: step, RNG, data position, divergence guard,
+    /// stability diagnostics). Not Hugging Face's trainer_state.json: another schema, so another name.</summary>
     public const string StateFile = "bertlab_state.json";
     /// <summary>The state file's name before it was renamed; still read on resume.</summary>
     public const string LegacyStateFile = "trainer_state.json";
@@ -129,7 +129,7 @@ public sealed class RunDirectory
     /// last, as the state file that marks it complete), then renames it to step-N: a kill mid-write never leaves a step-N
     /// that loads wrongly. Returns the checkpoint's path.
     /// </summary>
-    public string WriteCheckpoint(int step, Action<string> write, JsonObject state)
+    public string WriteCheckpoint(int step, Action<string> write, TrainerState state)
     {
         FileFailure.CreateDirectory(CheckpointsPath);
         var name = $"{CheckpointPrefix}{step:D8}";
@@ -138,20 +138,16 @@ public sealed class RunDirectory
         AtomicFile.WriteDirectory(final, tmp, t =>
         {
             write(t);
-            File.WriteAllText(Path.Combine(t, StateFile), state.ToJsonString());
+            File.WriteAllText(Path.Combine(t, StateFile), state.ToJson());
         });
         return final;
     }
 
-    /// <summary>The state saved with a checkpoint.</summary>
-    public static JsonObject ReadCheckpointState(string checkpointDir)
+    /// <summary>The state saved with a checkpoint (a corrupt one: a <see cref="BertLabException"/> naming the checkpoint and the file).</summary>
+    public static TrainerState ReadCheckpointState(string checkpointDir)
     {
         var path = StatePath(checkpointDir) ?? throw new BertLabException($"{checkpointDir}: no {StateFile}");
-        try { return JsonNode.Parse(File.ReadAllText(path))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
-        {
-            throw new BertLabException($"{checkpointDir}: corrupt {Path.GetFileName(path)}: {e.Message}");
-        }
+        return TrainerState.Parse(File.ReadAllText(path), $"{checkpointDir}: corrupt {Path.GetFileName(path)}");
     }
 
     /// <summary>Keeps the last <paramref name="keepLast"/> checkpoints and the one at <paramref name="protectedStep"/> (the best).</summary>
