@@ -200,6 +200,70 @@ public sealed class Trainer
         return run;
     }
 
+    /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
+    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
+        long LiveTensors, long CreatedOutsideScope, double Lr);
+
+    /// <summary>
+    /// One optimiser step over run.accumulation micro-batches, in its own dispose scope: the learning rate, the batches
+    /// (token counts come from the loader, on the host), the gradients, clipping, and the optimiser step unless the loss
+    /// or the norm is non-finite (the divergence rules then end the run). The loss and gradient norm reach the host every
+    /// step (the divergence rules read them), accuracy and penalty on logged steps only.
+    /// </summary>
+    StepResult TrainStep(RunState run, int step, bool logStep)
+    {
+        double lr = _config.Optimizer.Lr * run.Schedule.Factor(step);
+        run.Optimizer.SetLearningRate(lr);
+        Parallel?.BeforeStep(_config.Run.Seed, step);
+        using var scope = NewDisposeScope();
+        run.Model.train();
+        var batches = new List<MlmBatch>();
+        for (int i = 0; i < _config.Run.Accumulation; i++)
+        {
+            var batch = _data.NextTrain(_config.Run.BatchSize);
+            run.Lengths.Add(batch);
+            batches.Add(batch.To(run.Device));
+        }
+        long tokens = batches.Sum(b => b.RealTokens);
+        run.Optimizer.ZeroGrad();
+        var g = AccumulateGradients(run.Model, batches, _config.Run.MaskedOnlyLogits, logStep, GlobalMaskedTokens(batches), _precision);
+        Parallel?.SumGradients(run.Model.parameters().ToList());
+        var norm = run.Optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
+        double lossValue = g.Loss.item<float>();
+        double normValue = norm.item<float>();
+        double correct = logStep ? g.Correct.item<long>() : 0;
+        double? penalty = logStep ? g.Penalty?.item<float>() : null;
+        SumOverRanks(ref lossValue, ref correct, ref tokens, ref penalty);
+        // A non-finite step is never applied to the weights (the divergence rules then end the run).
+        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) run.Optimizer.Step();
+        foreach (var b in batches) b.Dispose();
+        run.IntervalTokens += tokens;
+        run.TokensSeen += tokens;
+        var stats = DisposeScopeManager.Statistics.TensorStatistics;
+        return new StepResult(lossValue, logStep ? correct / Math.Max(1, g.Masked) : double.NaN, normValue, tokens, penalty, g.Statistics,
+            stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount, lr);
+    }
+
+    /// <summary>Data-parallel: the masked tokens of the global batch (all ranks), by which the loss is normalised (gradients
+    /// are then summed over ranks); null in one process.</summary>
+    long? GlobalMaskedTokens(List<MlmBatch> batches)
+    {
+        if (Parallel is null) return null;
+        var count = new double[] { batches.Sum(b => b.SelectedTokens) };
+        Parallel.SumAll(count);
+        return (long)count[0];
+    }
+
+    /// <summary>Data-parallel: the step's loss, correct predictions, tokens and penalty summed over ranks (every rank gets the totals).</summary>
+    void SumOverRanks(ref double loss, ref double correct, ref long tokens, ref double? penalty)
+    {
+        if (Parallel is null) return;
+        var sums = new double[] { loss, correct, tokens, penalty ?? 0 };
+        Parallel.SumAll(sums);
+        (loss, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
+        if (penalty is not null) penalty = sums[3];
+    }
+
     /// <summary>
     /// The native-memory cadence: libtorch's tensors are freed when .NET finalises their handles, so a collection every
     /// 10 steps (and before every memory reading, see <see cref="LogRecord"/>) keeps resident memory flat.
@@ -264,70 +328,6 @@ public sealed class Trainer
         if (!Writes) return;
         var path = SaveCheckpoint(run, done);
         _observer.OnCheckpoint(path);
-    }
-
-    /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
-    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
-        long LiveTensors, long CreatedOutsideScope, double Lr);
-
-    /// <summary>
-    /// One optimiser step over run.accumulation micro-batches, in its own dispose scope: the learning rate, the batches
-    /// (token counts come from the loader, on the host), the gradients, clipping, and the optimiser step unless the loss
-    /// or the norm is non-finite (the divergence rules then end the run). The loss and gradient norm reach the host every
-    /// step (the divergence rules read them), accuracy and penalty on logged steps only.
-    /// </summary>
-    StepResult TrainStep(RunState run, int step, bool logStep)
-    {
-        double lr = _config.Optimizer.Lr * run.Schedule.Factor(step);
-        run.Optimizer.SetLearningRate(lr);
-        Parallel?.BeforeStep(_config.Run.Seed, step);
-        using var scope = NewDisposeScope();
-        run.Model.train();
-        var batches = new List<MlmBatch>();
-        for (int i = 0; i < _config.Run.Accumulation; i++)
-        {
-            var batch = _data.NextTrain(_config.Run.BatchSize);
-            run.Lengths.Add(batch);
-            batches.Add(batch.To(run.Device));
-        }
-        long tokens = batches.Sum(b => b.RealTokens);
-        run.Optimizer.ZeroGrad();
-        var g = AccumulateGradients(run.Model, batches, _config.Run.MaskedOnlyLogits, logStep, GlobalMaskedTokens(batches), _precision);
-        Parallel?.SumGradients(run.Model.parameters().ToList());
-        var norm = run.Optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
-        double lossValue = g.Loss.item<float>();
-        double normValue = norm.item<float>();
-        double correct = logStep ? g.Correct.item<long>() : 0;
-        double? penalty = logStep ? g.Penalty?.item<float>() : null;
-        SumOverRanks(ref lossValue, ref correct, ref tokens, ref penalty);
-        // A non-finite step is never applied to the weights (the divergence rules then end the run).
-        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) run.Optimizer.Step();
-        foreach (var b in batches) b.Dispose();
-        run.IntervalTokens += tokens;
-        run.TokensSeen += tokens;
-        var stats = DisposeScopeManager.Statistics.TensorStatistics;
-        return new StepResult(lossValue, logStep ? correct / Math.Max(1, g.Masked) : double.NaN, normValue, tokens, penalty, g.Statistics,
-            stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount, lr);
-    }
-
-    /// <summary>Data-parallel: the masked tokens of the global batch (all ranks), by which the loss is normalised (gradients
-    /// are then summed over ranks); null in one process.</summary>
-    long? GlobalMaskedTokens(List<MlmBatch> batches)
-    {
-        if (Parallel is null) return null;
-        var count = new double[] { batches.Sum(b => b.SelectedTokens) };
-        Parallel.SumAll(count);
-        return (long)count[0];
-    }
-
-    /// <summary>Data-parallel: the step's loss, correct predictions, tokens and penalty summed over ranks (every rank gets the totals).</summary>
-    void SumOverRanks(ref double loss, ref double correct, ref long tokens, ref double? penalty)
-    {
-        if (Parallel is null) return;
-        var sums = new double[] { loss, correct, tokens, penalty ?? 0 };
-        Parallel.SumAll(sums);
-        (loss, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
-        if (penalty is not null) penalty = sums[3];
     }
 
     /// <summary>What <see cref="AccumulateGradients"/> leaves besides the gradients.</summary>
