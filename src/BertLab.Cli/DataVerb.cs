@@ -3,6 +3,7 @@ using System.Diagnostics;
 using BertLab.Data;
 using BertLab.Text;
 using Spectre.Console;
+using BertLab.IO;
 
 namespace BertLab.Cli;
 
@@ -62,7 +63,7 @@ public sealed class DataVerb : IVerb
             if (r.GetValue(json) is { } path)
             {
                 var json = report.ToJson();
-                FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
+                AtomicFile.Write(path, tmp => File.WriteAllText(tmp, json));
                 AnsiConsole.MarkupLine($"report written to [blue]{Markup.Escape(path)}[/]");
             }
             return r.GetValue(strict) && report.Warnings.Count > 0 ? 1 : 0;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using BertLab.Model;
 using BertLab.Runtime;
 using Spectre.Console;
+using BertLab.IO;
 
 namespace BertLab.Cli;
 
@@ -48,6 +49,6 @@ public static class TextArrayFile
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        BertCheckpoint.WriteAtomically(path, text);
+        AtomicFile.WriteText(path, text);
     }
 }

@@ -19,17 +19,19 @@ public sealed class FinetuneVerb : IVerb
         var data = Verb.Opt<string?>("--data", "Folder with the task's files, for GLUE tasks (glue_data/ or glue_data/MRPC); default: $GLUE_DIR, or the embedded copy");
         var from = new Option<string>("--from") { Description = "Model folder to start from (config.json + model.safetensors [+ vocab.txt]): a BertLab or Hugging Face BERT", Required = true };
         var output = Verb.Opt<string?>("--out", "Output folder: results.json and the best fine-tuned model (default: runs/finetune-<task>)");
-        var epochs = Verb.Opt("--epochs", "Training epochs; dev is evaluated after each, the best epoch counts", () => 3);
-        var lr = Verb.Opt("--lr", "Peak learning rate (AdamW, linear warm-up over 10% of the steps, then linear decay)", () => 2e-5);
-        var batch = Verb.Opt("--batch-size", "Training batch size", () => 32);
-        var maxLength = Verb.Opt("--max-length", "Tokens per example including [CLS]/[SEP]; longer texts are truncated", () => 128);
-        var seeds = Verb.Opt("--seeds", "Number of seeds (1..N); metrics are the median over seeds, with their spread", () => 1);
+        // the defaults are FineTuneOptions' (BERT's GLUE recipe), declared there once
+        var d = new FineTuneOptions();
+        var epochs = Verb.Opt("--epochs", "Training epochs; dev is evaluated after each, the best epoch counts", () => d.Epochs);
+        var lr = Verb.Opt("--lr", $"Peak learning rate (AdamW, linear warm-up over {Math.Round(d.WarmupRatio * 100, 2)}% of the steps, then linear decay)", () => d.LearningRate);
+        var batch = Verb.Opt("--batch-size", "Training batch size", () => d.BatchSize);
+        var maxLength = Verb.Opt("--max-length", "Tokens per example including [CLS]/[SEP]; longer texts are truncated", () => d.MaxLength);
+        var seeds = Verb.Opt("--seeds", "Number of seeds (1..N); metrics are the median over seeds, with their spread", () => d.Seeds.Count);
         var device = Verb.Opt("--device", "cpu or cuda", () => "cpu");
         var threads = Verb.Opt("--threads", "CPU threads for libtorch (0 = libtorch's default)", () => 0);
-        var weightDecay = Verb.Opt("--weight-decay", "Decoupled weight decay (not on biases and LayerNorm)", () => 0.01);
-        var warmup = Verb.Opt("--warmup-ratio", "Fraction of the steps spent warming the learning rate up", () => 0.1);
-        var maxTrain = Verb.Opt("--max-train-examples", "Use only the first N training examples (0 = all), for quick runs", () => 0);
-        var noSave = Verb.Opt("--no-save", "Do not write the fine-tuned model (results.json only)", () => false);
+        var weightDecay = Verb.Opt("--weight-decay", "Decoupled weight decay (not on biases and LayerNorm)", () => d.WeightDecay);
+        var warmup = Verb.Opt("--warmup-ratio", "Fraction of the steps spent warming the learning rate up", () => d.WarmupRatio);
+        var maxTrain = Verb.Opt("--max-train-examples", "Use only the first N training examples (0 = all), for quick runs", () => d.MaxTrainExamples);
+        var noSave = Verb.Opt("--no-save", "Do not write the fine-tuned model (results.json only)", () => !d.SaveModel);
 
         var cmd = new Command("finetune", "Fine-tune a BERT model on a classification or regression task and report the task's official metrics (median over seeds)");
         foreach (var o in new Option[] { task, data, from, output, epochs, lr, batch, maxLength, seeds, device, threads, weightDecay, warmup, maxTrain, noSave })
@@ -39,7 +41,6 @@ public sealed class FinetuneVerb : IVerb
             TorchRuntime.Initialize(r.GetValue(threads));
             var dev = TorchRuntime.Device(r.GetValue(device)!);
             int seedCount = r.GetValue(seeds);
-            if (seedCount < 1) throw new BertLabException($"--seeds must be at least 1, got {seedCount}");
             var options = new FineTuneOptions
             {
                 Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr), BatchSize = r.GetValue(batch),

@@ -7,6 +7,7 @@ using BertLab.Runtime;
 using BertLab.Text;
 using BertLab.Training;
 using Spectre.Console;
+using BertLab.IO;
 
 namespace BertLab.Cli;
 
@@ -81,7 +82,7 @@ public sealed class PredictVerb : IVerb
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        FileFailure.WriteAtomically(path, tmp => WriteLines(tmp, p, config));
+        AtomicFile.Write(path, tmp => WriteLines(tmp, p, config));
     }
 
     static void WriteLines(string path, SequencePredictions p, BertConfig config)

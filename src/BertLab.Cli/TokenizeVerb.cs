@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using BertLab.Text;
+using BertLab.IO;
 
 namespace BertLab.Cli;
 
@@ -94,7 +95,7 @@ public sealed class TokenizeVerb : IVerb
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        FileFailure.WriteAtomically(path, tmp =>
+        AtomicFile.Write(path, tmp =>
         {
             using var stream = File.Create(tmp);
             using var writer = new Utf8JsonWriter(stream);

@@ -32,25 +32,16 @@ public sealed class TrainVerb : IVerb
         foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, precision, threads, set }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
-            // Under mpirun/srun with several processes: data-parallel training, one rank per process (see MpiDataParallel).
-            var parallel = MpiDataParallel.StartIfLaunched();
-            if (parallel is null) return Train(r, null);
-            if (parallel.Rank > 0) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
-            int code;
-            try { code = Train(r, parallel); }
-            catch (Exception e)
-            {
-                // One rank failing stops all of them at once, with this rank's message (no rank is left waiting).
-                Verb.Error($"rank {parallel.Rank} of {parallel.Size}: " + (Verb.IsUserError(e) ? e.Message : e.ToString()));
-                parallel.Abort(Verb.IsUserError(e) ? ExitCodes.UserError : ExitCodes.Failed);
-                throw;
-            }
-            parallel.Dispose();
-            return code;
+            // Under mpirun/srun with several processes: data-parallel training, one rank per process (TrainingProcess).
+            using var process = TrainingProcess.Start();
+            if (!process.Writes) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+            return process.Run(() => Train(r, process),
+                e => (Verb.IsUserError(e) ? e.Message : e.ToString(), Verb.IsUserError(e) ? ExitCodes.UserError : ExitCodes.Failed),
+                Verb.Error);
         });
         return cmd;
 
-        int Train(ParseResult r, MpiDataParallel? parallel)
+        int Train(ParseResult r, TrainingProcess process)
         {
             string? resumeDir = r.GetValue(resume);
             JsonObject json = TrainingSession.LoadConfigJson(r.GetValue(config), resumeDir);
@@ -66,48 +57,30 @@ public sealed class TrainVerb : IVerb
             var runConfig = RunConfig.FromJson(json);
             var runDirectory = TrainingSession.ChooseRunDirectory(resumeDir, r.GetValue(output), runConfig);
             string runDir = runDirectory.Root;
-            // One process owns a run directory (rank 0 for a data-parallel run); a resume is checked before any file changes.
-            using var owner = parallel is { Rank: > 0 } ? null : TrainingSession.Claim(runDirectory, resumeDir is not null);
+            // A resume is checked before any file changes.
+            using var owner = process.Claim(runDirectory, resumeDir is not null);
             if (resumeDir is not null && TrainingSession.CheckResume(runDirectory, runConfig) is string nothingToDo)
             {
                 AnsiConsole.MarkupLine(Markup.Escape(nothingToDo));
                 return ExitCodes.Ok;
             }
-            if (parallel is not null) TrainingSession.ShareThreads(runConfig, MpiDataParallel.LocalSize());
+            process.ShareCores(runConfig);
             TorchRuntime.Initialize(runConfig.Run.Threads);
             var console = new ConsoleObserver();
             AnsiConsole.MarkupLine($"[bold]bertlab train[/] → {Markup.Escape(Path.GetFullPath(runDir))}");
             AnsiConsole.MarkupLine($"  {Markup.Escape(TorchRuntime.Describe())}");
-            if (parallel is not null)
-                AnsiConsole.MarkupLine($"  data-parallel over {parallel.Size} MPI ranks ({Markup.Escape(parallel.Library)}): global batch {parallel.Size} × {runConfig.Run.BatchSize} × {runConfig.Run.Accumulation} = {parallel.Size * runConfig.Run.BatchSize * runConfig.Run.Accumulation} sequences");
-            // Rank 0 prepares the shared data cache first; the others then find it up to date.
-            if (parallel is { Rank: > 0 }) parallel.Barrier();
-            var data = PretrainingData.OpenSource(runConfig, runDir, out var vocabPath, console.OnMessage, console.OnPrepareProgress);
-            using var openData = data as IDisposable;
-            if (parallel is { Rank: 0 }) parallel.Barrier();
-            IBatchSource source = parallel is null ? data
-                : data is ShardBatchSource shards ? new RankSliceBatchSource(shards, parallel.Rank, parallel.Size)
-                : throw new BertLabException("data-parallel training reads text shards; data.synthetic runs in one process");
-            // TensorBoard event files in runDir/tensorboard (rank 0 alone writes, as with every other file)
-            using var tensorBoard = parallel is null or { Rank: 0 } ? new TensorBoardObserver(runDir) : null;
+            if (process.Describe(runConfig) is string group) AnsiConsole.MarkupLine($"  {Markup.Escape(group)}");
+            var source = process.OpenData(runConfig, runDir, out var vocabPath, console.OnMessage, console.OnPrepareProgress);
+            using var openData = source as IDisposable;
+            // TensorBoard event files in runDir/tensorboard (written, as every other file, by the process that writes)
+            using var tensorBoard = process.Writes ? new TensorBoardObserver(runDir) : null;
             ITrainingObserver observer = tensorBoard is null ? console : new TrainingObservers(console, tensorBoard);
             // Ctrl-C / SIGTERM: finish the step, checkpoint, summary "stopped", exit 130 / 143 (a second signal: at once).
             StopSignal.Install(console.OnMessage);
-            var trainer = new Trainer(runConfig, runDir, source, vocabPath, observer) { Parallel = parallel, StopRequested = () => StopAgreed(parallel) };
-            var summary = trainer.Run(resume: resumeDir is not null);
+            var summary = process.Trainer(runConfig, runDir, source, vocabPath, observer).Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
             return summary.Status == RunStatus.Stopped && StopSignal.Requested ? StopSignal.ExitCode : ExitCodes.For(summary.Status);
         }
-    }
-
-    /// <summary>Whether to stop before the next step: this process's signal, and under data-parallel training any rank's
-    /// (summed across ranks every step, so that all ranks stop at the same step and none waits for the others).</summary>
-    static string? StopAgreed(MpiDataParallel? parallel)
-    {
-        if (parallel is null) return StopSignal.Name;
-        var flag = new double[] { StopSignal.Requested ? 1 : 0 };
-        parallel.SumAll(flag);
-        return flag[0] > 0 ? StopSignal.Name ?? "a signal to another rank" : null;
     }
 
     /// <summary>Progress lines: step, loss, accuracy, tokens/s, ETA; validation results; checkpoints.</summary>

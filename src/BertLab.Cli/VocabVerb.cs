@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using BertLab.Text;
+using BertLab.IO;
 
 namespace BertLab.Cli;
 
@@ -47,7 +48,7 @@ public sealed class VocabVerb : IVerb
             var path = r.GetValue(output)!;
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (dir is not null) Directory.CreateDirectory(dir);
-            FileFailure.WriteAtomically(path, learnt.Save);
+            AtomicFile.Write(path, learnt.Save);
             Console.WriteLine($"{trainer.TotalWords:N0} words ({trainer.DistinctWords:N0} distinct) counted in {counted:F1} s; " +
                               $"{learnt.Count:N0} tokens learnt in {sw.Elapsed.TotalSeconds - counted:F1} s → {path}");
             if (learnt.Count < options.VocabSize)

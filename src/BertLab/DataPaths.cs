@@ -1,3 +1,5 @@
+using BertLab.Runtime;
+
 namespace BertLab;
 
 /// <summary>Finds BertLab's embedded defaults (the repository's data/ folder, or a copy next to the program).</summary>
@@ -8,8 +10,7 @@ public static class DataPaths
     {
         get
         {
-            var env = Environment.GetEnvironmentVariable("BERTLAB_DATA");
-            if (!string.IsNullOrEmpty(env)) return env;
+            if (EnvironmentVariables.Data.Value is string env) return env;
             foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
             {
                 for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

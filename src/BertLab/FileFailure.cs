@@ -4,7 +4,7 @@ namespace BertLab;
 
 /// <summary>
 /// I/O failures (disk full, read-only file system, a folder where a file belongs, permission denied, …) as one message
-/// naming the user's path and the cause, and atomic writes that never leave their temporary behind nor name it.
+/// naming the user's path and the cause. Atomic writes, which report their failures this way: <see cref="IO.AtomicFile"/>.
 /// </summary>
 public static class FileFailure
 {
@@ -64,52 +64,6 @@ public static class FileFailure
 
     /// <summary>A <see cref="BertLabException"/> saying that <paramref name="path"/> could not be written, and why.</summary>
     public static BertLabException Wrap(Exception e, string path, string action = "write") => new(Describe(e, path, action), e);
-
-    /// <summary>
-    /// Writes <paramref name="path"/> through a temporary in the same folder (<c>path.tmp-PID</c>) renamed over it when
-    /// complete: the previous file stays intact on failure, the temporary is removed, and a file-system failure comes back
-    /// as a <see cref="BertLabException"/> naming <paramref name="path"/> (not the temporary) and the cause.
-    /// </summary>
-    public static void WriteAtomically(string path, Action<string> writeTemporary)
-    {
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            if (Directory.Exists(path)) throw new BertLabException($"cannot write {path}: is a directory");
-            writeTemporary(tmp);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (Exception e)
-        {
-            TryDelete(tmp);
-            if (IsFileFailure(e)) throw Wrap(e, path);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Writes a folder under the temporary name <paramref name="temporary"/> (e.g. checkpoints/.tmp-step-N), then renames it
-    /// to <paramref name="path"/>, replacing an older one. On failure the temporary folder is removed and a file-system
-    /// failure comes back as a <see cref="BertLabException"/> naming <paramref name="path"/> and the cause.
-    /// </summary>
-    public static void WriteDirectoryAtomically(string path, string temporary, Action<string> writeTemporary)
-    {
-        try
-        {
-            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-            writeTemporary(temporary);
-            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-            Directory.Move(temporary, path);
-        }
-        catch (Exception e)
-        {
-            try { if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true); }
-            catch (Exception cleanup) when (IsFileFailure(cleanup)) { }
-            if (e is BertLabException { InnerException: { } inner } && IsFileFailure(inner)) throw Wrap(inner, path);
-            if (IsFileFailure(e)) throw Wrap(e, path);
-            throw;
-        }
-    }
 
     /// <summary>Creates a folder (and its parents) for output, with one clear message when it cannot be.</summary>
     public static void CreateDirectory(string path)

@@ -139,7 +139,7 @@ public sealed class DataPreparer(ITokenizer tokenizer, PrepareOptions? options =
         ulong validationThreshold = (ulong)(o.ValidationFraction * ulong.MaxValue);
         var seen = new HashSet<ulong>();
         long written = 0;
-        FileFailure.WriteAtomically(outPath, tmp =>
+        BertLab.IO.AtomicFile.Write(outPath, tmp =>
         {
             using var writer = new StreamWriter(tmp, false, new System.Text.UTF8Encoding(false));
             bool keep = false, open = false;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using BertLab.IO;
 
 namespace BertLab.Data;
 
@@ -62,7 +63,7 @@ public sealed record ShardManifest
     {
         var path = Path.Combine(directory, FileName);
         var json = JsonSerializer.Serialize(this, Json);
-        FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
+        AtomicFile.Write(path, tmp => File.WriteAllText(tmp, json));
     }
 
     public static ShardManifest Load(string directory)

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using BertLab.Text;
 
 namespace BertLab.Data;
 

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using BertLab.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Distributed;
 
@@ -38,25 +39,16 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         _mpi = mpi;
         Rank = mpi.Rank;
         Size = mpi.Size;
-        double mb = ReadDouble("BERTLAB_MPI_BUCKET_MB", 16);
+        double mb = EnvironmentVariables.MpiBucketMb.NonNegative(16);
         _bucketElements = (int)Math.Clamp(mb * 1024 * 1024 / sizeof(float), 1024, int.MaxValue / 2);
-        _profile = Environment.GetEnvironmentVariable("BERTLAB_MPI_PROFILE") == "1";
-        _timeoutSeconds = ReadDouble("BERTLAB_MPI_TIMEOUT_S", 1800);
+        _profile = EnvironmentVariables.MpiProfile.IsOn;
+        _timeoutSeconds = EnvironmentVariables.MpiTimeoutS.NonNegative(1800);
         _bucket = zeros(_bucketElements, dtype: ScalarType.Float32);
         if (_timeoutSeconds > 0)
         {
             _watchdog = new Thread(Watch) { IsBackground = true, Name = "mpi-watchdog" };
             _watchdog.Start();
         }
-    }
-
-    static double ReadDouble(string name, double fallback)
-    {
-        var text = Environment.GetEnvironmentVariable(name);
-        if (string.IsNullOrWhiteSpace(text)) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < 0)
-            throw new BertLabException($"environment variable {name}={text}: expected a non-negative number");
-        return v;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using BertLab.Runtime;
 
 namespace BertLab.Distributed;
 
@@ -67,7 +68,7 @@ public sealed unsafe class MpiNative
     public static MpiNative? TryLoad(out string? error)
     {
         error = null;
-        var candidates = Environment.GetEnvironmentVariable("BERTLAB_MPI_LIBRARY") is { Length: > 0 } env
+        var candidates = EnvironmentVariables.MpiLibrary.Value is string env
             ? new[] { env } : new[] { "libmpi.so.40", "libmpi.so" };
         var errors = new List<string>();
         foreach (var name in candidates)

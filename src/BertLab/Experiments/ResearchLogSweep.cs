@@ -120,7 +120,7 @@ public static class ResearchLogSweep
             list.Add(new SweepArtifact(task.ArtifactPath(CorpusTask.VocabularyFile), $"a {size:N0}-piece WordPiece vocabulary learnt from the corpus", log =>
             {
                 var vocab = BertLab.Data.StudyVocabulary.Learn(files(), size);
-                FileFailure.WriteAtomically(task.ArtifactPath(CorpusTask.VocabularyFile), vocab.Save);
+                BertLab.IO.AtomicFile.Write(task.ArtifactPath(CorpusTask.VocabularyFile), vocab.Save);
             }));
         if (plan.Arms.Any(a => a.Arm.Shape == ArmShape.StrippedCorpus))
             list.Add(new SweepArtifact(task.ArtifactPath(CorpusTask.StrippedCorpusFile), "the corpus's training documents with their punctuation stripped", log =>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Training;
+using BertLab.IO;
 
 namespace BertLab.Experiments;
 

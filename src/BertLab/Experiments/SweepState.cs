@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Model;
+using BertLab.IO;
 
 namespace BertLab.Experiments;
 
@@ -59,7 +60,7 @@ public static class SweepState
                 return (JsonNode?)point;
             }).ToArray()),
         };
-        BertCheckpoint.WriteAtomically(path, o.ToJsonString(Indented) + "\n");
+        AtomicFile.WriteText(path, o.ToJsonString(Indented) + "\n");
     }
 
     /// <summary>runs/&lt;index&gt;-&lt;slug&gt;, relative to the sweep directory.</summary>
@@ -79,7 +80,7 @@ public static class SweepState
         using var _ = FileLock.Acquire(Path.Combine(sweepDir, LockName), LockTimeout);
         var o = Read(sweepDir);
         status.WriteTo(Point(o, index) ?? throw new BertLabException($"{PathOf(sweepDir)}: no point {index}"));
-        BertCheckpoint.WriteAtomically(PathOf(sweepDir), o.ToJsonString(Indented) + "\n");
+        AtomicFile.WriteText(PathOf(sweepDir), o.ToJsonString(Indented) + "\n");
     }
 
     /// <summary>The recorded status of one point; null when the plan has no such point.</summary>

@@ -1,6 +1,7 @@
 using BertLab.Text;
 using TorchSharp;
 using static TorchSharp.torch;
+using BertLab.IO;
 
 namespace BertLab.Model;
 
@@ -179,7 +180,7 @@ public static class BertCheckpoint
         config.Architectures = new List<string> { model.GetType().Name };
         var weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         SafetensorsFile.Save(Path.Combine(dir, WeightsFile), weights);
-        WriteAtomically(Path.Combine(dir, ConfigFile), config.ToJson() + "\n");
+        AtomicFile.WriteText(Path.Combine(dir, ConfigFile), config.ToJson() + "\n");
         var vocab = vocabPath ?? Vocabulary.DefaultPath;
         if (Directory.Exists(vocab)) vocab = Path.Combine(vocab, VocabFile);
         var dest = Path.Combine(dir, VocabFile);
@@ -203,10 +204,5 @@ public static class BertCheckpoint
         if (ModelFiles.IsEmbeddingModel(architecture)) ModelFiles.WriteSentenceTransformers(dir, config, casing ?? true);
         if (!config.Attention.IsBertSoftmax) ModelFiles.WriteRemoteCode(dir);
         ModelFiles.WriteCard(dir, config, architecture, casing, card);
-    }
-
-    public static void WriteAtomically(string path, string text)
-    {
-        FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, text));
     }
 }

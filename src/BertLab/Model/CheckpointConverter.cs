@@ -1,6 +1,7 @@
 using BertLab.Model.Onnx;
 using BertLab.Text;
 using TorchSharp;
+using BertLab.IO;
 
 namespace BertLab.Model;
 
@@ -161,7 +162,7 @@ public static class CheckpointConverter
         }
         if (vocab.Count < config.VocabSize)
             notes.Add($"the vocabulary has {vocab.Count} tokens, fewer than vocab_size {config.VocabSize} (the extra embedding rows are unused)");
-        FileFailure.WriteAtomically(dest, vocab.Save);
+        AtomicFile.Write(dest, vocab.Save);
         return label ?? (vocabPath is null ? $"default ({Vocabulary.DefaultPath})" : Path.GetFullPath(vocabPath));
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using BertLab.Data;
 using BertLab.Text;
+using BertLab.IO;
 
 namespace BertLab.Model;
 
@@ -63,7 +64,7 @@ public static class ModelFiles
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, Indented)) body(w);
-        BertCheckpoint.WriteAtomically(path, Encoding.UTF8.GetString(stream.ToArray()) + "\n");
+        AtomicFile.WriteText(path, Encoding.UTF8.GetString(stream.ToArray()) + "\n");
     }
 
     /// <summary>tokenizer.json (Hugging Face tokenizers: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing),
@@ -301,7 +302,7 @@ public static class ModelFiles
             foreach (var (k, v) in v2) y.Append($"| {k} | {Num(v)} |\n");
             y.Append('\n');
         }
-        BertCheckpoint.WriteAtomically(Path.Combine(dir, CardFile), y.ToString());
+        AtomicFile.WriteText(Path.Combine(dir, CardFile), y.ToString());
 
         static string Num(double v) => double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : ".nan";
     }
@@ -320,7 +321,7 @@ public static class ModelFiles
             using var stream = assembly.GetManifestResourceStream("BertLab.Python." + name)
                 ?? throw new InvalidOperationException($"embedded resource BertLab.Python.{name} is missing");
             using var reader = new StreamReader(stream);
-            BertCheckpoint.WriteAtomically(Path.Combine(dir, name), reader.ReadToEnd());
+            AtomicFile.WriteText(Path.Combine(dir, name), reader.ReadToEnd());
         }
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
+using BertLab.IO;
 
 namespace BertLab.Model;
 
@@ -105,7 +106,7 @@ public static class SafetensorsFile
         }
         var headerBytes = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (headerBytes.Length + 7) / 8 * 8;
-        FileFailure.WriteAtomically(path, tmp =>
+        AtomicFile.Write(path, tmp =>
         {
             using var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
             fs.Write(BitConverter.GetBytes((long)padded));

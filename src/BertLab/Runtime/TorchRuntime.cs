@@ -27,8 +27,8 @@ public static class TorchRuntime
                 _initialized = true;
                 if (OperatingSystem.IsLinux())
                 {
-                    if (Environment.GetEnvironmentVariable("BERTLAB_MALLOC_TUNE") != "0") TuneMalloc();
-                    if (Environment.GetEnvironmentVariable("BERTLAB_MKL_FIX") != "0") MklFastPath = LoadMklFix();
+                    if (!EnvironmentVariables.MallocTune.IsOff) TuneMalloc();
+                    if (!EnvironmentVariables.MklFix.IsOff) MklFastPath = LoadMklFix();
                 }
             }
             if (threads > 0) torch.set_num_threads(threads);
@@ -168,7 +168,7 @@ public static class TorchRuntime
     /// </summary>
     public static string? HugePageTunables()
     {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("BERTLAB_MALLOC_TUNE") == "0") return null;
+        if (!OperatingSystem.IsLinux() || EnvironmentVariables.MallocTune.IsOff) return null;
         var current = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "";
         if (current.Contains("glibc.malloc.hugetlb")) return null;
         try

@@ -25,8 +25,9 @@ public sealed class FineTuneOptions
     /// <summary>Report progress every this many optimiser steps.</summary>
     public int LogEvery { get; set; } = 50;
 
-    /// <summary>Seeds 1..count.</summary>
-    public static IReadOnlyList<int> SeedRange(int count) => Enumerable.Range(1, count).ToArray();
+    /// <summary>Seeds 1..count (<c>--seeds count</c>); checked here, the one rule for the count.</summary>
+    public static IReadOnlyList<int> SeedRange(int count) =>
+        count >= 1 ? Enumerable.Range(1, count).ToArray() : throw new BertLabException($"--seeds must be at least 1, got {count}");
 
     public void Validate()
     {
@@ -37,7 +38,7 @@ public sealed class FineTuneOptions
         if (MaxLength < 3) throw new BertLabException($"--max-length must be at least 3 ([CLS] x [SEP]), got {MaxLength}");
         if (WeightDecay < 0) throw new BertLabException($"weight decay must not be negative, got {WeightDecay}");
         if (WarmupRatio is < 0 or >= 1) throw new BertLabException($"warm-up ratio must be in [0, 1), got {WarmupRatio}");
-        if (Seeds.Count < 1) throw new BertLabException("--seeds must be at least 1");
+        if (Seeds.Count < 1) throw new BertLabException("fine-tuning needs at least one seed");
         if (Seeds.Distinct().Count() != Seeds.Count) throw new BertLabException("seeds must differ");
     }
 }

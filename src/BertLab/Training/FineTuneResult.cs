@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertLab.IO;
 
 namespace BertLab.Training;
 
@@ -91,6 +92,6 @@ public sealed class FineTuneResult
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, FileName);
         var json = ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        FileFailure.WriteAtomically(path, tmp => File.WriteAllText(tmp, json));
+        AtomicFile.Write(path, tmp => File.WriteAllText(tmp, json));
     }
 }

@@ -1,5 +1,6 @@
 using BertLab.Data;
 using BertLab.Text;
+using BertLab.IO;
 
 namespace BertLab.Training;
 
@@ -88,11 +89,11 @@ public static class PretrainingData
         var dir = CacheDirectory(config, runDir, preparer, files);
         // One process prepares a cache folder; another that needs the same one waits, then finds it up to date.
         var lockPath = dir + ".lock";
-        var held = Experiments.FileLock.TryAcquireNamed(lockPath);
+        var held = FileLock.TryAcquireNamed(lockPath);
         if (held is null)
         {
-            message?.Invoke($"data: waiting for another process (PID {Experiments.FileLock.Owner(lockPath)}) preparing {dir}");
-            held = Experiments.FileLock.Acquire(lockPath, TimeSpan.FromHours(4));
+            message?.Invoke($"data: waiting for another process (PID {FileLock.Owner(lockPath)}) preparing {dir}");
+            held = FileLock.Acquire(lockPath, TimeSpan.FromHours(4));
         }
         PrepareResult result;
         using (held) result = preparer.Prepare(files, dir);

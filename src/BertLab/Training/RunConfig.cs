@@ -44,9 +44,6 @@ public sealed class RunSettings
     public int Threads { get; set; }
     public bool MaskedOnlyLogits { get; set; } = true;
     public double DivergenceFactor { get; set; } = 3.0;
-    /// <summary>Not a configuration key: stop (as if interrupted) after this many steps, keeping the schedule of run.steps;
-    /// 0 = run to the end. For tests and time-boxed sessions.</summary>
-    public int StopAfter { get; set; }
     public string? InitFrom { get; set; }
     public int DivergencePatience { get; set; } = 3;
 }

@@ -79,8 +79,9 @@ public static class RunConfigKeys
     public static readonly ConfigKey<string> RunPrecision = Run.Str("precision", r => r.Precision, ConfigRules.OneOf(MixedPrecision.Names, IsPrecision),
         "fp32; for GPUs bf16 (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast). CPUs without AVX512-BF16 run bf16 matmuls ~100× slower");
     public static readonly ConfigKey<double> RunDivergenceFactor = Run.Num("divergence_factor", r => r.DivergenceFactor, "> 1",
-        "Divergence guard: the run stops when the loss stays above this factor × its running mean for divergence_patience logged steps");
-    public static readonly ConfigKey<int> RunDivergencePatience = Run.Int("divergence_patience", r => r.DivergencePatience, "≥ 1", "Logged steps the divergence guard waits");
+        "Divergence guard, checked every step: the run stops when the loss stays above this factor × its lowest running mean for divergence_patience consecutive steps");
+    public static readonly ConfigKey<int> RunDivergencePatience = Run.Int("divergence_patience", r => r.DivergencePatience, "≥ 1",
+        "Consecutive steps (every step, not only logged ones) the divergence guard and the return-to-uniform rule wait");
     public static readonly ConfigKey<string?> RunInitFrom = Run.Path("init_from", r => r.InitFrom,
         "Start from this checkpoint's weights and model configuration (continued pre-training) instead of a random initialisation");
 

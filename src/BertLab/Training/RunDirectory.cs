@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Model;
+using BertLab.IO;
 
 namespace BertLab.Training;
 
@@ -24,8 +25,8 @@ public sealed class RunDirectory
     public const string SummaryFile = "summary.json";
     public const string CheckpointsDir = "checkpoints";
     public const string ModelDir = "model";
-    /// <summary>BertLab's own per-checkpoint state (step, RNG, data position, guard). Not Hugging Face's trainer_state.json:
-    /// another schema, so another name.</summary>
+    /// <summary>BertLab's own per-checkpoint state (<see cref="TrainerState"/>: step, RNG, data position, divergence guard,
+    /// stability diagnostics). Not Hugging Face's trainer_state.json: another schema, so another name.</summary>
     public const string StateFile = "bertlab_state.json";
     /// <summary>The state file's name before it was renamed; still read on resume.</summary>
     public const string LegacyStateFile = "trainer_state.json";
@@ -54,15 +55,15 @@ public sealed class RunDirectory
         if (File.Exists(Root)) throw new BertLabException($"{Root} is a file, not a run directory; choose another --out");
         Create();
         var path = Path.Combine(Root, LockFile);
-        return Experiments.FileLock.TryAcquireNamed(path)
-            ?? throw new BertLabException($"{Root} is in use by another bertlab process (PID {Experiments.FileLock.Owner(path)}); wait for it to end, stop it, or choose another --out");
+        return FileLock.TryAcquireNamed(path)
+            ?? throw new BertLabException($"{Root} is in use by another bertlab process (PID {FileLock.Owner(path)}); wait for it to end, stop it, or choose another --out");
     }
 
     /// <summary>True when the directory already holds a run (a summary or a checkpoint).</summary>
     public bool HoldsRun => File.Exists(SummaryPath) || LatestCheckpoint() is not null;
 
     public void WriteConfig(RunConfig config) =>
-        WriteAtomically(ConfigPath, config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteText(ConfigPath, config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
     /// <summary>The saved configuration, as JSON to apply overrides to (resume).</summary>
     public JsonObject ReadConfigJson()
@@ -89,7 +90,7 @@ public sealed class RunDirectory
             try { return JsonNode.Parse(l)?[MetricKeys.Step]?.GetValue<int>() <= step; }
             catch (JsonException) { return false; }
         }).ToList();
-        WriteAtomically(MetricsPath, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
+        AtomicFile.WriteText(MetricsPath, keep.Count == 0 ? "" : string.Join("\n", keep) + "\n");
     }
 
     // ---- summary.json
@@ -97,7 +98,7 @@ public sealed class RunDirectory
     /// <summary>Writes the summary; a failure record of an earlier attempt no longer describes the run and goes.</summary>
     public void WriteSummary(RunSummary summary)
     {
-        WriteAtomically(SummaryPath, summary.ToJsonText());
+        AtomicFile.WriteText(SummaryPath, summary.ToJsonText());
         RunFailure.Delete(Root);
     }
 
@@ -134,29 +135,25 @@ public sealed class RunDirectory
     /// last, as the state file that marks it complete), then renames it to step-N: a kill mid-write never leaves a step-N
     /// that loads wrongly. Returns the checkpoint's path.
     /// </summary>
-    public string WriteCheckpoint(int step, Action<string> write, JsonObject state)
+    public string WriteCheckpoint(int step, Action<string> write, TrainerState state)
     {
         FileFailure.CreateDirectory(CheckpointsPath);
         var name = $"{CheckpointPrefix}{step:D8}";
         var tmp = Path.Combine(CheckpointsPath, ".tmp-" + name);
         var final = Path.Combine(CheckpointsPath, name);
-        FileFailure.WriteDirectoryAtomically(final, tmp, t =>
+        AtomicFile.WriteDirectory(final, tmp, t =>
         {
             write(t);
-            File.WriteAllText(Path.Combine(t, StateFile), state.ToJsonString());
+            File.WriteAllText(Path.Combine(t, StateFile), state.ToJson());
         });
         return final;
     }
 
-    /// <summary>The state saved with a checkpoint.</summary>
-    public static JsonObject ReadCheckpointState(string checkpointDir)
+    /// <summary>The state saved with a checkpoint (a corrupt one: a <see cref="BertLabException"/> naming the checkpoint and the file).</summary>
+    public static TrainerState ReadCheckpointState(string checkpointDir)
     {
         var path = StatePath(checkpointDir) ?? throw new BertLabException($"{checkpointDir}: no {StateFile}");
-        try { return JsonNode.Parse(File.ReadAllText(path))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
-        {
-            throw new BertLabException($"{checkpointDir}: corrupt {Path.GetFileName(path)}: {e.Message}");
-        }
+        return TrainerState.Parse(File.ReadAllText(path), $"{checkpointDir}: corrupt {Path.GetFileName(path)}");
     }
 
     /// <summary>Keeps the last <paramref name="keepLast"/> checkpoints and the one at <paramref name="protectedStep"/> (the best).</summary>
@@ -172,10 +169,7 @@ public sealed class RunDirectory
     public string WriteModel(Action<string> write)
     {
         var dir = ModelPath;
-        FileFailure.WriteDirectoryAtomically(dir, dir + ".tmp", write);
+        AtomicFile.WriteDirectory(dir, dir + ".tmp", write);
         return dir;
     }
-
-    /// <summary>Replaces a file by writing a temporary beside it, then renaming.</summary>
-    public static void WriteAtomically(string path, string text) => BertCheckpoint.WriteAtomically(path, text);
 }

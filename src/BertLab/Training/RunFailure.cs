@@ -103,9 +103,9 @@ public sealed record RunFailure(FailureKind Kind, string Message)
         try
         {
             if (!Directory.Exists(runDir)) return;
-            using var owner = Experiments.FileLock.TryAcquire(Path.Combine(runDir, RunDirectory.LockFile));
+            using var owner = BertLab.IO.FileLock.TryAcquire(Path.Combine(runDir, RunDirectory.LockFile));
             if (owner is null) return;
-            RunDirectory.WriteAtomically(PathIn(runDir), failure.ToJsonText());
+            BertLab.IO.AtomicFile.WriteText(PathIn(runDir), failure.ToJsonText());
         }
         // whatever stops the record (a read-only or full disk, a permission) must not replace the error being reported
         catch (Exception e) when (e is not OutOfMemoryException) { }

@@ -1,7 +1,5 @@
 using BertLab.Data;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Model;
 using BertLab.Runtime;
@@ -22,9 +20,11 @@ public interface ITrainingObserver
 }
 
 /// <summary>
-/// Masked-LM pre-training: accumulation that equals the large batch, clipping, schedules, a divergence guard,
-/// atomic checkpoints that resume bit-exactly on CPU, metrics.jsonl, summary.json and plots (the files: <see cref="RunDirectory"/>).
-/// <see cref="Run"/> reads top to bottom: per step, train, guard, log, evaluate, checkpoint.
+/// Masked-LM pre-training: accumulation that equals the large batch, clipping, schedules, the divergence rules
+/// (<see cref="StabilityMonitor"/>), atomic checkpoints that resume bit-exactly on CPU, metrics.jsonl, summary.json and
+/// plots (the files: <see cref="RunDirectory"/>). <see cref="Run"/> reads top to bottom: per step, train, check, log,
+/// evaluate, checkpoint. One Trainer runs one run: what changes during it lives in the run's state, made afresh by
+/// <see cref="Run"/> (what a checkpoint keeps of it: <see cref="TrainerState"/>).
 /// </summary>
 public sealed class Trainer
 {
@@ -39,6 +39,7 @@ public sealed class Trainer
     readonly string? _vocabPath;
     readonly ITrainingObserver _observer;
     readonly double _flopsPerToken;
+    bool _ran;
 
     public Trainer(RunConfig config, string runDir, IBatchSource data, string? vocabPath = null, ITrainingObserver? observer = null)
     {
@@ -67,28 +68,7 @@ public sealed class Trainer
 
     public static string? LatestCheckpoint(string runDir) => RunDirectory.LatestCheckpoint(runDir);
 
-    /// <summary>The divergence guard's state (a checkpoint carries it for an exact resume).</summary>
-    sealed class GuardState
-    {
-        public double Ema = double.NaN;
-        public double MinEma = double.PositiveInfinity;
-        public int Above;
-        public int Seen;
-    }
-
-    /// <summary>The lowest validation loss so far and its step (the checkpoint pruning keeps that one).</summary>
-    sealed class BestValidation
-    {
-        public double Loss = double.PositiveInfinity;
-        public int Step = -1;
-
-        public void Offer(double loss, int step)
-        {
-            if (loss < Loss) { Loss = loss; Step = step; }
-        }
-    }
-
-    /// <summary>Everything one run carries from step to step.</summary>
+    /// <summary>Everything one run carries from step to step (made by <see cref="Start"/>, so nothing passes from one run to another).</summary>
     sealed class RunState : IDisposable
     {
         public required BertForMaskedLM Model;
@@ -96,9 +76,14 @@ public sealed class Trainer
         public required LrSchedule Schedule;
         public required Device Device;
         public required RunSummary Summary;
-        public GuardState Guard = new();
+        /// <summary>The divergence rules, the best validation and the stability diagnostics.</summary>
         public required StabilityMonitor Monitor;
-        public BestValidation Best = new();
+        /// <summary>The unigram baseline of the validation loss, from the source's token counts (read once: they do not change within a run).</summary>
+        public required Lazy<UnigramBaseline?> Unigram;
+        /// <summary>The unigram loss of the validation set, scored at the first validation (the set does not change within a run).</summary>
+        public double? UnigramLoss;
+        /// <summary>The lengths of the sequences trained on (summary.json "lengths").</summary>
+        public readonly SequenceLengths Lengths = new();
         public int StartStep;
         public int Step;
         public readonly Stopwatch Wall = Stopwatch.StartNew();
@@ -126,8 +111,10 @@ public sealed class Trainer
 
     public RunSummary Run(bool resume = false)
     {
+        if (_ran) throw new InvalidOperationException("a Trainer runs one run; make a new Trainer for the next");
+        _ran = true;
         using var run = Start(resume);
-        int end = _config.Run.StopAfter > 0 ? Math.Min(_config.Run.StopAfter, _config.Run.Steps) : _config.Run.Steps;
+        int end = _config.Run.Steps;
         try
         {
             for (int step = run.StartStep; step < end; step++)
@@ -136,8 +123,7 @@ public sealed class Trainer
                 run.Step = step;
                 var plan = StepPlan.For(_config.Run, step);
                 var result = TrainStep(run, step, plan.Log);
-                if (DivergenceGuard(run.Guard, result, plan.Done) is string why) return Finish(run, RunStatus.Diverged, plan.Done, why);
-                if (run.Monitor.Observe(plan.Done, result.Loss, result.GradNorm) is string uniform) return Finish(run, RunStatus.Diverged, plan.Done, $"at step {plan.Done}: {uniform}");
+                if (run.Monitor.Observe(plan.Done, result.Loss, result.GradNorm) is string why) return Finish(run, RunStatus.Diverged, plan.Done, why);
                 if (!plan.Log) { CollectGarbage(plan.Done); continue; }
                 var record = LogRecord(run, result, plan.Done);
                 run.Monitor.ObserveAttention(plan.Done, record.Attention);
@@ -147,8 +133,7 @@ public sealed class Trainer
                 run.Interval.Restart();
             }
             run.Step = end;
-            run.Summary.BestStep = run.Best.Step;
-            if (end < _config.Run.Steps) return Finish(run, RunStatus.Stopped, end, $"stopped after {end} of {_config.Run.Steps} steps (resume with --resume)");
+            run.Summary.BestStep = run.Monitor.BestValidationStep;
             run.Summary.ModelDir = _dir.ModelPath;
             if (Writes) _dir.WriteModel(tmp => BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath, Card(run, end)));
             return Finish(run, RunStatus.Completed, end, null);
@@ -166,7 +151,7 @@ public sealed class Trainer
     {
         run.Step = done;
         if (!StepPlan.For(_config.Run, done - 1).Checkpoint) Checkpoint(run, done);
-        run.Summary.BestStep = run.Best.Step;
+        run.Summary.BestStep = run.Monitor.BestValidationStep;
         return Finish(run, RunStatus.Stopped, done, $"stopped by {signal} after step {done} of {_config.Run.Steps}; resume with: bertlab train --resume {_dir.Root}");
     }
 
@@ -188,7 +173,8 @@ public sealed class Trainer
         {
             Model = model, Optimizer = new TrainingOptimizer(model, _config.Optimizer, device),
             Schedule = new LrSchedule(_config.Schedule, _config.Run.Steps), Device = device, Summary = new RunSummary(),
-            Monitor = new StabilityMonitor(_config.Model.VocabSize, _config.Schedule.WarmupSteps, _config.Run.DivergencePatience),
+            Monitor = StabilityMonitor.For(_config),
+            Unigram = new Lazy<UnigramBaseline?>(() => _data.TrainingTokenCounts() is long[] counts ? new UnigramBaseline(counts) : null),
         };
         _observer.OnMessage($"optimizer: {_config.Optimizer.Name}, implementation {run.Optimizer.Implementation} (optimizer.implementation={_config.Optimizer.Implementation})");
 
@@ -214,7 +200,16 @@ public sealed class Trainer
         return run;
     }
 
-    /// <summary>One optimiser step (learning rate, data-parallel setup, the step itself in its dispose scope).</summary>
+    /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
+    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
+        long LiveTensors, long CreatedOutsideScope, double Lr);
+
+    /// <summary>
+    /// One optimiser step over run.accumulation micro-batches, in its own dispose scope: the learning rate, the batches
+    /// (token counts come from the loader, on the host), the gradients, clipping, and the optimiser step unless the loss
+    /// or the norm is non-finite (the divergence rules then end the run). The loss and gradient norm reach the host every
+    /// step (the divergence rules read them), accuracy and penalty on logged steps only.
+    /// </summary>
     StepResult TrainStep(RunState run, int step, bool logStep)
     {
         double lr = _config.Optimizer.Lr * run.Schedule.Factor(step);
@@ -222,25 +217,51 @@ public sealed class Trainer
         Parallel?.BeforeStep(_config.Run.Seed, step);
         using var scope = NewDisposeScope();
         run.Model.train();
-        var result = TrainStep(run.Model, run.Optimizer, run.Device, logStep) with { Lr = lr };
-        run.IntervalTokens += result.Tokens;
-        run.TokensSeen += result.Tokens;
-        return result;
+        var batches = new List<MlmBatch>();
+        for (int i = 0; i < _config.Run.Accumulation; i++)
+        {
+            var batch = _data.NextTrain(_config.Run.BatchSize);
+            run.Lengths.Add(batch);
+            batches.Add(batch.To(run.Device));
+        }
+        long tokens = batches.Sum(b => b.RealTokens);
+        run.Optimizer.ZeroGrad();
+        var g = AccumulateGradients(run.Model, batches, _config.Run.MaskedOnlyLogits, logStep, GlobalMaskedTokens(batches), _precision);
+        Parallel?.SumGradients(run.Model.parameters().ToList());
+        var norm = run.Optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
+        double lossValue = g.Loss.item<float>();
+        double normValue = norm.item<float>();
+        double correct = logStep ? g.Correct.item<long>() : 0;
+        double? penalty = logStep ? g.Penalty?.item<float>() : null;
+        SumOverRanks(ref lossValue, ref correct, ref tokens, ref penalty);
+        // A non-finite step is never applied to the weights (the divergence rules then end the run).
+        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) run.Optimizer.Step();
+        foreach (var b in batches) b.Dispose();
+        run.IntervalTokens += tokens;
+        run.TokensSeen += tokens;
+        var stats = DisposeScopeManager.Statistics.TensorStatistics;
+        return new StepResult(lossValue, logStep ? correct / Math.Max(1, g.Masked) : double.NaN, normValue, tokens, penalty, g.Statistics,
+            stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount, lr);
     }
 
-    /// <summary>
-    /// A non-finite loss or gradient norm (the optimiser step was skipped: nothing non-finite reaches the weights), or a
-    /// loss running away from its running mean: returns why the run diverged, else null. Reads the step's loss and norm
-    /// on the host (one read per step: the runaway rule follows every step's loss).
-    /// </summary>
-    string? DivergenceGuard(GuardState guard, StepResult result, int done)
+    /// <summary>Data-parallel: the masked tokens of the global batch (all ranks), by which the loss is normalised (gradients
+    /// are then summed over ranks); null in one process.</summary>
+    long? GlobalMaskedTokens(List<MlmBatch> batches)
     {
-        if (!double.IsFinite(result.Loss) || !double.IsFinite(result.GradNorm))
-        {
-            string what = !double.IsFinite(result.Loss) ? $"loss is {result.Loss}" : $"gradient norm is {result.GradNorm}";
-            return $"non-finite value at step {done}: {what}";
-        }
-        return CheckRunaway(guard, result.Loss) is string far ? $"at step {done}: {far}" : null;
+        if (Parallel is null) return null;
+        var count = new double[] { batches.Sum(b => b.SelectedTokens) };
+        Parallel.SumAll(count);
+        return (long)count[0];
+    }
+
+    /// <summary>Data-parallel: the step's loss, correct predictions, tokens and penalty summed over ranks (every rank gets the totals).</summary>
+    void SumOverRanks(ref double loss, ref double correct, ref long tokens, ref double? penalty)
+    {
+        if (Parallel is null) return;
+        var sums = new double[] { loss, correct, tokens, penalty ?? 0 };
+        Parallel.SumAll(sums);
+        (loss, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
+        if (penalty is not null) penalty = sums[3];
     }
 
     /// <summary>
@@ -278,10 +299,10 @@ public sealed class Trainer
     void EvaluateInto(RunState run, StepRecord record)
     {
         if (!Writes) return;
-        var eval = Evaluate(run.Model, run.Device);
+        var eval = Evaluate(run);
         if (eval.MaskedTokens == 0) return;   // no validation data: no evaluation (never a loss of 0)
         record.Validation = eval;
-        run.Best.Offer(eval.Loss, record.Step);
+        run.Monitor.OfferValidation(eval.Loss, record.Step);
         run.Summary.Validation = eval;
         run.Summary.ValidationStep = record.Step;
     }
@@ -307,55 +328,6 @@ public sealed class Trainer
         if (!Writes) return;
         var path = SaveCheckpoint(run, done);
         _observer.OnCheckpoint(path);
-    }
-
-    readonly SequenceLengths _lengths = new();
-
-    /// <summary>A step's values on the host. Accuracy, penalty and statistics are read only on logged steps (NaN/null else).</summary>
-    sealed record StepResult(double Loss, double Accuracy, double GradNorm, long Tokens, double? Penalty, JsonObject? Statistics,
-        long LiveTensors, long CreatedOutsideScope, double Lr = 0);
-
-    /// <summary>One optimiser step over run.accumulation micro-batches. Token counts come from the batches (counted on the
-    /// host by the loader); the loss and gradient norm reach the host every step (the guard), the rest on logged steps only.</summary>
-    StepResult TrainStep(BertForMaskedLM model, TrainingOptimizer optimizer, Device device, bool logStep)
-    {
-        var batches = new List<MlmBatch>();
-        for (int i = 0; i < _config.Run.Accumulation; i++)
-        {
-            var batch = _data.NextTrain(_config.Run.BatchSize);
-            _lengths.Add(batch);
-            batches.Add(batch.To(device));
-        }
-        long tokens = batches.Sum(b => b.RealTokens);
-        optimizer.ZeroGrad();
-        // Data-parallel: the loss is normalised by the masked tokens of the global batch (all ranks), gradients are summed.
-        long? globalMasked = null;
-        if (Parallel is not null)
-        {
-            var count = new double[] { batches.Sum(b => b.SelectedTokens) };
-            Parallel.SumAll(count);
-            globalMasked = (long)count[0];
-        }
-        var g = AccumulateGradients(model, batches, _config.Run.MaskedOnlyLogits, logStep, globalMasked, _precision);
-        if (Parallel is not null) Parallel.SumGradients(model.parameters().ToList());
-        var norm = optimizer.ClipGradNorm(_config.Optimizer.ClipNorm);
-        double lossValue = g.Loss.item<float>();
-        double normValue = norm.item<float>();
-        double correct = logStep ? g.Correct.item<long>() : 0;
-        double? penalty = logStep ? g.Penalty?.item<float>() : null;
-        if (Parallel is not null)
-        {
-            var sums = new double[] { lossValue, correct, tokens, penalty ?? 0 };
-            Parallel.SumAll(sums);
-            (lossValue, correct, tokens) = (sums[0], sums[1], (long)sums[2]);
-            if (penalty is not null) penalty = sums[3];
-        }
-        // A non-finite step is never applied to the weights (the guard then ends the run).
-        if (double.IsFinite(lossValue) && double.IsFinite(normValue)) optimizer.Step();
-        foreach (var b in batches) b.Dispose();
-        var stats = DisposeScopeManager.Statistics.TensorStatistics;
-        return new StepResult(lossValue, logStep ? correct / Math.Max(1, g.Masked) : double.NaN, normValue, tokens, penalty, g.Statistics,
-            stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount);
     }
 
     /// <summary>What <see cref="AccumulateGradients"/> leaves besides the gradients.</summary>
@@ -428,38 +400,12 @@ public sealed class Trainer
         return new JsonObject { ["layers"] = layers };
     }
 
-    /// <summary>A loss far above its running mean for several steps: above divergence_factor × the lowest running
-    /// mean seen so far (an exponential mean over ~20 steps), for divergence_patience consecutive steps.</summary>
-    string? CheckRunaway(GuardState g, double loss)
-    {
-        g.Seen++;
-        g.Ema = double.IsNaN(g.Ema) ? loss : 0.95 * g.Ema + 0.05 * loss;
-        if (g.Seen < 5) { g.MinEma = Math.Min(g.MinEma, g.Ema); return null; }
-        if (loss > _config.Run.DivergenceFactor * g.MinEma)
-        {
-            g.Above++;
-            if (g.Above >= _config.Run.DivergencePatience)
-                return $"loss {loss:G4} stayed above {_config.Run.DivergenceFactor}× its lowest running mean ({g.MinEma:G4}) for {g.Above} steps";
-        }
-        else g.Above = 0;
-        g.MinEma = Math.Min(g.MinEma, g.Ema);
-        return null;
-    }
-
-    UnigramBaseline? _unigram;
-    bool _unigramRead;
-    double? _unigramLoss;
-
     /// <summary>Validation over run.eval_batches batches (0: all) with the source's fixed masks, and beside it the unigram
     /// baseline on the same masked positions (computed once: the validation set does not change within a run).</summary>
-    public Evaluation Evaluate(BertForMaskedLM model, Device device)
+    Evaluation Evaluate(RunState run)
     {
-        if (!_unigramRead)
-        {
-            _unigramRead = true;
-            if (_data.TrainingTokenCounts() is long[] counts) _unigram = new UnigramBaseline(counts);
-        }
-        bool scoreUnigram = _unigram is not null && _unigramLoss is null;
+        var (model, device, unigram) = (run.Model, run.Device, run.Unigram.Value);
+        bool scoreUnigram = unigram is not null && run.UnigramLoss is null;
         double unigramSum = 0; long unigramCount = 0;
         model.eval();
         double lossSum = 0; long masked = 0, correct = 0;
@@ -472,7 +418,7 @@ public sealed class Trainer
                 if (scoreUnigram)
                 {
                     var labels = cpuBatch.Labels.cpu().contiguous().data<long>().ToArray();
-                    unigramCount += _unigram!.AddLosses(labels, ref unigramSum);
+                    unigramCount += unigram!.AddLosses(labels, ref unigramSum);
                 }
                 var b = cpuBatch.To(device);
                 MaskedLMOutput output;
@@ -487,9 +433,9 @@ public sealed class Trainer
             }
         }
         model.train();
-        if (scoreUnigram && unigramCount > 0) _unigramLoss = Round(unigramSum / unigramCount);
+        if (scoreUnigram && unigramCount > 0) run.UnigramLoss = Round(unigramSum / unigramCount);
         double loss = lossSum / Math.Max(1, masked);
-        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked, _unigramLoss, recall.Result());
+        return new Evaluation(Round(loss), Round(correct / (double)Math.Max(1, masked)), Round(Math.Exp(Math.Min(loss, 50))), masked, run.UnigramLoss, recall.Result());
     }
 
     /// <summary>Completes the summary (status, throughput, memory, data-parallel timing) and writes it with the plots.</summary>
@@ -505,7 +451,7 @@ public sealed class Trainer
         s.TokensPerS = Math.Round(run.TokensSeen / Math.Max(run.TrainSeconds > 0 ? run.TrainSeconds : run.Wall.Elapsed.TotalSeconds, 1e-9), 1);
         s.PeakRssMb = MemoryInfo.PeakResidentMb();
         s.Stability = run.Monitor.ToJson();
-        if (_lengths.Sequences > 0) s.Lengths = _lengths.ToJson();
+        if (run.Lengths.Sequences > 0) s.Lengths = run.Lengths.ToJson();
         if (Parallel is not null)
         {
             var t = Parallel.Timing();
@@ -526,8 +472,6 @@ public sealed class Trainer
         return s;
     }
 
-    /// <summary>Weights, optimiser state and <see cref="RunDirectory.StateFile"/> (step, RNG, data position, guard) into
-    /// checkpoints/step-N (atomically), then prunes to run.keep_last and the best.</summary>
     /// <summary>The model card of a model written at <paramref name="step"/>: data, steps and the latest validation.</summary>
     ModelCard Card(RunState run, int step) => new()
     {
@@ -537,30 +481,22 @@ public sealed class Trainer
             : null,
     };
 
+    /// <summary>Weights, optimiser state and the <see cref="TrainerState"/> (step, RNG, data position, divergence guard, best
+    /// validation, stability diagnostics) into checkpoints/step-N (atomically), then prunes to run.keep_last and the best.</summary>
     string SaveCheckpoint(RunState run, int step)
     {
         using var scope = NewDisposeScope();
-        var rng = torch.random.get_rng_state();
-        var (guard, best) = (run.Guard, run.Best);
-        var state = new JsonObject
+        var state = new TrainerState
         {
-            ["step"] = step,
-            ["torch_rng"] = Convert.ToBase64String(rng.bytes.ToArray()),
-            ["data"] = _data.SaveState(),
-            ["guard"] = new JsonObject
-            {
-                ["ema"] = double.IsNaN(guard.Ema) ? null : guard.Ema, ["min_ema"] = double.IsInfinity(guard.MinEma) ? null : guard.MinEma,
-                ["above"] = guard.Above, ["seen"] = guard.Seen,
-                ["best_val_loss"] = double.IsInfinity(best.Loss) ? null : best.Loss, ["best_step"] = best.Step,
-            },
-            ["stability"] = run.Monitor.SaveState(),
+            Step = step, TorchRng = torch.random.get_rng_state().bytes.ToArray(), Data = _data.SaveState(),
+            Guard = run.Monitor.Guard, Stability = run.Monitor.State,
         };
         var path = _dir.WriteCheckpoint(step, tmp =>
         {
             BertCheckpoint.Save(run.Model, run.Model.Config, tmp, _vocabPath, Card(run, step));
             run.Optimizer.Save(tmp);
         }, state);
-        _dir.Prune(_config.Run.KeepLast, best.Step);
+        _dir.Prune(_config.Run.KeepLast, run.Monitor.BestValidationStep);
         return path;
     }
 
@@ -596,19 +532,10 @@ public sealed class Trainer
         BertCheckpoint.LoadInto(run.Model, weights, dir, _ => false, n => n == "cls.predictions.decoder.weight");
         run.Optimizer.Load(dir);
         var state = RunDirectory.ReadCheckpointState(dir);
-        var rngBytes = Convert.FromBase64String(state["torch_rng"]!.GetValue<string>());
-        torch.random.set_rng_state(torch.tensor(rngBytes, dtype: ScalarType.Byte));
-        _data.RestoreState(state["data"]!);
-        var g = state["guard"]!.AsObject();
-        var guard = run.Guard;
-        guard.Ema = g["ema"] is JsonNode e1 ? e1.GetValue<double>() : double.NaN;
-        guard.MinEma = g["min_ema"] is JsonNode e2 ? e2.GetValue<double>() : double.PositiveInfinity;
-        guard.Above = g["above"]!.GetValue<int>();
-        guard.Seen = g["seen"]!.GetValue<int>();
-        run.Best.Loss = g["best_val_loss"] is JsonNode b ? b.GetValue<double>() : double.PositiveInfinity;
-        run.Best.Step = g["best_step"]!.GetValue<int>();
-        if (state["stability"] is JsonObject stability) run.Monitor.RestoreState(stability);
-        return state["step"]!.GetValue<int>();
+        torch.random.set_rng_state(torch.tensor(state.TorchRng, dtype: ScalarType.Byte));
+        _data.RestoreState(state.Data ?? throw new BertLabException($"{dir}: {RunDirectory.StateFile} has no data position"));
+        run.Monitor.Restore(state.Guard, state.Stability);
+        return state.Step;
     }
 
     static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;

@@ -8,6 +8,7 @@ using BertLab.Model;
 using BertLab.Tests.EndToEnd;
 using TorchSharp;
 using Xunit;
+using BertLab.IO;
 
 namespace BertLab.Tests.Cli;
 
@@ -164,7 +165,7 @@ public sealed class RobustnessCliTests : IDisposable
     {
         using var fs = new SmallFileSystem(size: "64k");
         var summary = Path.Combine(fs.Root, "summary.json");
-        var e = Assert.Throws<BertLabException>(() => BertCheckpoint.WriteAtomically(summary, new string('x', 200_000)));
+        var e = Assert.Throws<BertLabException>(() => AtomicFile.WriteText(summary, new string('x', 200_000)));
         Assert.Contains(summary, e.Message);
         Assert.Contains("no space left on device", e.Message);
         Assert.DoesNotContain(".tmp", e.Message);
@@ -184,7 +185,7 @@ public sealed class RobustnessCliTests : IDisposable
         var final = Path.Combine(fs.Root, "checkpoints", "step-00000005");
         var tmp = Path.Combine(fs.Root, "checkpoints", ".tmp-step-00000005");
         Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-        var e = Assert.Throws<BertLabException>(() => FileFailure.WriteDirectoryAtomically(final, tmp, dir =>
+        var e = Assert.Throws<BertLabException>(() => AtomicFile.WriteDirectory(final, tmp, dir =>
         {
             Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Combine(dir, "state.json"), "{}");

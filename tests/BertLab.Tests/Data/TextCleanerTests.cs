@@ -18,15 +18,6 @@ public class TextCleanerTests
     [InlineData("Keep Case ﬁ ½", "Keep Case ﬁ ½")]                       // NFC leaves compatibility characters alone
     public void Cleans(string input, string expected) => Assert.Equal(expected, Cleaner.Clean(input));
 
-    [Theory]
-    [InlineData("a\u0323\u0301", "\u1EA1\u0301")]         // a + dot below composes; the acute stays separate
-    [InlineData("a\u0301\u0323", "\u1EA1\u0301")]         // marks in non-canonical order are reordered first
-    [InlineData("e\u0302\u0301", "\u1EBF")]                // two-step composition (ế)
-    [InlineData("\u1112\u1161\u11AB", "\uD55C")]           // Hangul jamo compose to 한
-    [InlineData("\u212B", "\u00C5")]                        // ANGSTROM SIGN is a singleton: becomes Å
-    [InlineData("\u0958", "\u0915\u093C")]                 // composition exclusion stays decomposed
-    public void NormalizesToNfcWithoutIcu(string input, string expected) => Assert.Equal(expected, UnicodeNfc.Normalize(input));
-
     [Fact]
     public void DuplicateHashesAreEqualOnlyForEqualText()
     {

@@ -1,4 +1,5 @@
 using BertLab.Data;
+using BertLab.Distributed;
 using BertLab.Tests.Data;
 using BertLab.Training;
 using TorchSharp;

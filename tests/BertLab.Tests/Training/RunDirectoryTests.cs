@@ -32,19 +32,21 @@ public class RunDirectoryTests : IDisposable
             File.WriteAllText(Path.Combine(tmp, "model.safetensors"), "half");
             Assert.Null(d.LatestCheckpoint());                                  // being written: not a checkpoint yet
             throw new IOException("disk full");
-        }, new JsonObject { ["step"] = 5 }));
+        }, State(5)));
         Assert.Contains("step-00000005: disk full", e.Message);
         Assert.DoesNotContain(".tmp", e.Message);
         Assert.Empty(Directory.GetDirectories(d.CheckpointsPath, ".tmp-*"));
         Assert.Null(d.LatestCheckpoint());
         Assert.False(Directory.Exists(Path.Combine(d.CheckpointsPath, "step-00000005")));
 
-        var path = d.WriteCheckpoint(5, tmp => { Directory.CreateDirectory(tmp); File.WriteAllText(Path.Combine(tmp, "w"), "x"); }, new JsonObject { ["step"] = 5 });
+        var path = d.WriteCheckpoint(5, tmp => { Directory.CreateDirectory(tmp); File.WriteAllText(Path.Combine(tmp, "w"), "x"); }, State(5));
         Assert.Equal(Path.Combine(d.CheckpointsPath, "step-00000005"), path);
         Assert.Equal(path, d.LatestCheckpoint());
-        Assert.Equal(5, RunDirectory.ReadCheckpointState(path)["step"]!.GetValue<int>());
+        Assert.Equal(5, RunDirectory.ReadCheckpointState(path).Step);
         Assert.Empty(Directory.GetDirectories(d.CheckpointsPath, ".tmp-*"));
     }
+
+    static TrainerState State(int step) => new() { Step = step, TorchRng = [1, 2], Data = new JsonObject { ["next"] = step } };
 
     [Fact]
     public void LegacyStateFile_StillMarksACheckpoint_AndIsRead()
@@ -52,16 +54,17 @@ public class RunDirectoryTests : IDisposable
         var d = new RunDirectory(_tmp);
         var old = Path.Combine(d.CheckpointsPath, "step-00000003");
         Directory.CreateDirectory(old);
-        File.WriteAllText(Path.Combine(old, RunDirectory.LegacyStateFile), """{"step": 3}""");
+        File.WriteAllText(Path.Combine(old, RunDirectory.LegacyStateFile),
+            """{"step": 3, "torch_rng": "AAE=", "data": {"next": 3}, "guard": {"ema": null, "min_ema": null, "above": 0, "seen": 3, "best_val_loss": null, "best_step": -1}}""");
         Assert.Equal(old, d.LatestCheckpoint());
-        Assert.Equal(3, RunDirectory.ReadCheckpointState(old)["step"]!.GetValue<int>());
+        Assert.Equal(3, RunDirectory.ReadCheckpointState(old).Step);
     }
 
     [Fact]
     public void Prune_KeepsTheLastAndTheBest()
     {
         var d = new RunDirectory(_tmp);
-        foreach (int s in new[] { 1, 2, 3, 4, 5 }) d.WriteCheckpoint(s, tmp => Directory.CreateDirectory(tmp), new JsonObject { ["step"] = s });
+        foreach (int s in new[] { 1, 2, 3, 4, 5 }) d.WriteCheckpoint(s, tmp => Directory.CreateDirectory(tmp), State(s));
         d.Prune(keepLast: 2, protectedStep: 2);
         Assert.Equal(new[] { 2, 4, 5 }, d.Checkpoints().Select(c => c.Step));
     }

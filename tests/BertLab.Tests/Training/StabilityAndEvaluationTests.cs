@@ -46,6 +46,53 @@ public class StabilityAndEvaluationTests : IDisposable
     }
 
     [Fact]
+    public void Runaway_IsALossAboveFactorTimesItsLowestRunningMean_ForPatienceSteps()
+    {
+        // factor 3, patience 2: the exponential mean (0.95·m + 0.05·loss) settles at 1.0 over the first steps; a loss of 3.5
+        // is above 3 × 1.0; one such step is not enough, two in a row are
+        var m = new StabilityMonitor(1000, warmupSteps: 0, patience: 2, divergenceFactor: 3.0);
+        for (int step = 1; step <= 6; step++) Assert.Null(m.Observe(step, 1.0, 1));
+        Assert.Null(m.Observe(7, 3.5, 1));
+        Assert.Equal(1, m.Guard.Above);
+        Assert.Null(m.Observe(8, 1.0, 1));          // back below: the count starts again
+        Assert.Equal(0, m.Guard.Above);
+        Assert.Null(m.Observe(9, 3.5, 1));
+        var why = m.Observe(10, 3.5, 1);
+        Assert.NotNull(why);
+        Assert.StartsWith("at step 10: loss 3.5 stayed above 3× its lowest running mean (1)", why);
+        // the exponential mean by hand: 1.0 for six steps, then 3.5, 1.0, 3.5, 3.5
+        double ema = 1.0;
+        foreach (var l in new[] { 3.5, 1.0, 3.5, 3.5 }) ema = 0.95 * ema + 0.05 * l;
+        Assert.Equal(ema, m.Guard.Ema, 12);
+        Assert.Equal(10, m.Guard.Seen);
+        Assert.Equal(1.0, m.Guard.MinEma);
+    }
+
+    [Fact]
+    public void NonFiniteLossOrNorm_EndsTheRunAtOnce_BeforeAnyOtherRule()
+    {
+        var m = new StabilityMonitor(1000, warmupSteps: 0, patience: 3, divergenceFactor: 3.0);
+        Assert.Null(m.Observe(1, 5.0, 1));
+        Assert.StartsWith("non-finite value at step 2: loss is ", m.Observe(2, double.NaN, 1));
+        Assert.StartsWith("non-finite value at step 2: gradient norm is ", m.Observe(2, 5.0, double.PositiveInfinity));
+        Assert.Equal(1, m.Guard.Seen);              // a non-finite step reaches no other rule
+        Assert.Single(m.State.GradNorms);
+    }
+
+    [Fact]
+    public void TheBestValidation_IsTheLowestLossSoFar()
+    {
+        var m = new StabilityMonitor(1000, 0);
+        Assert.Equal(-1, m.BestValidationStep);
+        m.OfferValidation(5.0, 10);
+        m.OfferValidation(4.0, 20);
+        m.OfferValidation(4.5, 30);
+        m.OfferValidation(4.0, 40);                 // not lower: the earlier step stays the best
+        Assert.Equal(20, m.BestValidationStep);
+        Assert.Equal(4.0, m.Guard.BestValLoss);
+    }
+
+    [Fact]
     public void LossAndGradientSpikes_AreCountedAndListedByStep()
     {
         var m = new StabilityMonitor(30522, 0);
@@ -151,9 +198,10 @@ public class StabilityAndEvaluationTests : IDisposable
         for (int i = 0; i < 60; i++) { whole.Observe(i + 1, steps[i].Loss, steps[i].Norm); if (i % 5 == 4) whole.ObserveAttention(i + 1, Stats(i)); }
         var first = new StabilityMonitor(30522, 10);
         for (int i = 0; i < 30; i++) { first.Observe(i + 1, steps[i].Loss, steps[i].Norm); if (i % 5 == 4) first.ObserveAttention(i + 1, Stats(i)); }
-        var saved = JsonNode.Parse(first.SaveState().ToJsonString())!.AsObject();
+        // through the checkpoint's serialiser, as a resume reads it
+        var saved = TrainerState.Parse(new TrainerState { Step = 30, Data = new JsonObject(), Guard = first.Guard, Stability = first.State }.ToJson(), "test");
         var second = new StabilityMonitor(30522, 10);
-        second.RestoreState(saved);
+        second.Restore(saved.Guard, saved.Stability);
         for (int i = 30; i < 60; i++) { second.Observe(i + 1, steps[i].Loss, steps[i].Norm); if (i % 5 == 4) second.ObserveAttention(i + 1, Stats(i)); }
         Assert.True(whole.LossSpikeSteps > 0 && whole.GradSpikeSteps > 0);
         Assert.Equal(whole.ToJson().ToJsonString(), second.ToJson().ToJsonString());

@@ -148,9 +148,8 @@ public class TrainerTests : IDisposable
         new Trainer(config, full, FixedBatchSource.Random(32, 32, 200, 5)).Run();
 
         var cut = Path.Combine(_tmp, "cut");
-        // interrupted: run 5 steps of an 8-step schedule, then resume (checkpoint at step 3)
-        var partial = RunConfig.FromJson(config.ToJson());
-        new Trainer(WithStopAt(partial, 5), cut, FixedBatchSource.Random(32, 32, 200, 5)).Run();
+        // killed after 5 steps of an 8-step schedule, then resumed (from the checkpoint at step 3)
+        KilledAfter(5, config, cut, FixedBatchSource.Random(32, 32, 200, 5));
         new Trainer(config, cut, FixedBatchSource.Random(32, 32, 200, 5)).Run(resume: true);
 
         // metrics.jsonl: one line per logged step, each with step and loss; validation on the evaluation steps
@@ -171,17 +170,76 @@ public class TrainerTests : IDisposable
         using var scope = NewDisposeScope();
         var flat = TinyConfig(j => { j["run"]!["steps"] = 4; j["run"]!["checkpoint_interval"] = 2; j["optimizer"]!["implementation"] = "flat"; });
         var dir = Path.Combine(_tmp, "switch");
-        new Trainer(WithStopAt(RunConfig.FromJson(flat.ToJson()), 3), dir, FixedBatchSource.Random(32, 32, 200, 5)).Run();
+        KilledAfter(3, flat, dir, FixedBatchSource.Random(32, 32, 200, 5));
         var torchConfig = RunConfig.FromJson(flat.ToJson());
         torchConfig.Optimizer.Implementation = "torch";
         var e = Assert.Throws<BertLabException>(() => new Trainer(torchConfig, dir, FixedBatchSource.Random(32, 32, 200, 5)).Run(resume: true));
         Assert.Contains("optimizer.implementation=flat", e.Message);
     }
 
-    static RunConfig WithStopAt(RunConfig c, int steps)
+    /// <summary>A run that dies after <paramref name="steps"/> steps as a killed process would: its files as they were then
+    /// (metrics up to that step, the checkpoints before it), no checkpoint or model for the step reached.</summary>
+    static void KilledAfter(int steps, RunConfig config, string dir, IBatchSource data)
     {
-        c.Run.StopAfter = steps;
-        return c;
+        var e = Assert.Throws<Killed>(() => new Trainer(config, dir, data, observer: new KillAfter(steps)).Run());
+        Assert.Equal(steps, e.Step);
+    }
+
+    sealed class Killed(int step) : Exception($"killed after step {step}") { public int Step { get; } = step; }
+
+    /// <summary>Throws once the metrics line of <paramref name="step"/> is written (every step is logged in these tests).</summary>
+    sealed class KillAfter(int step) : ITrainingObserver
+    {
+        public void OnLog(StepRecord record, int totalSteps)
+        {
+            if (record.Step == step) throw new Killed(step);
+        }
+    }
+
+    [Fact]
+    public void ACheckpointStateWithoutStabilityDiagnostics_StillResumesToTheUninterruptedLosses()
+    {
+        using var scope = NewDisposeScope();
+        var config = TinyConfig(j => { j["run"]!["steps"] = 6; j["run"]!["checkpoint_interval"] = 3; });
+        var full = Path.Combine(_tmp, "full-old");
+        new Trainer(config, full, FixedBatchSource.Random(32, 32, 200, 5)).Run();
+        var cut = Path.Combine(_tmp, "cut-old");
+        KilledAfter(4, config, cut, FixedBatchSource.Random(32, 32, 200, 5));
+        // the state file as trainers wrote it before the stability diagnostics travelled with checkpoints
+        var statePath = Path.Combine(Trainer.LatestCheckpoint(cut)!, RunDirectory.StateFile);
+        var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        Assert.NotNull(state["stability"]);
+        state.Remove("stability");
+        File.WriteAllText(statePath, state.ToJsonString());
+        var summary = new Trainer(config, cut, FixedBatchSource.Random(32, 32, 200, 5)).Run(resume: true);
+        Assert.Equal(RunStatus.Completed, summary.Status);
+        Assert.Equal(TrainRecords(full).Select(r => r["loss"]!.GetValue<double>()), TrainRecords(cut).Select(r => r["loss"]!.GetValue<double>()));
+    }
+
+    [Fact]
+    public void RunsOneAfterAnotherInOneProcess_AreIndependent_AndATrainerRunsOnce()
+    {
+        using var scope = NewDisposeScope();
+        var config = TinyConfig(j => { j["run"]!["steps"] = 3; j["run"]!["eval_interval"] = 1; });
+        var (a, b) = (Path.Combine(_tmp, "first"), Path.Combine(_tmp, "second"));
+        var first = new Trainer(config, a, FixedBatchSource.Random(32, 32, 200, 5));
+        var sa = first.Run();
+        var sb = new Trainer(config, b, FixedBatchSource.Random(32, 32, 200, 5)).Run();
+        // per-run state (sequence lengths, the unigram baseline, the divergence guard) starts afresh for the second run
+        Assert.Equal(sa.Lengths!.ToJsonString(), sb.Lengths!.ToJsonString());
+        Assert.Equal(3L * 8, sb.Lengths!["sequences"]!.GetValue<long>());
+        Assert.Equal(sa.Validation, sb.Validation);
+        Assert.Equal(sa.Stability!.ToJsonString(), sb.Stability!.ToJsonString());
+        Assert.Equal(File.ReadAllLines(Path.Combine(a, "metrics.jsonl")).Select(Stable), File.ReadAllLines(Path.Combine(b, "metrics.jsonl")).Select(Stable));
+        Assert.Throws<InvalidOperationException>(() => first.Run());
+
+        // the values of a metrics line that do not depend on timing or memory
+        static string Stable(string line)
+        {
+            var o = JsonNode.Parse(line)!.AsObject();
+            foreach (var k in new[] { "tokens_per_s", "model_tflops", "elapsed_s", "rss_mb", "managed_mb", "live_tensors", "created_outside_scope" }) o.Remove(k);
+            return o.ToJsonString();
+        }
     }
 
     [Theory]

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using BertLab.Training;
 
 namespace BertLab.Data.Synthetic;
 

@@ -1,5 +1,6 @@
 using BertLab.Model.Onnx;
 using Xunit;
+using BertLab.IO;
 
 namespace BertLab.Tests.Model.Onnx;
 

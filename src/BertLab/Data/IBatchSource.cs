@@ -1,10 +1,9 @@
-using BertLab.Data;
 using System.Text.Json.Nodes;
-using static TorchSharp.torch;
 
-namespace BertLab.Training;
+namespace BertLab.Data;
 
-/// <summary>Where the trainer's batches come from: a seeded, resumable stream of training batches and a fixed validation set.</summary>
+/// <summary>Where the trainer's batches come from: a seeded, resumable stream of training batches and a fixed validation set
+/// (the text shards, a synthetic task, a test's fixed tensors).</summary>
 public interface IBatchSource
 {
     /// <summary>The next training micro-batch of <paramref name="batchSize"/> sequences (new masks every epoch).</summary>

@@ -1,9 +1,9 @@
-namespace BertLab.Experiments;
+namespace BertLab.IO;
 
 /// <summary>
-/// An exclusive lock between processes on one file (an advisory flock on Linux: .NET maps FileShare.None to it), so
-/// that SLURM array tasks and local workers sharing a sweep directory do not write the same file at once.
-/// Released on Dispose, or by the kernel when the process dies.
+/// An exclusive lock between processes on one file (an advisory flock on Linux: .NET maps FileShare.None to it): one
+/// training process per run directory, one preparer per data cache folder, and SLURM array tasks and local workers
+/// sharing a sweep directory never writing the same file at once. Released on Dispose, or by the kernel when the process dies.
 /// </summary>
 public sealed class FileLock : IDisposable
 {
