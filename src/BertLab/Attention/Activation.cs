@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using BertLab.Runtime;
 
 namespace BertLab.Attention;
 
@@ -27,7 +28,7 @@ public sealed class SoftmaxActivation : Activation
     {
         var masked = mask.HasPadding ? scores.masked_fill(mask.KeysBool.logical_not(), double.NegativeInfinity) : scores;
         var probs = masked.softmax(-1);
-        return Model.FastDropout.Apply(probs, dropoutProb, training);
+        return FastDropout.Apply(probs, dropoutProb, training);
     }
 }
 

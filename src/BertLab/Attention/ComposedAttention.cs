@@ -136,7 +136,7 @@ public sealed class ComposedAttention : IAttentionMechanism
         var (qf, kf) = Similarity.DotFactors(q, k);
         qf = qf * Math.Sqrt(q.shape[^1]);
         var p = inputs.Training ? inputs.DropoutProb : 0.0;
-        var output = p > 0 && Model.FastDropout.Handles(qf)   // as SoftmaxAttention: the CPU mask from FastDropout
+        var output = p > 0 && FastDropout.Handles(qf)   // as SoftmaxAttention: the CPU mask from FastDropout
             ? SoftmaxAttention.Explicit(qf, kf, v, mask.HasPadding ? mask.KeysBool : null, p, true).Output
             : nn.functional.scaled_dot_product_attention(qf, kf, v, mask.HasPadding ? mask.KeysBool : null, p);
         if (mask.HasPadding) output = output * mask.Rows;

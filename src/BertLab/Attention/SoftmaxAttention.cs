@@ -31,7 +31,7 @@ public sealed class SoftmaxAttention : IAttentionMechanism
         double p = x.Training ? x.DropoutProb : 0.0;
         // (B, 1, 1, S): true where the key is a real token.
         Tensor? keyMask = x.KeyMask?.unsqueeze(1).unsqueeze(1);
-        if (UsesFused(x) && (p == 0 || !Model.FastDropout.Handles(x.Query)))
+        if (UsesFused(x) && (p == 0 || !FastDropout.Handles(x.Query)))
         {
             var o = nn.functional.scaled_dot_product_attention(x.Query, x.Key, x.Value, keyMask, p, false);
             return new AttentionResult { Output = o };
@@ -55,7 +55,7 @@ public sealed class SoftmaxAttention : IAttentionMechanism
             scores = scores + additive;
         }
         var probs = scores.softmax(-1);
-        var used = Model.FastDropout.Apply(probs, dropout, training);
+        var used = FastDropout.Apply(probs, dropout, training);
         return new AttentionResult { Output = matmul(used.to_type(v.dtype), v), Probs = probs };
     }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
-using BertLab.Model;
 using BertLab.Runtime;
 
 namespace BertLab.Attention;
