@@ -27,10 +27,10 @@ public sealed class AttentionBenchmark
     /// <param name="TokensPerStep">Overrides the benchmark's tokens per step for a variant too slow for it (null: the common value).</param>
     /// <param name="Floor">(FLOPs, bytes) a step cannot go below, from (batch, heads, S, d); null: not modelled.</param>
     /// <param name="Headline">Measured at every length up to <see cref="HeadlineLen"/> regardless of the time limit (the comparison the JSON must hold).</param>
-    /// <param name="Composed">Run with <see cref="LinearCosineCpu"/> off: the torch-op composition, for comparison.</param>
+    /// <param name="Kernel">The kernel of <see cref="AttentionKernels"/> to run (null: the one the table chooses).</param>
     /// <param name="OptIn">Not run unless named in --variants.</param>
     public sealed record Variant(string Name, AttentionConfig Config, Func<long, long, long, long, double> EstimateBytes, int? TokensPerStep = null,
-        Func<long, long, long, long, (double Flops, double Bytes)>? Floor = null, bool Headline = false, bool Composed = false, bool OptIn = false);
+        Func<long, long, long, long, (double Flops, double Bytes)>? Floor = null, bool Headline = false, string? Kernel = null, bool OptIn = false);
 
     /// <summary>Headline variants are measured up to this length even past the time limit.</summary>
     public int HeadlineLen { get; init; } = 16384;
@@ -71,7 +71,7 @@ public sealed class AttentionBenchmark
             new Variant("softmax-fused", C("softmax", AttentionImplementation.Fused), (b, h, s, d) => f * b * h * s * d * 8, Floor: QuadraticFloor, Headline: true),
             new Variant("softmax-explicit", C("softmax", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
             new Variant("cottention-linear", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Headline: true),
-            new Variant("cottention-composed", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Composed: true, OptIn: true),
+            new Variant("cottention-composed", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Kernel: "linear", OptIn: true),
             new Variant("cosine-relu", C("cosine-relu", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
             new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
         };
@@ -103,10 +103,8 @@ public sealed class AttentionBenchmark
                 }
                 progress?.Invoke($"{variant.Name}: S = {s}, batch = {batch}");
                 AttentionBenchPoint point;
-                bool wasEnabled = LinearCosineCpu.Enabled;
                 try
                 {
-                    LinearCosineCpu.Enabled = !variant.Composed;
                     point = Measure(variant, s, batch, estimate);
                 }
                 catch (Exception e) when (e is ExternalException or OutOfMemoryException || e.Message.Contains("alloc", StringComparison.OrdinalIgnoreCase))
@@ -114,7 +112,6 @@ public sealed class AttentionBenchmark
                     stop = "out of memory";
                     point = new AttentionBenchPoint(variant.Name, s, batch, null, null, stop);
                 }
-                finally { LinearCosineCpu.Enabled = wasEnabled; }
                 if (point.Ms is not null && variant.Floor is not null)
                 {
                     var (flops, bytes) = variant.Floor(batch, Heads, s, HeadDim);
@@ -130,7 +127,8 @@ public sealed class AttentionBenchmark
 
     AttentionBenchPoint Measure(Variant variant, int seqLen, int batch, double estimate)
     {
-        var mech = new ComposedAttention(variant.Config);
+        var mech = new AttentionMechanism(variant.Config);
+        var kernel = variant.Kernel is string name ? AttentionKernels.Named(name) : null;
         using var outer = NewDisposeScope();
         manual_seed(0);
         var shape = new long[] { batch, Heads, seqLen, HeadDim };
@@ -149,7 +147,8 @@ public sealed class AttentionBenchmark
             var sw = Stopwatch.StartNew();
             bool profile = Environment.GetEnvironmentVariable("BERTLAB_KERNEL_PROFILE") == "1";
             if (profile) Console.Error.WriteLine($"  [step] zero grads: {sw.Elapsed.TotalMilliseconds:F1} ms");
-            var o = mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] }).Output;
+            var inputs = new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] };
+            var o = (kernel is null ? mech.Forward(inputs) : mech.Forward(inputs, kernel)).Output;
             if (profile) Console.Error.WriteLine($"  [step] forward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
             o.sum().backward();
             if (profile) Console.Error.WriteLine($"  [step] backward done: {sw.Elapsed.TotalMilliseconds:F1} ms");

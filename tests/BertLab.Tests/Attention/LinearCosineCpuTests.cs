@@ -99,14 +99,14 @@ public class LinearCosineCpuTests
         const int B = 2, H = 2, S = 40, d = 16;
         var cfg = AttentionConfig.FromPreset("cottention");
         cfg.Implementation = AttentionImplementation.Linear;
-        var linear = new ComposedAttention(cfg);
+        var linear = new AttentionMechanism(cfg);
         var q = randn(B, H, S, d); var k = randn(B, H, S, d); var v = randn(B, H, S, d);
         Assert.True(LinearCosineCpu.Supports(q, k, v, null));
         var ps = Parameters(linear, H, ScalarType.Float32);
         var mask = LengthMask(S, S, S - 5);
         var o = AttentionTestKit.Run(linear, q, k, v, mask, ps).Output;
         cfg = AttentionConfig.FromPreset("cottention"); cfg.Implementation = AttentionImplementation.Quadratic;
-        var oq = AttentionTestKit.Run(new ComposedAttention(cfg), q, k, v, mask, ps).Output;
+        var oq = AttentionTestKit.Run(new AttentionMechanism(cfg), q, k, v, mask, ps).Output;
         Assert.True(RelativeError(o, oq) <= 1e-5, $"relative error {RelativeError(o, oq):E2}");
         Assert.Equal(0f, o[1].narrow(1, S - 5, 5).abs().max().item<float>());   // padded query rows are exactly 0
     }

@@ -23,15 +23,15 @@ public class LinearKernelTests
         using var scope = NewDisposeScope();
         manual_seed(seqLen * 31 + scaling.Length);
         const int B = 3, H = 2, d = 16;
-        var linear = new ComposedAttention(Config(sim, "none", scaling, normalize, "linear"));
-        var quadratic = new ComposedAttention(Config(sim, "none", scaling, normalize, "quadratic"));
+        var linear = new AttentionMechanism(Config(sim, "none", scaling, normalize, "linear"));
+        var quadratic = new AttentionMechanism(Config(sim, "none", scaling, normalize, "quadratic"));
         var mask = LengthMask(seqLen, seqLen, seqLen - 3, 2);
         // Positive offsets keep rowsum's denominators away from 0, where any two summation orders differ a lot.
         var q0 = randn(B, H, seqLen, d) * 0.5 + 0.5; var k0 = randn(B, H, seqLen, d) * 0.5 + 0.5; var v0 = randn(B, H, seqLen, d);
         var p0 = Parameters(linear, H, ScalarType.Float32);
         var upstream = randn(B, H, seqLen, d);
 
-        (Tensor output, Tensor[] grads) Run(ComposedAttention mech)
+        (Tensor output, Tensor[] grads) Run(AttentionMechanism mech)
         {
             var q = q0.clone().requires_grad_(); var k = k0.clone().requires_grad_(); var v = v0.clone().requires_grad_();
             var ps = p0.ToDictionary(kv => kv.Key, kv => kv.Value.clone().requires_grad_());
@@ -51,14 +51,14 @@ public class LinearKernelTests
     [Theory]
     [InlineData(8, "quadratic")]
     [InlineData(16, "quadratic")]
-    [InlineData(17, "linear")]
+    [InlineData(17, "linear-cosine-cpu")]
     public void AutoPicksLinearWhenLongerThanHeadSize(int seqLen, string expected)
     {
-        var mech = new ComposedAttention(AttentionConfig.FromPreset("cottention"));
-        Assert.Equal(expected, AttentionRegistry.Name(mech.KernelFor(seqLen, 16, needProbs: false)));
-        Assert.Equal(AttentionKernel.Quadratic, mech.KernelFor(seqLen, 16, needProbs: true));
-        Assert.Equal(AttentionKernel.Fused, new ComposedAttention(AttentionConfig.FromPreset("cosine-softmax")).KernelFor(seqLen, 16, false));
-        Assert.Equal(AttentionKernel.Quadratic, new ComposedAttention(AttentionConfig.FromPreset("cosine-relu")).KernelFor(seqLen * 100, 16, false));
+        var mech = new AttentionMechanism(AttentionConfig.FromPreset("cottention"));
+        Assert.Equal(expected, mech.KernelFor(Call(seqLen, 16)).Name);
+        Assert.Equal("quadratic", mech.KernelFor(Call(seqLen, 16, needProbs: true)).Name);
+        Assert.Equal("fused", new AttentionMechanism(AttentionConfig.FromPreset("cosine-softmax")).KernelFor(Call(seqLen, 16)).Name);
+        Assert.Equal("quadratic", new AttentionMechanism(AttentionConfig.FromPreset("cosine-relu")).KernelFor(Call(seqLen * 100, 16)).Name);
     }
 
     [Fact]
@@ -69,8 +69,8 @@ public class LinearKernelTests
         var mask = LengthMask(20, 20, 11);
         foreach (var sim in new[] { "dot", "cosine" })
         {
-            var fused = Run(new ComposedAttention(Config(sim, "softmax", "none", "", "fused")), q, k, v, mask, new Dictionary<string, Tensor>()).Output;
-            var expl = Run(new ComposedAttention(Config(sim, "softmax", "none", "", "quadratic")), q, k, v, mask, new Dictionary<string, Tensor>()).Output;
+            var fused = Run(new AttentionMechanism(Config(sim, "softmax", "none", "", "fused")), q, k, v, mask, new Dictionary<string, Tensor>()).Output;
+            var expl = Run(new AttentionMechanism(Config(sim, "softmax", "none", "", "quadratic")), q, k, v, mask, new Dictionary<string, Tensor>()).Output;
             Assert.True(RelativeError(fused, expl) <= 1e-5, $"{sim}: {RelativeError(fused, expl):E2}");
         }
     }
@@ -83,7 +83,7 @@ public class LinearKernelTests
     {
         // NeedProbs forces the quadratic kernel and returns P with O = P · V (real rows; V unnormalised here).
         manual_seed(8);
-        var mech = new ComposedAttention(AttentionConfig.FromPreset(preset));
+        var mech = new AttentionMechanism(AttentionConfig.FromPreset(preset));
         var ps = Parameters(mech, 2, ScalarType.Float32);
         var q = randn(2, 2, 40, 8); var k = randn(2, 2, 40, 8); var v = randn(2, 2, 40, 8);
         var mask = LengthMask(40, 40, 25);

@@ -25,7 +25,7 @@ public class RegistryTests
         foreach (var t in AllTriples())
         {
             var cfg = Config((string)t[0], (string)t[1], (string)t[2]);
-            Assert.NotNull(AttentionFactory.Create(cfg));
+            Assert.NotNull(new AttentionMechanism(cfg));
         }
     }
 
@@ -91,7 +91,7 @@ public class RegistryTests
         {
             using var scope = NewDisposeScope();
             string sim = (string)t[0], act = (string)t[1], sc = (string)t[2];
-            var reference = new ComposedAttention(Config(sim, act, sc, implementation: "quadratic"));
+            var reference = new AttentionMechanism(Config(sim, act, sc, implementation: "quadratic"));
             var ps = Parameters(reference, H, ScalarType.Float32);
             var expected = Run(reference, q0, k0, v0, mask, ps).Output;
             foreach (var (impl, flag) in new[] { ("linear", AttentionRegistry.IsLinearizable(sim, act)), ("fused", AttentionRegistry.CanFuse(sim, act, sc)) })
@@ -101,8 +101,8 @@ public class RegistryTests
                     Assert.Throws<BertLabException>(() => Config(sim, act, sc, implementation: impl));
                     continue;
                 }
-                var mech = new ComposedAttention(Config(sim, act, sc, implementation: impl));
-                Assert.Equal(impl, AttentionRegistry.Name(mech.KernelFor(S, d, needProbs: false)));
+                var mech = new AttentionMechanism(Config(sim, act, sc, implementation: impl));
+                Assert.Equal(impl == "linear" ? KernelForm.Linear : KernelForm.Fused, mech.KernelFor(Call(S, d)).Form);
                 var got = Run(mech, q0, k0, v0, mask, ps).Output;
                 Assert.True(RelativeError(got, expected) <= 1e-5, $"{sim}/{act}/{sc} via {impl}: {RelativeError(got, expected):E2}");
                 if (impl == "linear") linearChecked++; else fusedChecked++;

@@ -61,7 +61,7 @@ public static class OnnxExporter
 
     /// <summary>"softmax (Hugging Face semantics)", "linear" or "quadratic": how the graph computes this attention.</summary>
     public static string AttentionForm(AttentionConfig a) =>
-        AttentionFactory.Create(a) is SoftmaxAttention ? "softmax (Hugging Face semantics)" : a.IsLinearizable ? "linear" : "quadratic";
+        AttentionRegistry.Spec(a).PaddedRows == PaddedRows.Computed ? "softmax (Hugging Face semantics)" : a.IsLinearizable ? "linear" : "quadratic";
 
     /// <summary>The serialized ModelProto for a configuration and its weights (Hugging Face names, with or without "bert.").</summary>
     public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out bool hasMaskedLMHead, out OnnxGraphBuilder builder)
@@ -301,7 +301,7 @@ public static class OnnxExporter
         string Attention(string q, string k, string v, string paramPrefix)
         {
             var a = c.Attention;
-            if (AttentionFactory.Create(a) is SoftmaxAttention)
+            if (AttentionRegistry.Spec(a).PaddedRows == PaddedRows.Computed)
             {
                 // SoftmaxAttention.Explicit: (QKᵀ)/√d + (1 − m)·finfo.min, softmax, · V. Padded query rows computed like the others.
                 string scores = Op("Add", Op("Div", Op("MatMul", q, KT(k)), F(MathF.Sqrt(dh))), _additive);
