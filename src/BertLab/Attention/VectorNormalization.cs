@@ -14,7 +14,7 @@ public static class VectorNormalization
     /// views (B, H, S, d) of a (B, S, H·d) projection are normalised in their contiguous (B, S, H, d) layout: broadcast
     /// kernels on the strided view were most of cottention's extra backward time on an H100 (Nsight Compute, bench/RESULTS.md).
     /// (A hand-written autograd function was faster still, but its backward runs on libtorch's CUDA thread, outside any
-    /// dispose scope, and device memory grew by gigabytes per step until the GC ran.)
+    /// dispose scope, and device memory grew by gigabytes per step until the GC ran.) Reference: <see cref="Reference.VectorNormalizationReference"/>.
     /// </summary>
     public static Tensor L2(Tensor x)
     {
@@ -27,9 +27,6 @@ public static class VectorNormalization
     }
 
     static Tensor UnitRows(Tensor x) => x * linalg.vector_norm(x, 2, new long[] { -1 }, keepdim: true).clamp_min(Epsilon).reciprocal();
-
-    /// <summary>The reference composition (F.normalize), kept for tests.</summary>
-    public static Tensor L2Reference(Tensor x) => nn.functional.normalize(x, p: 2.0, dim: -1, eps: Epsilon);
 
     /// <summary>N₁(x): L1-normalised rows.</summary>
     public static Tensor L1(Tensor x) => nn.functional.normalize(x, p: 1.0, dim: -1, eps: Epsilon);

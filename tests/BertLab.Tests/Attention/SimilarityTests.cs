@@ -1,4 +1,5 @@
 using BertLab.Attention;
+using BertLab.Attention.Reference;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -104,7 +105,7 @@ public class SimilarityTests
             (blocked * w).sum().backward();
             var g1 = new[] { a.grad!.clone(), b.grad!.clone(), p.grad!.clone() };
             a.grad!.zero_(); b.grad!.zero_(); p.grad!.zero_();
-            var reference = BlockwiseLpDistance.Reference(a, b, p);
+            var reference = LpDistanceReference.Distance(a, b, p);
             (reference * w).sum().backward();
             Assert.True(allclose(blocked, reference, rtol: 1e-12, atol: 1e-12));
             var g2 = new[] { a.grad!, b.grad!, p.grad! };

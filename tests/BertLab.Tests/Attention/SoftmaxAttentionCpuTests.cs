@@ -16,10 +16,9 @@ namespace BertLab.Tests.Attention;
 public class SoftmaxAttentionCpuTests
 {
     [Theory]
+    // Beside KernelReferenceTests (the model's calls): no dropout, p = 0.5 with a whole sequence of padded keys, BERT-base's d = 64.
     [InlineData(2, 37, 16, 0.0, false)]
-    [InlineData(2, 37, 16, 0.1, true)]
     [InlineData(3, 64, 24, 0.5, true)]
-    [InlineData(2, 128, 64, 0.1, false)]
     [InlineData(2, 128, 64, 0.1, true)]
     public void MatchesTheExplicitComposition_InOutputAndGradients(int B, int S, int d, double p, bool padded)
     {
