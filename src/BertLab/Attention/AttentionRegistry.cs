@@ -79,9 +79,9 @@ public static class AttentionRegistry
     public static readonly Registry<ActivationEntry> Activations = new("activation", new[]
     {
         A(new("softmax", () => new SoftmaxActivation()) { IsSoftmax = true }),
-        A(new("relu", () => new ElementwiseActivation("relu", t => TorchSharp.torch.nn.functional.relu(t)))),
-        A(new("sigmoid", () => new ElementwiseActivation("sigmoid", t => t.sigmoid()))),
-        A(new("none", () => new ElementwiseActivation("none", t => t)) { IsIdentity = true }),
+        A(new("relu", () => new ElementwiseActivation("relu", t => TorchSharp.torch.nn.functional.relu(t), (g, s) => g.Relu(s), "F.relu(s)"))),
+        A(new("sigmoid", () => new ElementwiseActivation("sigmoid", t => t.sigmoid(), (g, s) => g.Sigmoid(s), "torch.sigmoid(s)"))),
+        A(new("none", () => new ElementwiseActivation("none", t => t, (g, s) => s, "s")) { IsIdentity = true }),
     });
 
     public static readonly Registry<ScalingEntry> Scalings = new("scaling", new[]

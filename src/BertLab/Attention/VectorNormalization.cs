@@ -1,3 +1,4 @@
+using BertLab.Attention.Lowering;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,5 +47,26 @@ public static class VectorNormalization
         var safeSum = where(positive, sum, ones_like(sum));
         var norm = where(positive, safeMax * safeSum.pow(p.reciprocal()), zeros_like(sum));
         return x / norm.clamp_min(Epsilon);
+    }
+
+    /// <summary>ONNX lowering of <see cref="L2"/>: x · 1/max(‖x‖₂, 1e-12) over the last axis (Python: <c>l2</c> of bertlab_attention.py).</summary>
+    public static string LowerL2(IAttentionGraph g, string x) =>
+        g.Mul(x, g.Reciprocal(g.Max(g.ReduceL2(x, -1, keepDims: true), g.Constant((float)Epsilon))));
+
+    /// <summary>ONNX lowering of <see cref="L1"/>: x / max(‖x‖₁, 1e-12).</summary>
+    public static string LowerL1(IAttentionGraph g, string x) =>
+        g.Div(x, g.Max(g.ReduceL1(x, -1, keepDims: true), g.Constant((float)Epsilon)));
+
+    /// <summary>ONNX lowering of <see cref="Lp"/> with a per-head p (1, H, 1, 1), in the same overflow-free form.</summary>
+    public static string LowerLp(IAttentionGraph g, string x, string p)
+    {
+        string abs = g.Abs(x);
+        string max = g.ReduceMax(abs, -1, keepDims: true);
+        string positive = g.Greater(max, g.Constant(0f));
+        string safeMax = g.Where(positive, max, g.Constant(1f));
+        string sum = g.ReduceSum(g.Pow(g.Div(abs, safeMax), p), -1, keepDims: true);
+        string safeSum = g.Where(positive, sum, g.Constant(1f));
+        string norm = g.Where(positive, g.Mul(safeMax, g.Pow(safeSum, g.Reciprocal(p))), g.Constant(0f));
+        return g.Div(x, g.Max(norm, g.Constant((float)Epsilon)));
     }
 }

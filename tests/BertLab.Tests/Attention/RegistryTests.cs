@@ -77,6 +77,23 @@ public class RegistryTests
         }
     }
 
+    /// <summary>A scaling whose entry does not say it uses row sums never asks for them (the linear cosine CPU kernel,
+    /// which divides the d×d matrix, relies on it); one that says so divides by a function of them.</summary>
+    [Fact]
+    public void UsesRowSumsFlagAgreesWithTheDivisor()
+    {
+        var counts = tensor(new float[] { 3, 5 }).view(2, 1, 1, 1);
+        var ps = new Dictionary<string, Tensor> { [LearnedExponentScaling.ParameterName] = tensor(new float[] { 0.2f, -0.4f }) };
+        foreach (var e in AttentionRegistry.Scalings.Entries)
+        {
+            bool asked = false;
+            var rowSums = full(2, 2, 4, 1, 2.5f);
+            var divisor = e.Create().Divisor(counts, () => { asked = true; return rowSums; }, n => ps[n]);
+            Assert.Equal(e.UsesRowSums, asked);
+            if (e.UsesRowSums) Assert.Equal(new long[] { 2, 2, 4, 1 }, divisor!.shape);
+        }
+    }
+
     /// <summary>Every configuration the registry calls linearisable gives the quadratic reference's output through the
     /// linear kernel; every one it calls fusable gives it through the fused kernel; the others are refused.</summary>
     [Fact]
