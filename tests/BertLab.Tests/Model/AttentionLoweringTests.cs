@@ -41,9 +41,15 @@ public sealed class AttentionLoweringTests : IDisposable
             all.Add($$"""{"similarity": "dot", "activation": "none", "scaling": "n", "normalize": "{{n}}"}""");
         }
         all.AddRange(AttentionConfig.PresetNames.Select(p => $"\"{p}\""));
-        all.Add("""{"preset": "cottention", "implementation": "quadratic"}""");
-        all.Add("""{"preset": "cottention", "implementation": "linear"}""");
-        all.Add("""{"preset": "cosine-softmax", "implementation": "fused"}""");
+        // Every implementation entry (the "explicit" alias included) on every preset it may force.
+        foreach (var impl in AttentionRegistry.Implementations.Names.Where(n => n != "auto"))
+            foreach (var preset in AttentionConfig.PresetNames)
+            {
+                var c = AttentionConfig.FromPreset(preset);
+                c.Implementation = AttentionRegistry.Implementations[impl];
+                try { c.Validate("attention"); } catch (BertLabException) { continue; }
+                all.Add($$"""{"preset": "{{preset}}", "implementation": "{{impl}}"}""");
+            }
         all.Add("""{"preset": "softmax", "token_dropout": 0.1}""");
         all.Add("""{"preset": "lp", "p_init": 3.5, "scaling": "n_pow_sigma"}""");
         return all.Distinct();
@@ -118,16 +124,22 @@ public sealed class AttentionLoweringTests : IDisposable
         File.WriteAllText(jobsPath, jobs.ToJsonString());
         PythonTorch.Run("bertlab_attention_cases.py", [code, jobsPath]);
 
+        // Every case is checked, and the message lists all that differ.
+        var failures = new List<string>();
         foreach (var (attention, c, output) in cases)
         {
             var got = SafetensorsFile.Load(output);
             double err = AttentionTestKit.RelativeError(got["output"], c.Expected);
-            Assert.True(err <= Tolerance, $"{c.Config.Describe()}: bertlab_attention.py differs from BertLab by {err:E2} (relative)");
+            if (!(err <= Tolerance)) failures.Add($"{c.Config.Describe()}: bertlab_attention.py differs from BertLab by {err:E2} (relative)");
             // The module's parameters: the same names and initial values as the mechanism's.
             var init = new AttentionMechanism(c.Config).CreateParameters(H);
-            Assert.Equal(init.Keys.Order(), got.Keys.Where(k => k.StartsWith("init.")).Select(k => k["init.".Length..]).Order());
-            foreach (var (name, value) in init)
-                Assert.True(got["init." + name].allclose(value, rtol: 1e-6, atol: 1e-7), $"{attention}: initial {name} differs");
+            var created = got.Keys.Where(k => k.StartsWith("init.")).Select(k => k["init.".Length..]).Order().ToList();
+            if (!init.Keys.Order().SequenceEqual(created))
+                failures.Add($"{attention}: parameters {string.Join(", ", created)}, BertLab's {string.Join(", ", init.Keys.Order())}");
+            else
+                foreach (var (name, value) in init)
+                    if (!got["init." + name].allclose(value, rtol: 1e-6, atol: 1e-7)) failures.Add($"{attention}: initial {name} differs");
         }
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} attentions:\n{string.Join("\n", failures)}");
     }
 }
