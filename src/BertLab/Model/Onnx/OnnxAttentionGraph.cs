@@ -1,4 +1,5 @@
 using BertLab.Attention.Lowering;
+using BertLab.Model.Onnx.Proto;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Attention;
 using BertLab.Attention.Lowering;
+using BertLab.Model.Onnx.Proto;
 using TorchSharp;
 using static TorchSharp.torch;
 
