@@ -49,14 +49,21 @@ public sealed class AttentionBenchmark
     public double MemoryBudgetBytes { get; init; } = 16.0 * (1L << 30);
     public double TimeLimitSeconds { get; init; } = 20;
     public int Repetitions { get; init; } = 3;
+    /// <summary>Tokens per step for lp, whose block-wise S×S×d work is far slower per token than the others.</summary>
+    public int LpTokensPerStep { get; init; } = 1024;
+
+    /// <summary>A warm-up longer than this (ms) gets one timed repetition instead of <see cref="Repetitions"/>.</summary>
+    public const double OneRepetitionAboveMs = 2000;
+    /// <summary>A warm-up longer than this (ms) is followed by one cold step that is both the memory and the time measurement.</summary>
+    public const double ColdStepOnlyAboveMs = 8000;
 
     public string MemoryMethod => Device.type == DeviceType.CPU
         ? "sampled process RSS above the pre-step level (1 ms sampling; inputs excluded)"
         : "analytic estimate of the largest live tensors (TorchSharp exposes no CUDA allocator statistics)";
 
-    /// <summary>softmax (fused SDPA and explicit), cottention (linear), cosine-relu and lp (quadratic).</summary>
-    /// <param name="lpTokens">Tokens per step for lp, whose block-wise S×S×d work is far slower per token than the others.</param>
-    public static IReadOnlyList<Variant> DefaultVariants(int? lpTokens = null)
+    /// <summary>softmax (fused SDPA and explicit), cottention (linear), cosine-relu and lp (quadratic, at
+    /// <see cref="LpTokensPerStep"/>); opt-in: cottention through the named kernel "linear" (the torch-op composition).</summary>
+    public IReadOnlyList<Variant> DefaultVariants()
     {
         static AttentionConfig C(string preset, AttentionImplementation impl) { var c = AttentionConfig.FromPreset(preset); c.Implementation = impl; return c; }
         const double f = 4;                                  // fp32 bytes
@@ -73,7 +80,7 @@ public sealed class AttentionBenchmark
             new Variant("cottention-linear", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Headline: true),
             new Variant("cottention-composed", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Kernel: "linear", OptIn: true),
             new Variant("cosine-relu", C("cosine-relu", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
-            new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
+            new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, LpTokensPerStep),
         };
     }
 
@@ -160,14 +167,14 @@ public sealed class AttentionBenchmark
 
         double warm = Step().wall;                              // warm-up (also allocates the .grad tensors)
         // Long steps get fewer repetitions, so that the long lengths fit a few minutes on a small machine.
-        int reps = warm > 8000 ? 1 : warm > 2000 ? 1 : Repetitions;
+        int reps = warm > OneRepetitionAboveMs ? 1 : Repetitions;
         var times = new List<double>();
         var cpuTimes = new List<double>();
         double peak = 0;
         // The first timed step measures memory: freed memory is handed back to the kernel first, so its RSS peak is the
         // step's. That also makes it pay for faulting its pages in again, which a training step on a warm heap does not:
         // when there are further steps, they are timed on the warm heap and the memory step's time is not used.
-        int memoryReps = warm > 8000 ? 0 : 1;                   // a step over 8 s is timed once, cold (its page faults are a small share)
+        int memoryReps = warm > ColdStepOnlyAboveMs ? 0 : 1;    // a step that long is timed once, cold (its page faults are a small share)
         for (int r = 0; r < reps + memoryReps; r++)
         {
             // before the memory step, also the pool's idle buffers and malloc's free pages go back to the system
