@@ -13,21 +13,27 @@ namespace BertLab.Cli;
 
 /// <summary>
 /// <c>bertlab bench attention</c>: forward+backward time and peak memory of one attention call versus sequence length
-/// (H = 12, d = 64, constant tokens per step) for softmax (fused and explicit), cottention (linear), cosine-relu and lp.
+/// (constant tokens per step) for <see cref="AttentionBenchmark.DefaultVariants"/>; the option defaults are
+/// <see cref="AttentionBenchmark"/>'s, declared there once.
 /// </summary>
 public static class BenchAttentionVerb
 {
     public static Command Build()
     {
-        var device = Verb.Opt<string>("--device", "cpu or cuda.", () => "cpu");
-        var maxLen = Verb.Opt<int>("--max-len", "Longest sequence length (powers of two from --min-len up to this).", () => 65536);
-        var minLen = Verb.Opt<int>("--min-len", "Shortest sequence length.", () => 128);
-        var tokens = Verb.Opt<int>("--tokens", "Tokens per step: batch = max(1, tokens / S).", () => 16384);
-        var lpTokens = Verb.Opt<int>("--lp-tokens", "Tokens per step for lp (its block-wise distance is much slower per token).", () => 1024);
-        var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => 16);
-        var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => 20);
-        var reps = Verb.Opt<int>("--reps", "Timed repetitions after one warm-up (median reported; 1 when the warm-up took over 8 s).", () => 3);
-        var variantsOpt = Verb.Opt<string?>("--variants", "Comma-separated subset of: softmax-fused, softmax-explicit, cottention-linear, cosine-relu, lp (the default set), and cottention-composed (cottention through the torch-op composition, not the CPU kernel; opt-in).");
+        var d = new AttentionBenchmark();
+        var variantNames = d.DefaultVariants();
+        var device = Verb.Opt<string>("--device", "cpu or cuda.", () => d.Device.type == DeviceType.CPU ? "cpu" : "cuda");
+        var maxLen = Verb.Opt<int>("--max-len", "Longest sequence length (powers of two from --min-len up to this).", () => d.MaxLen);
+        var minLen = Verb.Opt<int>("--min-len", "Shortest sequence length.", () => d.MinLen);
+        var tokens = Verb.Opt<int>("--tokens", "Tokens per step: batch = max(1, tokens / S).", () => d.TokensPerStep);
+        var lpTokens = Verb.Opt<int>("--lp-tokens", "Tokens per step for lp (its block-wise distance is much slower per token).", () => d.LpTokensPerStep);
+        var budget = Verb.Opt<double>("--memory-budget-gb", "Skip a variant from the first length whose estimated memory exceeds this (GiB).", () => d.MemoryBudgetBytes / (1L << 30));
+        var timeLimit = Verb.Opt<double>("--time-limit-s", "Skip a variant's longer lengths once one length took longer than this (seconds).", () => d.TimeLimitSeconds);
+        var reps = Verb.Opt<int>("--reps", string.Create(CultureInfo.InvariantCulture,
+            $"Timed repetitions after one warm-up (median reported; 1 when the warm-up took over {AttentionBenchmark.OneRepetitionAboveMs / 1000} s)."), () => d.Repetitions);
+        var variantsOpt = Verb.Opt<string?>("--variants",
+            $"Comma-separated subset of: {string.Join(", ", variantNames.Where(v => !v.OptIn).Select(v => v.Name))} (the default set); opt-in: "
+            + string.Join(", ", variantNames.Where(v => v.OptIn).Select(v => v.Kernel is string k ? $"{v.Name} (kernel '{k}')" : v.Name)) + ".");
         var json = Verb.Opt<string?>("--json", "Write the measurements as a JSON array of {variant, seq_len, batch, ms, peak_mb} (plus cpu_ms: process CPU time).");
         var plot = Verb.Opt<string?>("--plot", "Write log-log PNG plots: FILE.png gives FILE-time.png (wall clock), FILE-cpu-time.png and FILE-memory.png.");
 
@@ -42,7 +48,12 @@ public static class BenchAttentionVerb
             if (r.GetValue(tokens) < 1) throw new BertLabException("--tokens must be positive");
             if (r.GetValue(reps) < 1) throw new BertLabException("--reps must be positive");
             if (r.GetValue(lpTokens) < 1) throw new BertLabException("--lp-tokens must be positive");
-            var all = AttentionBenchmark.DefaultVariants(r.GetValue(lpTokens));
+            var bench = new AttentionBenchmark
+            {
+                Device = dev, MinLen = lo, MaxLen = hi, TokensPerStep = r.GetValue(tokens), LpTokensPerStep = r.GetValue(lpTokens),
+                MemoryBudgetBytes = r.GetValue(budget) * (1L << 30), TimeLimitSeconds = r.GetValue(timeLimit), Repetitions = r.GetValue(reps),
+            };
+            var all = bench.DefaultVariants();
             IReadOnlyList<AttentionBenchmark.Variant> chosen = all.Where(v => !v.OptIn).ToList();
             if (r.GetValue(variantsOpt) is string list)
             {
@@ -51,12 +62,7 @@ public static class BenchAttentionVerb
                     if (all.All(v => v.Name != n)) throw new BertLabException($"--variants: unknown variant '{n}'; allowed: {string.Join(", ", all.Select(v => v.Name))}");
                 chosen = all.Where(v => names.Contains(v.Name)).ToList();
             }
-            var bench = new AttentionBenchmark
-            {
-                Device = dev, MinLen = lo, MaxLen = hi, TokensPerStep = r.GetValue(tokens),
-                MemoryBudgetBytes = r.GetValue(budget) * (1L << 30), TimeLimitSeconds = r.GetValue(timeLimit), Repetitions = r.GetValue(reps),
-            };
-            AnsiConsole.MarkupLine($"[bold]bench attention[/] on {Markup.Escape(dev.ToString())}: H = {bench.Heads}, d = {bench.HeadDim}, {bench.TokensPerStep} tokens per step (lp: {r.GetValue(lpTokens)})");
+            AnsiConsole.MarkupLine($"[bold]bench attention[/] on {Markup.Escape(dev.ToString())}: H = {bench.Heads}, d = {bench.HeadDim}, {bench.TokensPerStep} tokens per step (lp: {bench.LpTokensPerStep})");
             AnsiConsole.MarkupLine($"peak memory: {Markup.Escape(bench.MemoryMethod)}");
             bench.MeasureMachine();
             AnsiConsole.MarkupLine($"machine: {Markup.Escape(TorchRuntime.Describe())}; fp32 matmul peak {bench.PeakGflops:F1} GFLOP/s (2048²), copy bandwidth {bench.BandwidthGBs:F1} GB/s (256 MB); floor = matmul FLOPs at that peak + 11 passes over (B, H, S, d) at that bandwidth");

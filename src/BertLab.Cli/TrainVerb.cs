@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BertLab.Attention;
 using BertLab.Distributed;
 using BertLab.Runtime;
 using BertLab.Training;
@@ -97,6 +98,8 @@ public sealed class TrainVerb : IVerb
             var c = config.Model;
             AnsiConsole.MarkupLine($"  model {Markup.Escape(config.ModelPreset)}: {c.NumHiddenLayers} layers × {c.HiddenSize}, {c.NumAttentionHeads} heads, {parameters:N0} parameters");
             AnsiConsole.MarkupLine($"  attention {Markup.Escape(c.Attention.Describe())}");
+            foreach (var line in KernelPlan.Describe(c.Attention, TorchRuntime.Device(config.Run.Device).type, config.Data.SeqLen, c.HeadDim, c.AttentionProbsDropoutProb, MixedPrecision.Parse(config.Run.Precision)))
+                AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(line)}[/]");
             AnsiConsole.MarkupLine($"  {config.Run.Steps} steps × {config.Run.BatchSize * config.Run.Accumulation} sequences of {config.Data.SeqLen} tokens, {Markup.Escape(config.Optimizer.Name)} lr {config.Optimizer.Lr:G3}, seed {config.Run.Seed}, {Markup.Escape(config.Run.Device)}");
         }
 

@@ -1,4 +1,4 @@
-"""Reads a safetensors file with PyTorch alone (Debian's python3-torch has no safetensors package): an 8-byte
+"""Reads and writes safetensors files with PyTorch alone (Debian's python3-torch has no safetensors package): an 8-byte
 little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then the raw little-endian data."""
 import json
 import struct
@@ -24,3 +24,21 @@ def load(path):
         t = torch.frombuffer(raw, dtype=DTYPES[info["dtype"]]) if end > start else torch.empty(0, dtype=DTYPES[info["dtype"]])
         out[name] = t.reshape(info["shape"]).clone()
     return out
+
+
+def save(path, tensors):
+    """Writes {name: tensor} as safetensors (little-endian, C order)."""
+    names = {v: k for k, v in DTYPES.items()}
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        raw = bytes(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).tolist())   # no numpy in Debian's python3-torch
+        header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)

@@ -27,10 +27,10 @@ public sealed class AttentionBenchmark
     /// <param name="TokensPerStep">Overrides the benchmark's tokens per step for a variant too slow for it (null: the common value).</param>
     /// <param name="Floor">(FLOPs, bytes) a step cannot go below, from (batch, heads, S, d); null: not modelled.</param>
     /// <param name="Headline">Measured at every length up to <see cref="HeadlineLen"/> regardless of the time limit (the comparison the JSON must hold).</param>
-    /// <param name="Composed">Run with <see cref="LinearCosineCpu"/> off: the torch-op composition, for comparison.</param>
+    /// <param name="Kernel">The kernel of <see cref="AttentionKernels"/> to run (null: the one the table chooses).</param>
     /// <param name="OptIn">Not run unless named in --variants.</param>
     public sealed record Variant(string Name, AttentionConfig Config, Func<long, long, long, long, double> EstimateBytes, int? TokensPerStep = null,
-        Func<long, long, long, long, (double Flops, double Bytes)>? Floor = null, bool Headline = false, bool Composed = false, bool OptIn = false);
+        Func<long, long, long, long, (double Flops, double Bytes)>? Floor = null, bool Headline = false, string? Kernel = null, bool OptIn = false);
 
     /// <summary>Headline variants are measured up to this length even past the time limit.</summary>
     public int HeadlineLen { get; init; } = 16384;
@@ -49,14 +49,21 @@ public sealed class AttentionBenchmark
     public double MemoryBudgetBytes { get; init; } = 16.0 * (1L << 30);
     public double TimeLimitSeconds { get; init; } = 20;
     public int Repetitions { get; init; } = 3;
+    /// <summary>Tokens per step for lp, whose block-wise S×S×d work is far slower per token than the others.</summary>
+    public int LpTokensPerStep { get; init; } = 1024;
+
+    /// <summary>A warm-up longer than this (ms) gets one timed repetition instead of <see cref="Repetitions"/>.</summary>
+    public const double OneRepetitionAboveMs = 2000;
+    /// <summary>A warm-up longer than this (ms) is followed by one cold step that is both the memory and the time measurement.</summary>
+    public const double ColdStepOnlyAboveMs = 8000;
 
     public string MemoryMethod => Device.type == DeviceType.CPU
         ? "sampled process RSS above the pre-step level (1 ms sampling; inputs excluded)"
         : "analytic estimate of the largest live tensors (TorchSharp exposes no CUDA allocator statistics)";
 
-    /// <summary>softmax (fused SDPA and explicit), cottention (linear), cosine-relu and lp (quadratic).</summary>
-    /// <param name="lpTokens">Tokens per step for lp, whose block-wise S×S×d work is far slower per token than the others.</param>
-    public static IReadOnlyList<Variant> DefaultVariants(int? lpTokens = null)
+    /// <summary>softmax (fused SDPA and explicit), cottention (linear), cosine-relu and lp (quadratic, at
+    /// <see cref="LpTokensPerStep"/>); opt-in: cottention through the named kernel "linear" (the torch-op composition).</summary>
+    public IReadOnlyList<Variant> DefaultVariants()
     {
         static AttentionConfig C(string preset, AttentionImplementation impl) { var c = AttentionConfig.FromPreset(preset); c.Implementation = impl; return c; }
         const double f = 4;                                  // fp32 bytes
@@ -71,9 +78,9 @@ public sealed class AttentionBenchmark
             new Variant("softmax-fused", C("softmax", AttentionImplementation.Fused), (b, h, s, d) => f * b * h * s * d * 8, Floor: QuadraticFloor, Headline: true),
             new Variant("softmax-explicit", C("softmax", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
             new Variant("cottention-linear", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Headline: true),
-            new Variant("cottention-composed", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Composed: true, OptIn: true),
+            new Variant("cottention-composed", C("cottention", AttentionImplementation.Linear), (b, h, s, d) => f * b * h * s * d * 10, Floor: LinearFloor, Kernel: "linear", OptIn: true),
             new Variant("cosine-relu", C("cosine-relu", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 4, Floor: ExplicitFloor),
-            new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, lpTokens),
+            new Variant("lp", C("lp", AttentionImplementation.Quadratic), (b, h, s, d) => f * b * h * s * s * 6 + f * BlockwiseLpDistance.TileElements * 6, LpTokensPerStep),
         };
     }
 
@@ -103,10 +110,8 @@ public sealed class AttentionBenchmark
                 }
                 progress?.Invoke($"{variant.Name}: S = {s}, batch = {batch}");
                 AttentionBenchPoint point;
-                bool wasEnabled = LinearCosineCpu.Enabled;
                 try
                 {
-                    LinearCosineCpu.Enabled = !variant.Composed;
                     point = Measure(variant, s, batch, estimate);
                 }
                 catch (Exception e) when (e is ExternalException or OutOfMemoryException || e.Message.Contains("alloc", StringComparison.OrdinalIgnoreCase))
@@ -114,7 +119,6 @@ public sealed class AttentionBenchmark
                     stop = "out of memory";
                     point = new AttentionBenchPoint(variant.Name, s, batch, null, null, stop);
                 }
-                finally { LinearCosineCpu.Enabled = wasEnabled; }
                 if (point.Ms is not null && variant.Floor is not null)
                 {
                     var (flops, bytes) = variant.Floor(batch, Heads, s, HeadDim);
@@ -130,7 +134,8 @@ public sealed class AttentionBenchmark
 
     AttentionBenchPoint Measure(Variant variant, int seqLen, int batch, double estimate)
     {
-        var mech = new ComposedAttention(variant.Config);
+        var mech = new AttentionMechanism(variant.Config);
+        var kernel = variant.Kernel is string name ? AttentionKernels.Named(name) : null;
         using var outer = NewDisposeScope();
         manual_seed(0);
         var shape = new long[] { batch, Heads, seqLen, HeadDim };
@@ -149,7 +154,8 @@ public sealed class AttentionBenchmark
             var sw = Stopwatch.StartNew();
             bool profile = Environment.GetEnvironmentVariable("BERTLAB_KERNEL_PROFILE") == "1";
             if (profile) Console.Error.WriteLine($"  [step] zero grads: {sw.Elapsed.TotalMilliseconds:F1} ms");
-            var o = mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] }).Output;
+            var inputs = new AttentionInputs { Query = q, Key = k, Value = v, Parameter = n => parameters[n] };
+            var o = (kernel is null ? mech.Forward(inputs) : mech.Forward(inputs, kernel)).Output;
             if (profile) Console.Error.WriteLine($"  [step] forward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
             o.sum().backward();
             if (profile) Console.Error.WriteLine($"  [step] backward done: {sw.Elapsed.TotalMilliseconds:F1} ms");
@@ -161,14 +167,14 @@ public sealed class AttentionBenchmark
 
         double warm = Step().wall;                              // warm-up (also allocates the .grad tensors)
         // Long steps get fewer repetitions, so that the long lengths fit a few minutes on a small machine.
-        int reps = warm > 8000 ? 1 : warm > 2000 ? 1 : Repetitions;
+        int reps = warm > OneRepetitionAboveMs ? 1 : Repetitions;
         var times = new List<double>();
         var cpuTimes = new List<double>();
         double peak = 0;
         // The first timed step measures memory: freed memory is handed back to the kernel first, so its RSS peak is the
         // step's. That also makes it pay for faulting its pages in again, which a training step on a warm heap does not:
         // when there are further steps, they are timed on the warm heap and the memory step's time is not used.
-        int memoryReps = warm > 8000 ? 0 : 1;                   // a step over 8 s is timed once, cold (its page faults are a small share)
+        int memoryReps = warm > ColdStepOnlyAboveMs ? 0 : 1;    // a step that long is timed once, cold (its page faults are a small share)
         for (int r = 0; r < reps + memoryReps; r++)
         {
             // before the memory step, also the pool's idle buffers and malloc's free pages go back to the system

@@ -14,8 +14,7 @@ public sealed class AttentionConfig
     public static string[] Similarities => AttentionRegistry.Similarities.Names.ToArray();
     public static string[] Activations => AttentionRegistry.Activations.Names.ToArray();
     public static string[] Scalings => AttentionRegistry.Scalings.Names.ToArray();
-    public static string[] Implementations => AttentionRegistry.Implementations.Names.ToArray();
-    public static string[] Normalizable => AttentionRegistry.Normalizable.ToArray();
+    public static string[] Normalizable => AttentionRegistry.Normalizations.Names.ToArray();
 
     /// <summary>The preset this configuration started from (informational; "custom" if none).</summary>
     public string Preset { get; set; } = "softmax";
@@ -89,9 +88,7 @@ public sealed class AttentionConfig
         AttentionRegistry.Similarities.Get(Similarity, path);
         AttentionRegistry.Activations.Get(Activation, path);
         AttentionRegistry.Scalings.Get(Scaling, path);
-        foreach (var n in Normalize)
-            if (!AttentionRegistry.Normalizable.Contains(n))
-                throw new BertLabException($"{path}.normalize: '{n}' is not allowed; allowed: {string.Join(", ", AttentionRegistry.Normalizable)}");
+        foreach (var n in Normalize) AttentionRegistry.Normalizations.Get(n, path);
         if (TokenDropout < 0 || TokenDropout >= 1) throw new BertLabException($"{path}.token_dropout must be in [0, 1), got {TokenDropout}");
         if (OutputPenalty < 0) throw new BertLabException($"{path}.output_penalty must be ≥ 0, got {OutputPenalty}");
         if (PInit <= 1e-6) throw new BertLabException($"{path}.p_init must be > 1e-6, got {PInit}");

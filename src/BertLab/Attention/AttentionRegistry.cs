@@ -3,9 +3,6 @@ namespace BertLab.Attention;
 /// <summary>The kernel a configuration asks for ("implementation" in JSON); <see cref="Auto"/> lets the mechanism choose.</summary>
 public enum AttentionImplementation { Auto, Fused, Quadratic, Linear }
 
-/// <summary>The kernel that actually runs one call.</summary>
-public enum AttentionKernel { Fused, Quadratic, Linear }
-
 /// <summary>One allowed value of an attention choice: its config name, what it can do, and how to build it.</summary>
 public sealed record SimilarityEntry(string Name, Func<AttentionConfig, Similarity> Create)
 {
@@ -28,7 +25,13 @@ public sealed record ScalingEntry(string Name, Func<Scaling> Create)
 {
     /// <summary>No divisor at all (the only scaling the fused kernel supports).</summary>
     public bool IsNone { get; init; }
+    /// <summary>The divisor is per query row, from the row sums of the activated matrix (not one number per sequence
+    /// and head): the linear cosine CPU kernel, which divides the d×d matrix, cannot apply it.</summary>
+    public bool UsesRowSums { get; init; }
 }
+
+/// <summary>A vector that "normalize" may name: N(x) = x / max(‖x‖, 1e-12) of that projection before the similarity.</summary>
+public sealed record NormalizationEntry(string Name, NormalizedVectors Vector);
 
 /// <summary>A name → entry table whose keys are exactly the allowed config values, in declaration order.</summary>
 public sealed class Registry<T>
@@ -57,8 +60,9 @@ public sealed class Registry<T>
 
 /// <summary>
 /// The single source of truth for the attention choices of ATTENTION.md §1: every allowed similarity, activation,
-/// scaling and implementation, with the capabilities the kernels depend on. Adding a similarity is one entry here
-/// (plus its class); <see cref="AttentionConfig"/> validates against these tables and the mechanisms build from them.
+/// scaling, normalisation and implementation, with the capabilities the kernels depend on. Adding a similarity is one
+/// entry here (plus its class, which carries its torch forward and its ONNX and Python lowerings);
+/// <see cref="AttentionConfig"/> validates against these tables and <see cref="Spec"/> builds the typed form from them.
 /// </summary>
 public static class AttentionRegistry
 {
@@ -75,9 +79,9 @@ public static class AttentionRegistry
     public static readonly Registry<ActivationEntry> Activations = new("activation", new[]
     {
         A(new("softmax", () => new SoftmaxActivation()) { IsSoftmax = true }),
-        A(new("relu", () => new ElementwiseActivation("relu", t => TorchSharp.torch.nn.functional.relu(t)))),
-        A(new("sigmoid", () => new ElementwiseActivation("sigmoid", t => t.sigmoid()))),
-        A(new("none", () => new ElementwiseActivation("none", t => t)) { IsIdentity = true }),
+        A(new("relu", () => new ElementwiseActivation("relu", t => TorchSharp.torch.nn.functional.relu(t), (g, s) => g.Relu(s), "F.relu(s)"))),
+        A(new("sigmoid", () => new ElementwiseActivation("sigmoid", t => t.sigmoid(), (g, s) => g.Sigmoid(s), "torch.sigmoid(s)"))),
+        A(new("none", () => new ElementwiseActivation("none", t => t, (g, s) => s, "s")) { IsIdentity = true }),
     });
 
     public static readonly Registry<ScalingEntry> Scalings = new("scaling", new[]
@@ -86,7 +90,7 @@ public static class AttentionRegistry
         C(new("n", () => new CountScaling())),
         C(new("sqrt_n", () => new SqrtCountScaling())),
         C(new("n_pow_sigma", () => new LearnedExponentScaling())),
-        C(new("rowsum", () => new RowSumScaling())),
+        C(new("rowsum", () => new RowSumScaling()) { UsesRowSums = true }),
     });
 
     /// <summary>JSON spelling → implementation; "explicit" is the historical alias of "quadratic" (read, never written).</summary>
@@ -97,7 +101,24 @@ public static class AttentionRegistry
     });
 
     /// <summary>The vectors a "normalize" entry may name.</summary>
-    public static readonly IReadOnlyList<string> Normalizable = new[] { "q", "k", "v" };
+    public static readonly Registry<NormalizationEntry> Normalizations = new("normalize", new[]
+    {
+        N(new("q", NormalizedVectors.Q)), N(new("k", NormalizedVectors.K)), N(new("v", NormalizedVectors.V)),
+    });
+
+    /// <summary>The typed form of a configuration (validated first, errors naming <paramref name="path"/>): the entries it
+    /// names and the parts built from them, which the kernels and the lowerings read.</summary>
+    public static AttentionSpec Spec(AttentionConfig config, string path = "attention")
+    {
+        config.Validate(path);
+        var normalize = NormalizedVectors.None;
+        foreach (var n in config.Normalize) normalize |= Normalizations.Get(n, path).Vector;
+        var similarity = Similarities.Get(config.Similarity, path);
+        var activation = Activations.Get(config.Activation, path);
+        var scaling = Scalings.Get(config.Scaling, path);
+        return new AttentionSpec(similarity, similarity.Create(config), activation, activation.Create(), scaling, scaling.Create(),
+            normalize, config.Implementation, config.TokenDropout);
+    }
 
     /// <summary>The JSON spelling written for an implementation.</summary>
     public static string Name(AttentionImplementation i) => i switch
@@ -107,14 +128,6 @@ public static class AttentionRegistry
         AttentionImplementation.Quadratic => "quadratic",
         AttentionImplementation.Linear => "linear",
         _ => throw new ArgumentOutOfRangeException(nameof(i)),
-    };
-
-    public static string Name(AttentionKernel k) => k switch
-    {
-        AttentionKernel.Fused => "fused",
-        AttentionKernel.Quadratic => "quadratic",
-        AttentionKernel.Linear => "linear",
-        _ => throw new ArgumentOutOfRangeException(nameof(k)),
     };
 
     /// <summary>ATTENTION.md §3: a dot-product similarity and no activation, so O = Q'(K'ᵀV')/divisor exists.</summary>
@@ -128,5 +141,6 @@ public static class AttentionRegistry
     static (string, SimilarityEntry) S(SimilarityEntry e) => (e.Name, e);
     static (string, ActivationEntry) A(ActivationEntry e) => (e.Name, e);
     static (string, ScalingEntry) C(ScalingEntry e) => (e.Name, e);
+    static (string, NormalizationEntry) N(NormalizationEntry e) => (e.Name, e);
     static (string, AttentionImplementation) I(string name, AttentionImplementation value) => (name, value);
 }

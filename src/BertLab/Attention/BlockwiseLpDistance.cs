@@ -8,6 +8,7 @@ namespace BertLab.Attention;
 /// query × key tiles so that no (Sq, Sk, d) difference tensor ever exists: forward keeps only D, and
 /// backward recomputes each tile's differences (a custom autograd function; gradients w.r.t. a, b and p).
 /// Memory: O(Sq·Sk) for D plus one tile of at most <see cref="TileElements"/> elements at a time.
+/// Reference: <see cref="Reference.LpDistanceReference"/>.
 /// </summary>
 public static class BlockwiseLpDistance
 {
@@ -16,14 +17,6 @@ public static class BlockwiseLpDistance
 
     public static Tensor Compute(Tensor a, Tensor b, Tensor p, int keyBlock) =>
         LpDistanceFunction.apply(a, b, p, keyBlock);
-
-    /// <summary>The plain (Sq, Sk, d)-materialising formula (fine for moderate p), for tests only.</summary>
-    public static Tensor Reference(Tensor a, Tensor b, Tensor p)
-    {
-        var diff = a.unsqueeze(-2) - b.unsqueeze(-3);
-        var s = diff.abs().pow(p.unsqueeze(-1)).sum(-1);
-        return s.pow(p.reciprocal());
-    }
 
     /// <summary>
     /// One tile in the overflow-free form ‖x‖ₚ = m·t^{1/p}, m = maxᶜ|x_c|, r = |x|/m ∈ [0, 1], t = Σ_c r_c^p ∈ [1, d].

@@ -13,14 +13,11 @@ namespace BertLab.Attention;
 /// rows have: (B, H, S, d) or the head-split view of (B, S, H·d)), and the backward is exactly the four d×d-sized
 /// matmuls it needs (no autograd graph of broadcast products, norms, clamps and reciprocals).
 /// CPU only: on CUDA the backward of a C# autograd function runs on libtorch's device thread, outside any dispose
-/// scope, so the torch-op composition in <see cref="ComposedAttention"/> stays the CUDA path.
-/// Reference: the plain composition (<see cref="VectorNormalization.L2Reference"/> and matmuls), in the tests.
+/// scope, so the torch-op composition (<see cref="LinearAttention"/>, kernel "linear") stays the CUDA path.
+/// Tested against the quadratic reference composition (<see cref="Reference.QuadraticReference"/>).
 /// </summary>
 public static unsafe class LinearCosineCpu
 {
-    /// <summary>false: <see cref="ComposedAttention"/> uses the torch-op composition on the CPU too (benchmarks compare the two).</summary>
-    public static bool Enabled { get; set; } = true;
-
     static readonly bool Profile = Environment.GetEnvironmentVariable("BERTLAB_KERNEL_PROFILE") == "1";
     static System.Diagnostics.Stopwatch? _sw;
     static void Mark(string what)

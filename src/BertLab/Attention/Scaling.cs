@@ -1,3 +1,5 @@
+using System.Globalization;
+using BertLab.Attention.Lowering;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,6 +20,18 @@ public abstract class Scaling
     /// <summary>null for "none"; otherwise the tensor each output row is divided by.</summary>
     public abstract Tensor? Divisor(Tensor counts, Func<Tensor> rowSums, Func<string, Tensor> parameter);
 
+    /// <summary>ONNX lowering of <see cref="Divisor"/>: null for none; <paramref name="counts"/> is n (B, 1, 1, 1) and
+    /// <paramref name="rowSums"/> gives the row sums of the activated matrix in the form being lowered.</summary>
+    public abstract string? LowerDivisor(IAttentionGraph g, string counts, Func<string> rowSums);
+
+    /// <summary>Python lowering (bertlab_attention.py): the body of <c>def divisor(counts, a, params)</c> returning the
+    /// tensor each output row is divided by, or None; a is the masked, activated (B, H, S, S) matrix.</summary>
+    public abstract string Python { get; }
+
+    /// <summary>Python lowering of <see cref="CreateParameters"/>: the body of <c>def parameters(num_heads, spec)</c>;
+    /// null when the scaling has none.</summary>
+    public virtual string? PythonParameters => null;
+
     /// <summary>The scaling a configuration names, built by its <see cref="AttentionRegistry.Scalings"/> entry.</summary>
     public static Scaling Create(string name) => AttentionRegistry.Scalings[name].Create();
 }
@@ -26,6 +40,8 @@ public sealed class NoScaling : Scaling
 {
     public override string Name => "none";
     public override Tensor? Divisor(Tensor counts, Func<Tensor> rowSums, Func<string, Tensor> parameter) => null;
+    public override string? LowerDivisor(IAttentionGraph g, string counts, Func<string> rowSums) => null;
+    public override string Python => "return None";
 }
 
 /// <summary>Divide by n (clamped to 1 so an all-padding sequence gives 0, not NaN).</summary>
@@ -33,6 +49,8 @@ public sealed class CountScaling : Scaling
 {
     public override string Name => "n";
     public override Tensor? Divisor(Tensor counts, Func<Tensor> rowSums, Func<string, Tensor> parameter) => counts.clamp_min(1);
+    public override string? LowerDivisor(IAttentionGraph g, string counts, Func<string> rowSums) => g.Max(counts, g.Constant(1f));
+    public override string Python => "return counts.clamp_min(1)";
 }
 
 /// <summary>Divide by √n.</summary>
@@ -40,6 +58,8 @@ public sealed class SqrtCountScaling : Scaling
 {
     public override string Name => "sqrt_n";
     public override Tensor? Divisor(Tensor counts, Func<Tensor> rowSums, Func<string, Tensor> parameter) => counts.clamp_min(1).sqrt();
+    public override string? LowerDivisor(IAttentionGraph g, string counts, Func<string> rowSums) => g.Sqrt(g.Max(counts, g.Constant(1f)));
+    public override string Python => "return counts.clamp_min(1).sqrt()";
 }
 
 /// <summary>
@@ -58,6 +78,16 @@ public sealed class LearnedExponentScaling : Scaling
         var exponent = parameter(ParameterName).to(counts.dtype).sigmoid().view(1, -1, 1, 1);
         return counts.pow(exponent).clamp_min(1);
     }
+
+    public override string? LowerDivisor(IAttentionGraph g, string counts, Func<string> rowSums) =>
+        g.Max(g.Pow(counts, g.HeadParameter(ParameterName, t => t.sigmoid(), "scale_exponent")), g.Constant(1f));
+
+    public override string Python => """
+        e = params["scale_logit"].to(counts.dtype).sigmoid().view(1, -1, 1, 1)
+        return counts.pow(e).clamp_min(1)
+        """;
+
+    public override string PythonParameters => """return {"scale_logit": torch.full((num_heads,), spec["scale_init"])}""";
 }
 
 /// <summary>Normalised attention: divide row i by |Σ_j A_ij| + 1e-6.</summary>
@@ -66,4 +96,6 @@ public sealed class RowSumScaling : Scaling
     public const double Epsilon = 1e-6;
     public override string Name => "rowsum";
     public override Tensor? Divisor(Tensor counts, Func<Tensor> rowSums, Func<string, Tensor> parameter) => rowSums().abs() + Epsilon;
+    public override string? LowerDivisor(IAttentionGraph g, string counts, Func<string> rowSums) => g.Add(g.Abs(rowSums()), g.Constant((float)Epsilon));
+    public override string Python => $"return a.sum(-1, keepdim=True).abs() + {Epsilon.ToString("R", CultureInfo.InvariantCulture)}";
 }

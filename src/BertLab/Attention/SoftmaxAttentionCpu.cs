@@ -1,7 +1,6 @@
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
-using BertLab.Model;
 using BertLab.Runtime;
 
 namespace BertLab.Attention;
@@ -10,7 +9,7 @@ namespace BertLab.Attention;
 /// BERT's softmax attention in training on the CPU, softmax(QKᵀ/√d + mask)·V with dropout on the probabilities, as one
 /// autograd function: libtorch's batched products on head-major copies of Q, K, V, and between them one pass per row
 /// that scales, masks, normalises and drops (forward), and one that drops and differentiates the softmax (backward).
-/// The explicit composition (<see cref="SoftmaxAttention.Explicit"/>) runs ~15 libtorch operations, each a pass over the
+/// The explicit composition (<see cref="Reference.SoftmaxReference"/>) runs ~15 libtorch operations, each a pass over the
 /// (B, H, S, S) matrix with its own autograd node and thread hand-off: 8.6–9.4 ms fwd+bwd per BERT-base layer (batch
 /// 8 × 128) on the project's 2-core VM, where its six batched products take 3.6–3.9 ms; this function 6.9–9.1 ms in
 /// the same runs (the head-major copies of Q, K, V and the products are most of what remains).
@@ -21,18 +20,11 @@ namespace BertLab.Attention;
 /// </summary>
 public static unsafe class SoftmaxAttentionCpu
 {
-
-    /// <summary>Tests turn it off to compare with the explicit composition.</summary>
-    internal static bool Enabled { get; set; } = true;
-
-    /// <summary>Calls so far (tests check that the model takes this path).</summary>
-    internal static long Calls;
-
-    /// <summary>fp32 CPU (B, H, S, d) inputs with unit-stride rows, outside mixed precision.</summary>
+    /// <summary>fp32 CPU (B, H, S, d) inputs (the kernel table chooses this kernel only for such calls).</summary>
     public static bool Supports(Tensor q, Tensor k, Tensor v) =>
-        Enabled && !MixedPrecision.Active
-        && new[] { q, k, v }.All(t => t.device.type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.dim() == 4)
-        && k.shape[2] == v.shape[2] && k.shape[3] == q.shape[3];
+        IsCpuFloat4(q) && IsCpuFloat4(k) && IsCpuFloat4(v) && k.shape[2] == v.shape[2] && k.shape[3] == q.shape[3];
+
+    static bool IsCpuFloat4(Tensor t) => t.device_type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.dim() == 4;
 
     /// <param name="keyMask">(B, S) bool, true for a real token; null for none.</param>
     /// <param name="dropout">Probability of dropping an attention probability (0 for none).</param>
@@ -40,7 +32,6 @@ public static unsafe class SoftmaxAttentionCpu
     {
         if (!Supports(q, k, v)) throw new ArgumentException("SoftmaxAttentionCpu: needs fp32 CPU (B, H, S, d) inputs");
         if (dropout < 0 || dropout >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "dropout must be in [0, 1)");
-        Interlocked.Increment(ref Calls);
         Tensor additive;
         using (no_grad())
             additive = keyMask is null ? empty(0) : where(keyMask.to(DeviceType.CPU), 0f, float.MinValue).to_type(ScalarType.Float32).contiguous();

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using BertLab.Attention;
 using BertLab.Runtime;
 
 namespace BertLab.Model;
@@ -64,6 +65,10 @@ public sealed class BertModel : nn.Module
     public BertEmbeddings Embeddings => embeddings;
     public BertEncoder Encoder => encoder;
     public bool HasPooler => pooler is not null;
+
+    /// <summary>Per layer, the attention kernels its calls ran so far in this process, with their counts.</summary>
+    public IReadOnlyList<LayerKernelUsage> AttentionKernelUsage() =>
+        encoder.Layers.Select((layer, i) => new LayerKernelUsage(i, layer.Attention.Self.Mechanism.KernelUsage())).ToList();
 
     /// <param name="attentionMask">(B, S) 1 = real token, 0 = padding; null = all real.</param>
     public BertModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, ForwardOptions? options = null)

@@ -18,7 +18,7 @@ public sealed class BertSelfAttention : nn.Module
     private readonly int _heads, _headDim;
     private readonly double _dropout;
 
-    public IAttentionMechanism Mechanism { get; }
+    public AttentionMechanism Mechanism { get; }
     public IReadOnlyList<string> ExtraParameterNames { get; }
 
     public BertSelfAttention(BertConfig c) : base(nameof(BertSelfAttention))
@@ -29,7 +29,7 @@ public sealed class BertSelfAttention : nn.Module
         query = nn.Linear(c.HiddenSize, c.HiddenSize);
         key = nn.Linear(c.HiddenSize, c.HiddenSize);
         value = nn.Linear(c.HiddenSize, c.HiddenSize);
-        Mechanism = AttentionFactory.Create(c.Attention);
+        Mechanism = new AttentionMechanism(c.Attention);
         RegisterComponents();
         var names = new List<string>();
         foreach (var (name, init) in Mechanism.CreateParameters(_heads))
@@ -43,14 +43,12 @@ public sealed class BertSelfAttention : nn.Module
     Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, _headDim).transpose(1, 2);
 
     /// <summary>The attention logits (B, H, S, S) for the layer input <paramref name="hidden"/>: the similarity scores of a
-    /// composed mechanism (after q/k normalisation, before the activation), q·k/√d for BERT's softmax. Diagnostics only.</summary>
+    /// mechanism (after q/k normalisation, before the activation), q·k/√d for BERT's softmax. Diagnostics only.</summary>
     public Tensor Logits(Tensor hidden)
     {
         var q = SplitHeads(MixedPrecision.Linear(query, hidden));
         var k = SplitHeads(MixedPrecision.Linear(key, hidden));
-        return Mechanism is ComposedAttention composed
-            ? composed.Logits(q, k, name => get_parameter(name) ?? throw new InvalidOperationException($"attention parameter '{name}' is not registered"))
-            : matmul(q, k.transpose(-2, -1)) / Math.Sqrt(_headDim);
+        return Mechanism.Logits(q, k, name => get_parameter(name) ?? throw new InvalidOperationException($"attention parameter '{name}' is not registered"));
     }
 
     /// <summary>hidden (B, S, D), keyMask (B, S) bool or null → context (B, S, D) and optionally probabilities (B, H, S, S).</summary>

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using BertLab.Attention;
+using BertLab.Attention.Lowering;
 using BertLab.Data;
 using BertLab.Text;
 using BertLab.IO;
@@ -308,7 +310,7 @@ public static class ModelFiles
     }
 
     /// <summary>The Python files <see cref="WriteRemoteCode"/> writes: transformers modeling code (auto_map in config.json)
-    /// and the attention math in PyTorch alone.</summary>
+    /// and the attention math in PyTorch alone (its registry tables generated from <see cref="AttentionRegistry"/>).</summary>
     public static readonly string[] RemoteCodeFiles = ["bertlab_attention.py", "configuration_bertlab.py", "modeling_bertlab.py"];
 
     /// <summary>For attention other than softmax: the modeling code config.json's auto_map names (transformers loads it with
@@ -321,7 +323,10 @@ public static class ModelFiles
             using var stream = assembly.GetManifestResourceStream("BertLab.Python." + name)
                 ?? throw new InvalidOperationException($"embedded resource BertLab.Python.{name} is missing");
             using var reader = new StreamReader(stream);
-            AtomicFile.WriteText(Path.Combine(dir, name), reader.ReadToEnd());
+            string text = reader.ReadToEnd();
+            // bertlab_attention.py: the registry's tables (every entry's Python lowering) in place of the marker line.
+            if (text.Contains(PythonLowering.Marker)) text = text.Replace(PythonLowering.Marker, PythonLowering.Tables().TrimEnd('\n'));
+            AtomicFile.WriteText(Path.Combine(dir, name), text);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertLab.Attention;
 
 namespace BertLab.Training;
 
@@ -172,6 +173,8 @@ public sealed class RunSummary
     public JsonObject? Lengths { get; set; }
     /// <summary>Stability diagnostics (<see cref="StabilityMonitor.ToJson"/>).</summary>
     public JsonObject? Stability { get; set; }
+    /// <summary>Per layer, the attention kernels this process ran and how often (training and evaluation calls).</summary>
+    public IReadOnlyList<LayerKernelUsage>? AttentionKernels { get; set; }
 
     /// <summary>The one serialiser of summary.json (keys and their order as readers expect them).</summary>
     public JsonObject ToJson()
@@ -198,6 +201,12 @@ public sealed class RunSummary
         if (Plots is not null) o["plots"] = new JsonArray(Plots.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
         if (Lengths is not null) o["lengths"] = Lengths.DeepClone();
         if (Stability is not null) o["stability"] = Stability.DeepClone();
+        if (AttentionKernels is not null)
+            o["attention_kernels"] = new JsonArray(AttentionKernels.Select(l => (JsonNode)new JsonObject
+            {
+                ["layer"] = l.Layer,
+                ["calls"] = new JsonObject(l.Kernels.Select(k => KeyValuePair.Create(k.Kernel, (JsonNode?)k.Calls))),
+            }).ToArray());
         return o;
     }
 
@@ -223,6 +232,10 @@ public sealed class RunSummary
                 Plots = o["plots"] is JsonArray a ? a.Select(p => p!.GetValue<string>()).ToList() : null,
                 Lengths = o["lengths"] is JsonObject lengths ? (JsonObject)lengths.DeepClone() : null,
                 Stability = o["stability"] is JsonObject stability ? (JsonObject)stability.DeepClone() : null,
+                AttentionKernels = o["attention_kernels"] is JsonArray kernels
+                    ? kernels.Select(l => new LayerKernelUsage(l!["layer"]!.GetValue<int>(),
+                        l["calls"]!.AsObject().Select(k => new KernelUsage(k.Key, k.Value!.GetValue<long>())).ToList())).ToList()
+                    : null,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)

@@ -451,6 +451,7 @@ public sealed class Trainer
         s.TokensPerS = Math.Round(run.TokensSeen / Math.Max(run.TrainSeconds > 0 ? run.TrainSeconds : run.Wall.Elapsed.TotalSeconds, 1e-9), 1);
         s.PeakRssMb = MemoryInfo.PeakResidentMb();
         s.Stability = run.Monitor.ToJson();
+        s.AttentionKernels = run.Model.Bert.AttentionKernelUsage();
         if (run.Lengths.Sequences > 0) s.Lengths = run.Lengths.ToJson();
         if (Parallel is not null)
         {

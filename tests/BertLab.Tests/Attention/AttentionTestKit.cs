@@ -21,7 +21,7 @@ static class AttentionTestKit
     }
 
     /// <summary>The mechanism's parameters, moved off their initial values (so heads differ) and made leaves.</summary>
-    public static Dictionary<string, Tensor> Parameters(IAttentionMechanism mech, int heads, ScalarType dtype, bool requiresGrad = false)
+    public static Dictionary<string, Tensor> Parameters(AttentionMechanism mech, int heads, ScalarType dtype, bool requiresGrad = false)
     {
         var d = new Dictionary<string, Tensor>();
         foreach (var (name, init) in mech.CreateParameters(heads))
@@ -33,8 +33,13 @@ static class AttentionTestKit
     public static Tensor LengthMask(long seqLen, params int[] lengths) =>
         arange(seqLen).unsqueeze(0).lt(tensor(lengths.Select(l => (long)l).ToArray()).unsqueeze(1));
 
-    public static AttentionResult Run(IAttentionMechanism mech, Tensor q, Tensor k, Tensor v, Tensor? mask, IReadOnlyDictionary<string, Tensor> parameters, bool needProbs = false) =>
+    public static AttentionResult Run(AttentionMechanism mech, Tensor q, Tensor k, Tensor v, Tensor? mask, IReadOnlyDictionary<string, Tensor> parameters, bool needProbs = false) =>
         mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, KeyMask = mask, Parameter = n => parameters[n], NeedProbs = needProbs });
+
+    /// <summary>A call's facts as the kernel table sees them (fp32 outside mixed precision unless given).</summary>
+    public static AttentionCall Call(long seqLen, long headDim, bool needProbs = false, bool training = false, double dropout = 0,
+        DeviceType device = DeviceType.CPU, ScalarType dtype = ScalarType.Float32) =>
+        new(device, dtype, ReducedCompute: false, Fp32Residual: true, training, training ? dropout : 0, needProbs, seqLen, headDim);
 
     /// <summary>‖a − b‖ / max(‖b‖, tiny).</summary>
     public static double RelativeError(Tensor a, Tensor b)

@@ -23,7 +23,7 @@ public class GradientCheckTests
         foreach (var kernel in kernels)
         {
             // Tiny shapes: B = 2 (one sequence padded), H = 2, S = 4, d = 3; key blocks of 3 split the keys.
-            var mech = new ComposedAttention(Config(sim, act, scaling, "", kernel, keyBlock: 3));
+            var mech = new AttentionMechanism(Config(sim, act, scaling, "", kernel, keyBlock: 3));
             const int B = 2, H = 2, S = 4, d = 3;
             var mask = LengthMask(S, 4, 3);
             var q = randn(B, H, S, d, ScalarType.Float64) + 0.4;
@@ -47,7 +47,7 @@ public class GradientCheckTests
     {
         manual_seed(3);
         var c = Config("dot", "relu", "rowsum", "qkv", "quadratic");
-        var mech = new ComposedAttention(c);
+        var mech = new AttentionMechanism(c);
         var mask = LengthMask(4, 4, 2);
         var upstream = randn(2, 2, 4, 3, ScalarType.Float64);
         var (worst, where) = FiniteDifference.Check(

@@ -56,7 +56,7 @@ public class HelperTests
     public void TokenDropoutIsAppliedToQueriesAndKeysInTraining()
     {
         var c = AttentionConfig.FromPreset("cosine-n"); c.TokenDropout = 0.5;
-        var mech = new ComposedAttention(c);
+        var mech = new AttentionMechanism(c);
         manual_seed(1);
         var q = randn(1, 1, 64, 4); var k = randn(1, 1, 64, 4); var v = randn(1, 1, 64, 4);
         var eval = mech.Forward(new AttentionInputs { Query = q, Key = k, Value = v, Parameter = _ => throw new KeyNotFoundException() }).Output;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace BertLab.Tests.Attention;
 
-/// <summary>Every preset inside a real (tiny) BertForMaskedLM: built by the factory, parameters named as the checkpoint contract, trainable.</summary>
+/// <summary>Every preset inside a real (tiny) BertForMaskedLM: its mechanism built, parameters named as the checkpoint contract, trainable.</summary>
 public class PresetTrainingTests
 {
     public static IEnumerable<object[]> Presets() => AttentionConfig.PresetNames.Select(p => new object[] { p });
@@ -52,13 +52,13 @@ public class PresetTrainingTests
     }
 
     [Theory]
-    [InlineData("softmax", typeof(SoftmaxAttention), new string[0])]
-    [InlineData("cottention", typeof(ComposedAttention), new[] { "scale_logit" })]
-    [InlineData("lp", typeof(ComposedAttention), new[] { "p_logit" })]
-    [InlineData("cosine-relu", typeof(ComposedAttention), new string[0])]
-    public void FactoryBuildsTheMechanismAndItsParametersAreSavedUnderSelf(string preset, Type expected, string[] extra)
+    [InlineData("softmax", PaddedRows.Computed, new string[0])]
+    [InlineData("cottention", PaddedRows.Zero, new[] { "scale_logit" })]
+    [InlineData("lp", PaddedRows.Zero, new[] { "p_logit" })]
+    [InlineData("cosine-relu", PaddedRows.Zero, new string[0])]
+    public void TheMechanismsPaddedRowsAndParametersAreSavedUnderSelf(string preset, PaddedRows expected, string[] extra)
     {
-        Assert.IsType(expected, AttentionFactory.Create(AttentionConfig.FromPreset(preset)));
+        Assert.Equal(expected, new AttentionMechanism(AttentionConfig.FromPreset(preset)).Spec.PaddedRows);
         var model = new BertForMaskedLM(TinyConfig(preset));
         var names = model.named_parameters().Select(p => p.name).ToHashSet();
         foreach (var e in extra)
@@ -72,14 +72,14 @@ public class PresetTrainingTests
     }
 
     [Fact]
-    public void EveryPresetIsBuiltByTheFactory()
+    public void EveryPresetBuildsAMechanism_AndSoftmaxWithTokenDropoutZeroesPaddedRows()
     {
         foreach (var p in AttentionConfig.PresetNames)
         {
-            var mech = AttentionFactory.Create(AttentionConfig.FromPreset(p));
+            var mech = new AttentionMechanism(AttentionConfig.FromPreset(p));
             Assert.Equal(p, mech.Config.Preset);
         }
         var custom = AttentionConfig.FromPreset("softmax"); custom.TokenDropout = 0.1;
-        Assert.IsType<ComposedAttention>(AttentionFactory.Create(custom));
+        Assert.Equal(PaddedRows.Zero, new AttentionMechanism(custom).Spec.PaddedRows);
     }
 }

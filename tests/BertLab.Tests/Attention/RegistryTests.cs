@@ -25,7 +25,7 @@ public class RegistryTests
         foreach (var t in AllTriples())
         {
             var cfg = Config((string)t[0], (string)t[1], (string)t[2]);
-            Assert.NotNull(AttentionFactory.Create(cfg));
+            Assert.NotNull(new AttentionMechanism(cfg));
         }
     }
 
@@ -77,6 +77,23 @@ public class RegistryTests
         }
     }
 
+    /// <summary>A scaling whose entry does not say it uses row sums never asks for them (the linear cosine CPU kernel,
+    /// which divides the d×d matrix, relies on it); one that says so divides by a function of them.</summary>
+    [Fact]
+    public void UsesRowSumsFlagAgreesWithTheDivisor()
+    {
+        var counts = tensor(new float[] { 3, 5 }).view(2, 1, 1, 1);
+        var ps = new Dictionary<string, Tensor> { [LearnedExponentScaling.ParameterName] = tensor(new float[] { 0.2f, -0.4f }) };
+        foreach (var e in AttentionRegistry.Scalings.Entries)
+        {
+            bool asked = false;
+            var rowSums = full(2, 2, 4, 1, 2.5f);
+            var divisor = e.Create().Divisor(counts, () => { asked = true; return rowSums; }, n => ps[n]);
+            Assert.Equal(e.UsesRowSums, asked);
+            if (e.UsesRowSums) Assert.Equal(new long[] { 2, 2, 4, 1 }, divisor!.shape);
+        }
+    }
+
     /// <summary>Every configuration the registry calls linearisable gives the quadratic reference's output through the
     /// linear kernel; every one it calls fusable gives it through the fused kernel; the others are refused.</summary>
     [Fact]
@@ -91,7 +108,7 @@ public class RegistryTests
         {
             using var scope = NewDisposeScope();
             string sim = (string)t[0], act = (string)t[1], sc = (string)t[2];
-            var reference = new ComposedAttention(Config(sim, act, sc, implementation: "quadratic"));
+            var reference = new AttentionMechanism(Config(sim, act, sc, implementation: "quadratic"));
             var ps = Parameters(reference, H, ScalarType.Float32);
             var expected = Run(reference, q0, k0, v0, mask, ps).Output;
             foreach (var (impl, flag) in new[] { ("linear", AttentionRegistry.IsLinearizable(sim, act)), ("fused", AttentionRegistry.CanFuse(sim, act, sc)) })
@@ -101,8 +118,8 @@ public class RegistryTests
                     Assert.Throws<BertLabException>(() => Config(sim, act, sc, implementation: impl));
                     continue;
                 }
-                var mech = new ComposedAttention(Config(sim, act, sc, implementation: impl));
-                Assert.Equal(impl, AttentionRegistry.Name(mech.KernelFor(S, d, needProbs: false)));
+                var mech = new AttentionMechanism(Config(sim, act, sc, implementation: impl));
+                Assert.Equal(impl == "linear" ? KernelForm.Linear : KernelForm.Fused, mech.KernelFor(Call(S, d)).Form);
                 var got = Run(mech, q0, k0, v0, mask, ps).Output;
                 Assert.True(RelativeError(got, expected) <= 1e-5, $"{sim}/{act}/{sc} via {impl}: {RelativeError(got, expected):E2}");
                 if (impl == "linear") linearChecked++; else fusedChecked++;

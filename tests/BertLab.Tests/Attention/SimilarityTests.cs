@@ -1,4 +1,5 @@
 using BertLab.Attention;
+using BertLab.Attention.Reference;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -104,7 +105,7 @@ public class SimilarityTests
             (blocked * w).sum().backward();
             var g1 = new[] { a.grad!.clone(), b.grad!.clone(), p.grad!.clone() };
             a.grad!.zero_(); b.grad!.zero_(); p.grad!.zero_();
-            var reference = BlockwiseLpDistance.Reference(a, b, p);
+            var reference = LpDistanceReference.Distance(a, b, p);
             (reference * w).sum().backward();
             Assert.True(allclose(blocked, reference, rtol: 1e-12, atol: 1e-12));
             var g2 = new[] { a.grad!, b.grad!, p.grad! };
@@ -121,7 +122,7 @@ public class SimilarityTests
     public void LpParameterStartsAtPInit(double pInit)
     {
         var c = AttentionConfig.FromPreset("lp"); c.PInit = pInit;
-        var ps = new ComposedAttention(c).CreateParameters(4);
+        var ps = new AttentionMechanism(c).CreateParameters(4);
         Assert.Equal(new long[] { 4 }, ps[LpSimilarity.ParameterName].shape);
         var p = LpSimilarity.P(ps[LpSimilarity.ParameterName].to_type(ScalarType.Float64));
         Assert.True(allclose(p, full_like(p, pInit), rtol: 1e-6, atol: 0), $"p = {p[0, 0, 0, 0].item<double>()}");
@@ -131,18 +132,18 @@ public class SimilarityTests
     [Fact]
     public void CottentionScaleStartsAtHalfPerHead()
     {
-        var ps = new ComposedAttention(AttentionConfig.FromPreset("cottention")).CreateParameters(12);
+        var ps = new AttentionMechanism(AttentionConfig.FromPreset("cottention")).CreateParameters(12);
         var m = ps[LearnedExponentScaling.ParameterName];
         Assert.Equal(new long[] { 12 }, m.shape);
         Assert.True(m.eq(0.5f).all().item<bool>());
-        Assert.Empty(new ComposedAttention(AttentionConfig.FromPreset("cosine-relu")).CreateParameters(12));
+        Assert.Empty(new AttentionMechanism(AttentionConfig.FromPreset("cosine-relu")).CreateParameters(12));
     }
 
     [Fact]
     public void CottentionDividesByNPowSigmaClampedAtOne()
     {
         // one real key with score 1: O = v / max(n^σ(m), 1) with n = 3 real tokens
-        var mech = new ComposedAttention(AttentionConfig.FromPreset("cottention"));
+        var mech = new AttentionMechanism(AttentionConfig.FromPreset("cottention"));
         var q = tensor(new float[] { 1, 0, 1, 0, 1, 0, 1, 0 }).view(1, 1, 4, 2);
         var k = tensor(new float[] { 1, 0, 0, 1, 0, -1, 9, 9 }).view(1, 1, 4, 2);
         var v = tensor(new float[] { 6, 0, 0, 0, 0, 0, 7, 7 }).view(1, 1, 4, 2);

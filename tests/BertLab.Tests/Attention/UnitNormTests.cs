@@ -1,4 +1,5 @@
 using BertLab.Attention;
+using BertLab.Attention.Reference;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -24,7 +25,7 @@ public class UnitNormTests
         var ya = VectorNormalization.L2(Input(a));
         (ya * upstream).sum().backward();
         var b = raw.clone().requires_grad_();
-        var yb = VectorNormalization.L2Reference(Input(b));
+        var yb = VectorNormalizationReference.L2(Input(b));
         (yb * upstream).sum().backward();
 
         Assert.True(ya.allclose(yb, rtol: 1e-12, atol: 1e-14), "values");

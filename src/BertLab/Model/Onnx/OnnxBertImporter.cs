@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using BertLab.Model.Onnx.Proto;
 using TorchSharp;
 
 namespace BertLab.Model.Onnx;

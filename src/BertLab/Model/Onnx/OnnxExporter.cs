@@ -2,6 +2,8 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertLab.Attention;
+using BertLab.Attention.Lowering;
+using BertLab.Model.Onnx.Proto;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,9 +19,10 @@ public sealed record OnnxExportReport(
 /// attention_mask and token_type_ids (int64, dynamic batch and sequence), output last_hidden_state and, for a masked-LM
 /// checkpoint, logits. The attention is BertLab's for every configuration of ATTENTION.md, masking rules included:
 /// BERT's softmax with Hugging Face's semantics (padded query rows computed like the others), every other mechanism with
-/// padded keys contributing nothing, padded query rows exactly 0 and n counting real tokens. Linearisable mechanisms
-/// (cottention and the other dot/cosine ones without an activation) use the linear form Q'(K'ᵀV')/divisor; the others
-/// the quadratic one (manhattan and lp materialise a (B, H, S, S, d) difference tensor there).
+/// padded keys contributing nothing, padded query rows exactly 0 and n counting real tokens, lowered from the spec by
+/// <see cref="OnnxLowering"/> and each registry entry's own lowering. Linearisable mechanisms (cottention and the other
+/// dot/cosine ones without an activation) use the linear form Q'(K'ᵀV')/divisor unless "implementation" forces the
+/// quadratic one, which the others use (manhattan and lp materialise a (B, H, S, S, d) difference tensor there).
 /// </summary>
 public static class OnnxExporter
 {
@@ -60,8 +63,7 @@ public static class OnnxExporter
     }
 
     /// <summary>"softmax (Hugging Face semantics)", "linear" or "quadratic": how the graph computes this attention.</summary>
-    public static string AttentionForm(AttentionConfig a) =>
-        AttentionFactory.Create(a) is SoftmaxAttention ? "softmax (Hugging Face semantics)" : a.IsLinearizable ? "linear" : "quadratic";
+    public static string AttentionForm(AttentionConfig a) => OnnxLowering.FormName(AttentionRegistry.Spec(a));
 
     /// <summary>The serialized ModelProto for a configuration and its weights (Hugging Face names, with or without "bert.").</summary>
     public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out bool hasMaskedLMHead, out OnnxGraphBuilder builder)
@@ -70,6 +72,27 @@ public static class OnnxExporter
         using var s = new MemoryStream();
         WriteModel(builder, config, s);
         return s.ToArray();
+    }
+
+    /// <summary>
+    /// One attention layer alone as a ModelProto: inputs query, key, value (float, (batch, heads, sequence, head_dim))
+    /// and attention_mask (int64, (batch, sequence)), output context (batch, heads, sequence, head_dim); the layer's
+    /// per-head parameters (e.g. scale_logit, p_logit) from <paramref name="parameters"/>. Every registry entry's ONNX
+    /// lowering can so be run on its own.
+    /// </summary>
+    public static byte[] BuildAttention(AttentionConfig attention, int heads, int headDim, IReadOnlyDictionary<string, Tensor> parameters)
+    {
+        var spec = AttentionRegistry.Spec(attention);
+        var b = new OnnxGraphBuilder();
+        string d = headDim.ToString(System.Globalization.CultureInfo.InvariantCulture), h = heads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string Qkv(string name) => b.Input(name, OnnxDataType.Float, "batch_size", h, "sequence_length", d);
+        string q = Qkv("query"), k = Qkv("key"), v = Qkv("value");
+        string mask = b.Input("attention_mask", OnnxDataType.Int64, "batch_size", "sequence_length");
+        var graph = new OnnxAttentionGraph(b, heads, headDim,
+            name => parameters.TryGetValue(name, out var t) ? t : throw new BertLabException($"attention parameter '{name}' is missing"), "");
+        b.Node("Identity", new[] { OnnxLowering.Attention(spec, graph, GraphMasks.Of(graph, mask), q, k, v) }, new[] { "context" });
+        b.Output("context", OnnxDataType.Float, "batch_size", h, "sequence_length", d);
+        return b.Build("bertlab_attention", Opset, "0");
     }
 
     static long WriteModel(OnnxGraphBuilder builder, BertConfig config, Stream stream)
@@ -167,13 +190,15 @@ public static class OnnxExporter
         readonly BertConfig c;
         readonly Weights w;
         readonly int H, dh, D;
-        // Padding masks (ATTENTION.md §1) in the shapes of PaddingMask.
-        string _keys = "", _keysBool = "", _rows = "", _counts = "", _additive = "";
+        readonly AttentionSpec _spec;
+        // Padding masks (ATTENTION.md §1) in the shapes of PaddingMask, shared by the layers.
+        GraphMasks? _masks;
 
         public GraphWriter(OnnxGraphBuilder builder, BertConfig config, Weights weights)
         {
             b = builder; c = config; w = weights;
             H = c.NumAttentionHeads; dh = c.HeadDim; D = c.HiddenSize;
+            _spec = AttentionRegistry.Spec(c.Attention);
         }
 
         string Op(string op, params string[] inputs) => b.Op(op, inputs);
@@ -219,13 +244,7 @@ public static class OnnxExporter
             string e = Op("Add", Op("Add", Op("Gather", word, ids), Op("Gather", pos, positions)), Op("Gather", typ, types));
             string h = LayerNorm(e, "embeddings.LayerNorm");
 
-            // Masks: keys (B,1,1,S), rows (B,1,S,1), n = real tokens (B,1,1,1), softmax's additive mask (finfo.min, as Hugging Face).
-            string m = b.Op("Cast", new[] { mask }, OnnxAttr.Int("to", (long)OnnxDataType.Float));
-            _keys = Op("Unsqueeze", m, b.Int64s(1, 2));
-            _keysBool = b.Op("Cast", new[] { _keys }, OnnxAttr.Int("to", (long)OnnxDataType.Bool));
-            _rows = Op("Unsqueeze", m, b.Int64s(1, 3));
-            _counts = b.Op("ReduceSum", new[] { _keys, b.Int64s(3) }, OnnxAttr.Int("keepdims", 1));
-            _additive = Op("Mul", Op("Sub", F(1f), _keys), F(float.MinValue));
+            _masks = GraphMasks.Of(new OnnxAttentionGraph(b, H, dh, _ => throw new InvalidOperationException(), ""), mask);
 
             for (int l = 0; l < c.NumHiddenLayers; l++)
             {
@@ -263,148 +282,11 @@ public static class OnnxExporter
         string SplitHeads(string x) =>
             b.Op("Transpose", new[] { Op("Reshape", x, b.Int64s(0, 0, H, dh)) }, OnnxAttr.Ints("perm", 0, 2, 1, 3));
 
-        string KT(string k) => b.Op("Transpose", new[] { k }, OnnxAttr.Ints("perm", 0, 1, 3, 2));
-
-        /// <summary>N(x) = x · 1/max(‖x‖₂, 1e-12) over the last axis (VectorNormalization.L2).</summary>
-        string L2(string x) => Op("Mul", x, Op("Reciprocal", Op("Max",
-            b.Op("ReduceL2", new[] { x }, OnnxAttr.Ints("axes", -1), OnnxAttr.Int("keepdims", 1)), F((float)VectorNormalization.Epsilon))));
-
-        /// <summary>N₁(x) = x / max(‖x‖₁, 1e-12) (F.normalize with p = 1).</summary>
-        string L1(string x) => Op("Div", x, Op("Max",
-            b.Op("ReduceL1", new[] { x }, OnnxAttr.Ints("axes", -1), OnnxAttr.Int("keepdims", 1)), F((float)VectorNormalization.Epsilon)));
-
-        /// <summary>Nₚ(x) with per-head p (1,H,1,1), in the overflow-free form of VectorNormalization.Lp.</summary>
-        string Lp(string x, string p)
-        {
-            string abs = Op("Abs", x);
-            string max = b.Op("ReduceMax", new[] { abs }, OnnxAttr.Ints("axes", -1), OnnxAttr.Int("keepdims", 1));
-            string positive = Op("Greater", max, F(0f));
-            string safeMax = Op("Where", positive, max, F(1f));
-            string sum = b.Op("ReduceSum", new[] { Op("Pow", Op("Div", abs, safeMax), p), b.Int64s(-1) }, OnnxAttr.Int("keepdims", 1));
-            string safeSum = Op("Where", positive, sum, F(1f));
-            string norm = Op("Where", positive, Op("Mul", safeMax, Op("Pow", safeSum, Op("Reciprocal", p))), F(0f));
-            return Op("Div", x, Op("Max", norm, F((float)VectorNormalization.Epsilon)));
-        }
-
-        /// <summary>A per-head parameter of this layer ([H]) as a (1,H,1,1) constant after <paramref name="transform"/> (computed by torch, as BertLab does).</summary>
-        string HeadConstant(string name, Func<Tensor, Tensor> transform, string onnxName, int extraDims = 0)
-        {
-            using var scope = NewDisposeScope();
-            var raw = w.Tensor(name, H).to_type(ScalarType.Float32).cpu();
-            var values = transform(raw).contiguous().data<float>().ToArray();
-            var dims = new List<long> { 1, H, 1, 1 };
-            for (int i = 0; i < extraDims; i++) dims.Add(1);
-            return b.Initializer(onnxName, values, dims.ToArray());
-        }
-
-        /// <summary>One self-attention call: (B,H,S,dh) Q, K, V → (B,H,S,dh) context.</summary>
+        /// <summary>One self-attention call: (B,H,S,dh) Q, K, V → (B,H,S,dh) context, lowered from the layer's spec.</summary>
         string Attention(string q, string k, string v, string paramPrefix)
         {
-            var a = c.Attention;
-            if (AttentionFactory.Create(a) is SoftmaxAttention)
-            {
-                // SoftmaxAttention.Explicit: (QKᵀ)/√d + (1 − m)·finfo.min, softmax, · V. Padded query rows computed like the others.
-                string scores = Op("Add", Op("Div", Op("MatMul", q, KT(k)), F(MathF.Sqrt(dh))), _additive);
-                return Op("MatMul", b.Op("Softmax", new[] { scores }, OnnxAttr.Int("axis", -1)), v);
-            }
-            // ComposedAttention.Forward: explicit normalisation, then padded rows of Q', K', V' set to 0.
-            if (a.Normalize.Contains("q")) q = L2(q);
-            if (a.Normalize.Contains("k")) k = L2(k);
-            if (a.Normalize.Contains("v")) v = L2(v);
-            q = Op("Mul", q, _rows); k = Op("Mul", k, _rows); v = Op("Mul", v, _rows);
-
-            string? exponent = a.Scaling == "n_pow_sigma"
-                ? HeadConstant(paramPrefix + LearnedExponentScaling.ParameterName, t => t.sigmoid(), paramPrefix + "scale_exponent")
-                : null;
-            string? CountDivisor() => a.Scaling switch
-            {
-                "none" or "rowsum" => null,
-                "n" => Op("Max", _counts, F(1f)),
-                "sqrt_n" => Op("Sqrt", Op("Max", _counts, F(1f))),
-                "n_pow_sigma" => Op("Max", Op("Pow", _counts, exponent!), F(1f)),
-                _ => throw new BertLabException($"attention.scaling '{a.Scaling}' has no ONNX export"),
-            };
-
-            if (a.IsLinearizable)
-            {
-                // ComposedAttention.Linear: O = Q'(K'ᵀV') / divisor; a per-sequence divisor divides the d×d matrix.
-                var (qf, kf) = a.Similarity == "dot" ? (Op("Div", q, F(MathF.Sqrt(dh))), k) : (L2(q), L2(k));
-                string kv = Op("MatMul", KT(kf), v);
-                if (a.Scaling == "rowsum")
-                {
-                    string ksum = b.Op("ReduceSum", new[] { kf, b.Int64s(2) }, OnnxAttr.Int("keepdims", 1));
-                    string divisor = Op("Add", Op("Abs", Op("MatMul", qf, KT(ksum))), F((float)RowSumScaling.Epsilon));
-                    return Op("Div", Op("MatMul", qf, kv), divisor);
-                }
-                string? d = CountDivisor();
-                if (d is not null) kv = Op("Div", kv, d);
-                return Op("MatMul", qf, kv);
-            }
-
-            // ComposedAttention.Quadratic: scores, activation with the key mask, padded query rows 0, · V, divisor.
-            string scores2 = Similarity(q, k, paramPrefix);
-            string attn = a.Activation switch
-            {
-                "softmax" => b.Op("Softmax", new[] { Op("Where", _keysBool, scores2, F(float.NegativeInfinity)) }, OnnxAttr.Int("axis", -1)),
-                "relu" => Op("Mul", Op("Relu", scores2), _keys),
-                "sigmoid" => Op("Mul", Op("Sigmoid", scores2), _keys),
-                "none" => Op("Mul", scores2, _keys),
-                _ => throw new BertLabException($"attention.activation '{a.Activation}' has no ONNX export"),
-            };
-            attn = Op("Mul", attn, _rows);
-            string output = Op("MatMul", attn, v);
-            string? div = a.Scaling == "rowsum"
-                ? Op("Add", Op("Abs", b.Op("ReduceSum", new[] { attn, b.Int64s(-1) }, OnnxAttr.Int("keepdims", 1))), F((float)RowSumScaling.Epsilon))
-                : CountDivisor();
-            return div is null ? output : Op("Div", output, div);
-        }
-
-        /// <summary>Sim(Q', K') → (B,H,S,S), as the Similarity classes compute it.</summary>
-        string Similarity(string q, string k, string paramPrefix)
-        {
-            var a = c.Attention;
-            switch (a.Similarity)
-            {
-                case "dot": return Op("MatMul", Op("Div", q, F(MathF.Sqrt(dh))), KT(k));
-                case "cosine": return Op("MatMul", L2(q), KT(L2(k)));
-                case "euclidean":
-                {
-                    // 1 − ‖N(q) − N(k)‖/2 through ‖a‖² + ‖b‖² − 2a·b, clamped at 0 before the square root.
-                    string na = L2(q), nb = L2(k);
-                    string aa = b.Op("ReduceSum", new[] { Op("Mul", na, na), b.Int64s(-1) }, OnnxAttr.Int("keepdims", 1));
-                    string bb = Op("Unsqueeze", b.Op("ReduceSum", new[] { Op("Mul", nb, nb), b.Int64s(-1) }, OnnxAttr.Int("keepdims", 0)), b.Int64s(-2));
-                    string sq = Op("Sub", Op("Add", aa, bb), Op("Mul", F(2f), Op("MatMul", na, KT(nb))));
-                    string dist = Op("Sqrt", Op("Max", sq, F(0f)));
-                    return Op("Sub", F(1f), Op("Div", dist, F(2f)));
-                }
-                case "angular":
-                {
-                    string cos = Op("MatMul", L2(q), KT(L2(k)));
-                    string angle = Op("Acos", Op("Clip", cos, F(-1f), F(1f)));
-                    return Op("Sub", F(1f), Op("Div", angle, F(MathF.PI)));
-                }
-                case "manhattan":
-                {
-                    string diff = Op("Sub", Op("Unsqueeze", L1(q), b.Int64s(3)), Op("Unsqueeze", L1(k), b.Int64s(2)));   // (B,H,S,S,d)
-                    string dist = b.Op("ReduceSum", new[] { Op("Abs", diff), b.Int64s(-1) }, OnnxAttr.Int("keepdims", 0));
-                    return Op("Sub", F(1f), Op("Div", dist, F(2f)));
-                }
-                case "lp":
-                {
-                    string name = paramPrefix + LpSimilarity.ParameterName;
-                    string p = HeadConstant(name, t => LpSimilarity.P(t).view(-1), paramPrefix + "p");
-                    string p5 = HeadConstant(name, t => LpSimilarity.P(t).view(-1), paramPrefix + "p5", extraDims: 1);
-                    string diff = Op("Sub", Op("Unsqueeze", Lp(q, p), b.Int64s(3)), Op("Unsqueeze", Lp(k, p), b.Int64s(2)));   // (B,H,S,S,d)
-                    // BlockwiseLpDistance: m·t^{1/p} with m = max|x|, t = Σ (|x|/m)^p.
-                    string abs = Op("Abs", diff);
-                    string m = b.Op("ReduceMax", new[] { abs }, OnnxAttr.Ints("axes", -1), OnnxAttr.Int("keepdims", 1));
-                    string r = Op("Div", abs, Op("Where", Op("Greater", m, F(0f)), m, F(1f)));
-                    string t = b.Op("ReduceSum", new[] { Op("Pow", r, p5), b.Int64s(-1) }, OnnxAttr.Int("keepdims", 0));
-                    string dist = Op("Mul", Op("Squeeze", m, b.Int64s(-1)), Op("Pow", t, Op("Reciprocal", p)));
-                    return Op("Sub", F(1f), Op("Div", dist, F(2f)));
-                }
-                default: throw new BertLabException($"attention.similarity '{a.Similarity}' has no ONNX export");
-            }
+            var graph = new OnnxAttentionGraph(b, H, dh, name => w.Tensor(paramPrefix + name, H), paramPrefix);
+            return OnnxLowering.Attention(_spec, graph, _masks!, q, k, v);
         }
     }
 }

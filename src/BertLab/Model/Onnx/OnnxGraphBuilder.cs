@@ -1,4 +1,5 @@
 using System.Globalization;
+using BertLab.Model.Onnx.Proto;
 
 namespace BertLab.Model.Onnx;
 

@@ -1,11 +1,11 @@
 """BertLab's attention mechanisms in PyTorch alone (no transformers): O = Scale(Mask(Act(Sim(Q', K'))) . V').
 
 Written by BertLab next to a model whose attention is not softmax; modeling_bertlab.py puts BertLabSelfAttention in
-place of transformers' BertSelfAttention. The "attention" section of config.json selects the mechanism:
-similarity (dot, cosine, euclidean, manhattan, lp, angular), activation (softmax, relu, sigmoid, none), scaling (none,
-n, sqrt_n, n_pow_sigma, rowsum) and normalize (q, k, v). Masking: padded keys contribute nothing, padded query rows
-output 0, n counts the real tokens of each sequence. This is the explicit (quadratic) form; BertLab's linear kernel
-computes the same function.
+place of transformers' BertSelfAttention. The "attention" section of config.json selects the mechanism: similarity,
+activation, scaling and normalize (the names of the tables below, which BertLab generates from its attention registry,
+one function per entry). Masking: padded keys contribute nothing, padded query rows output 0 (BERT's own softmax
+computes them, as Hugging Face does), n counts the real tokens of each sequence. This is the explicit (quadratic) form;
+BertLab's other kernels compute the same function.
 """
 import math
 
@@ -14,23 +14,6 @@ import torch.nn.functional as F
 
 EPS = 1e-12
 
-PRESETS = {
-    "softmax": ("dot", "softmax", "none", []),
-    "cosine": ("cosine", "none", "none", []),
-    "cosine-relu": ("cosine", "relu", "none", []),
-    "cosine-n": ("cosine", "none", "n", []),
-    "cosine-sqrt-n": ("cosine", "none", "sqrt_n", []),
-    "cottention": ("cosine", "none", "n_pow_sigma", []),
-    "qkv-norm": ("cosine", "none", "none", ["v"]),
-    "cosine-sigmoid": ("cosine", "sigmoid", "none", []),
-    "cosine-softmax": ("cosine", "softmax", "none", []),
-    "euclidean": ("euclidean", "relu", "n", []),
-    "manhattan": ("manhattan", "relu", "n", []),
-    "lp": ("lp", "relu", "n", []),
-    "angular": ("angular", "relu", "n", []),
-}
-
-
 def spec_from_config(attention):
     """The mechanism of config.json's "attention" value (a preset name or an object), as a plain dict."""
     if attention is None:
@@ -38,15 +21,22 @@ def spec_from_config(attention):
     if isinstance(attention, str):
         attention = {"preset": attention}
     sim, act, scale, norm = PRESETS[attention.get("preset", "softmax")] if attention.get("preset", "softmax") in PRESETS else PRESETS["softmax"]
-    return {
+    spec = {
         "similarity": attention.get("similarity", sim),
         "activation": attention.get("activation", act),
         "scaling": attention.get("scaling", scale),
         "normalize": list(attention.get("normalize", norm)),
         "token_dropout": float(attention.get("token_dropout", 0.0)),
-        "p_init": float(attention.get("p_init", 2.0)),
-        "scale_init": float(attention.get("scale_init", 0.5)),
+        "p_init": float(attention.get("p_init", DEFAULT_P_INIT)),
+        "scale_init": float(attention.get("scale_init", DEFAULT_SCALE_INIT)),
     }
+    for key, table in (("similarity", SIMILARITIES), ("activation", ACTIVATIONS), ("scaling", SCALINGS)):
+        if spec[key] not in table:
+            raise ValueError(f"attention.{key}: {spec[key]!r} is not allowed; allowed: {', '.join(table)}")
+    for n in spec["normalize"]:
+        if n not in NORMALIZABLE:
+            raise ValueError(f"attention.normalize: {n!r} is not allowed; allowed: {', '.join(NORMALIZABLE)}")
+    return spec
 
 
 def l2(x):
@@ -88,26 +78,7 @@ def lp_logit_for(p_init):
     return x + math.log(-math.expm1(-x)) if x > 30 else math.log(math.expm1(x))
 
 
-def scores(spec, q, k, params):
-    sim = spec["similarity"]
-    if sim == "dot":
-        return torch.matmul(q / math.sqrt(q.shape[-1]), k.transpose(-2, -1))
-    if sim == "cosine":
-        return torch.matmul(l2(q), l2(k).transpose(-2, -1))
-    if sim == "euclidean":
-        a, b = l2(q), l2(k)
-        sq = a.square().sum(-1, keepdim=True) + b.square().sum(-1).unsqueeze(-2) - 2 * torch.matmul(a, b.transpose(-2, -1))
-        return 1 - sq.clamp_min(0.0).sqrt() / 2
-    if sim == "angular":
-        cos = torch.matmul(l2(q), l2(k).transpose(-2, -1))
-        return 1 - cos.clamp(-1.0, 1.0).arccos() / math.pi
-    if sim == "manhattan":
-        one = torch.ones(1, 1, 1, 1, dtype=q.dtype, device=q.device)
-        return 1 - lp_distance(l1(q), l1(k), one) / 2
-    if sim == "lp":
-        p = lp_p(params["p_logit"]).to(q.dtype)
-        return 1 - lp_distance(lp_normalize(q, p), lp_normalize(k, p), p) / 2
-    raise ValueError(f"unknown similarity {sim!r}")
+# @bertlab-registry-tables
 
 
 def attention(spec, q, k, v, key_mask=None, params=None):
@@ -121,40 +92,24 @@ def attention(spec, q, k, v, key_mask=None, params=None):
     rows = keys_f.view(B, 1, S, 1)
     counts = keys_f.sum(-1, keepdim=True)                       # (B, 1, 1, 1)
     norm = spec["normalize"]
-    if "q" in norm:
-        q = l2(q)
-    if "k" in norm:
-        k = l2(k)
-    if "v" in norm:
-        v = l2(v)
+    x = {"q": q, "k": k, "v": v}
+    for n in norm:
+        x[n] = l2(x[n])
+    q, k, v = x["q"], x["k"], x["v"]
     # BERT's own softmax attention keeps Hugging Face's semantics (padded query rows computed like the others, as
-    # BertLab's SoftmaxAttention); every other mechanism zeroes padded rows of Q', K', V' and of the output.
+    # BertLab does); every other mechanism zeroes padded rows of Q', K', V' and of the output.
     hf_softmax = (spec["similarity"] == "dot" and spec["activation"] == "softmax" and spec["scaling"] == "none"
                   and not norm and spec.get("token_dropout", 0.0) == 0.0)
     if not hf_softmax:
         q, k, v = q * rows, k * rows, v * rows
-    s = scores(spec, q, k, params)
-    act = spec["activation"]
-    if act == "softmax":
-        a = s.masked_fill(~keys, float("-inf")).softmax(-1)
-    else:
-        f = {"relu": F.relu, "sigmoid": torch.sigmoid, "none": lambda t: t}[act]
-        a = f(s) * keys_f
+    s = SIMILARITIES[spec["similarity"]](q, k, params)
+    a = ACTIVATIONS[spec["activation"]](s, keys)
     if not hf_softmax:
         a = a * rows
     out = torch.matmul(a, v)
-    scale = spec["scaling"]
-    if scale == "n":
-        out = out / counts.clamp_min(1)
-    elif scale == "sqrt_n":
-        out = out / counts.clamp_min(1).sqrt()
-    elif scale == "n_pow_sigma":
-        e = params["scale_logit"].to(counts.dtype).sigmoid().view(1, -1, 1, 1)
-        out = out / counts.pow(e).clamp_min(1)
-    elif scale == "rowsum":
-        out = out / (a.sum(-1, keepdim=True).abs() + 1e-6)
-    elif scale != "none":
-        raise ValueError(f"unknown scaling {scale!r}")
+    divisor = SCALINGS[spec["scaling"]](counts, a, params)
+    if divisor is not None:
+        out = out / divisor
     return out
 
 
@@ -171,10 +126,10 @@ class BertLabSelfAttention(torch.nn.Module):
         self.key = torch.nn.Linear(hidden_size, hidden_size)
         self.value = torch.nn.Linear(hidden_size, hidden_size)
         self.spec = spec_from_config(attention_config)
-        if self.spec["scaling"] == "n_pow_sigma":
-            self.scale_logit = torch.nn.Parameter(torch.full((num_heads,), self.spec["scale_init"]))
-        if self.spec["similarity"] == "lp":
-            self.p_logit = torch.nn.Parameter(torch.full((num_heads,), lp_logit_for(self.spec["p_init"])))
+        for table, key in ((SIMILARITY_PARAMETERS, "similarity"), (SCALING_PARAMETERS, "scaling")):
+            if self.spec[key] in table:
+                for name, value in table[self.spec[key]](num_heads, self.spec).items():
+                    setattr(self, name, torch.nn.Parameter(value))
 
     def _heads(self, x):
         B, S, _ = x.shape

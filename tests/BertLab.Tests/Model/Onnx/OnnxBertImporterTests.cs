@@ -1,4 +1,5 @@
 using BertLab.Model.Onnx;
+using BertLab.Model.Onnx.Proto;
 using TorchSharp;
 using Xunit;
 

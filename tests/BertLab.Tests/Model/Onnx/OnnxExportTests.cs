@@ -3,6 +3,7 @@ using BertLab.Attention;
 using BertLab.Cli;
 using BertLab.Model;
 using BertLab.Model.Onnx;
+using BertLab.Model.Onnx.Proto;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;

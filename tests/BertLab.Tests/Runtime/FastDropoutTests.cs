@@ -1,8 +1,8 @@
-using BertLab.Model;
+using BertLab.Runtime;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace BertLab.Tests.Model;
+namespace BertLab.Tests.Runtime;
 
 /// <summary>FastDropout against the definition of dropout (and libtorch's): the drop rate, the 1/(1 − p) scale, the
 /// gradient, evaluation mode, reproducibility from torch.manual_seed, independence from the thread count.</summary>

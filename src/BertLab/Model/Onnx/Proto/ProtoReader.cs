@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace BertLab.Model.Onnx;
+namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>Protocol Buffers wire types (the low three bits of a field key).</summary>
 public enum WireType

@@ -15,7 +15,7 @@ public sealed class AttentionInputs
     public bool Training { get; init; }
     /// <summary>attention_probs_dropout_prob (applied to the probabilities of softmax-type activations in training).</summary>
     public double DropoutProb { get; init; }
-    /// <summary>The caller wants the (B, H, S, S) attention matrix back (forces a quadratic path).</summary>
+    /// <summary>The caller wants the (B, H, S, S) attention matrix back (only the quadratic kernel returns it).</summary>
     public bool NeedProbs { get; init; }
     /// <summary>Learnable parameters of this layer's mechanism, by name (e.g. "scale_logit").</summary>
     public required Func<string, Tensor> Parameter { get; init; }
@@ -27,17 +27,4 @@ public sealed class AttentionResult
     public required Tensor Output { get; init; }
     /// <summary>(B, H, S, S) when requested and available.</summary>
     public Tensor? Probs { get; init; }
-}
-
-/// <summary>
-/// An attention mechanism (ATTENTION.md). Stateless: learnable per-head parameters are declared
-/// by <see cref="CreateParameters"/>, registered by the owning BertSelfAttention (so they are saved
-/// as <c>...attention.self.NAME</c>) and handed back on each call through <see cref="AttentionInputs.Parameter"/>.
-/// </summary>
-public interface IAttentionMechanism
-{
-    AttentionConfig Config { get; }
-    /// <summary>Name → initial value of the extra learnable parameters for a layer with this many heads.</summary>
-    IReadOnlyDictionary<string, Tensor> CreateParameters(int heads);
-    AttentionResult Forward(AttentionInputs inputs);
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace BertLab.Model.Onnx;
+namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>ONNX TensorProto.DataType values BertLab reads.</summary>
 public enum OnnxDataType

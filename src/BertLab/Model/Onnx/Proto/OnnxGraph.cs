@@ -1,4 +1,4 @@
-namespace BertLab.Model.Onnx;
+namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>
 /// An ONNX GraphProto: nodes in topological order, initializers (the weights and folded constants)

@@ -1,4 +1,4 @@
-namespace BertLab.Model.Onnx;
+namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>
 /// An ONNX ModelProto read with <see cref="ProtoReader"/>: only the fields BertLab needs (IR version,

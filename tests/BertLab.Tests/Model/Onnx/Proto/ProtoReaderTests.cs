@@ -1,7 +1,7 @@
-using BertLab.Model.Onnx;
+using BertLab.Model.Onnx.Proto;
 using Xunit;
 
-namespace BertLab.Tests.Model.Onnx;
+namespace BertLab.Tests.Model.Onnx.Proto;
 
 public class ProtoReaderTests
 {

@@ -1,4 +1,4 @@
-namespace BertLab.Model.Onnx;
+namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>An ONNX NodeProto: one operator application, wired to other nodes by value names.</summary>
 public sealed class OnnxNode

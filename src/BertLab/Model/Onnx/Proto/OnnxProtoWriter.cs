@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace BertLab.Model.Onnx;
+namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>
 /// The writing half of <see cref="ProtoReader"/>: Protocol Buffers wire format into a growing buffer. A nested

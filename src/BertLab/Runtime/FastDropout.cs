@@ -2,9 +2,8 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
-using BertLab.Runtime;
 
-namespace BertLab.Model;
+namespace BertLab.Runtime;
 
 /// <summary>
 /// Dropout (Hugging Face's: in training each element is zeroed with probability p and the rest scaled by 1/(1 − p);
