@@ -42,9 +42,19 @@ public static class ResearchLogFollowUp
         if (unfinished.Count > 0)
             throw new BertLabException($"--stage follow-up: {unfinished.Count} run(s) of the first stage in {sweepDir} have not finished (e.g. #{unfinished[0].Index} {unfinished[0].Name}: {unfinished[0].Status.ToText()}); run the first stage to its end first (the same command without --stage)");
 
-        // 1. η_max bisection, one round after another: round r's probes come from the grid and rounds 1..r − 1 (so a
-        // stopped round is planned again identically and its finished runs are skipped)
-        for (int round = 1; round <= follow.BisectionRounds; round++)
+        RunBisection(sweepDir, definition, launcher, options, log, cancel);
+        RunHorizon(sweepDir, definition, launcher, options, log, cancel);
+        var jobs = FollowUpPlan.Downstream(first, DownstreamArms, sweepDir);
+        log($"follow-up: downstream: {jobs.Count} fine-tunings ({string.Join(", ", follow.Downstream.Select(t => t.Task))}) → {Path.GetRelativePath(sweepDir, FollowUpPlan.DownstreamDir(sweepDir))}");
+        FineTune(jobs, cliCommand, Math.Max(1, options.Workers), Math.Max(1, options.Cores / Math.Max(1, options.Workers)), log, cancel);
+    }
+
+    /// <summary>The η_max bisection, one round after another: round r's probes come from the grid and rounds 1..r − 1 (so a
+    /// stopped round is planned again identically and its finished runs are skipped).</summary>
+    public static void RunBisection(string sweepDir, SweepDefinition definition, IRunLauncher launcher, SweepRunOptions options, Action<string> log, CancellationToken cancel = default)
+    {
+        var (_, budget, first) = Load(sweepDir, withBisection: false);
+        for (int round = 1; round <= budget.FollowUp!.BisectionRounds; round++)
         {
             var earlier = FollowUpResults.Bisection(sweepDir).Take(round - 1).ToList();
             var st = new StudyRuns(first.Results, first.Plan, earlier);
@@ -54,22 +64,17 @@ public static class ResearchLogFollowUp
             log($"follow-up: bisection round {round}: {def.Expand().Count} runs → {Path.GetRelativePath(sweepDir, dir)}");
             new SweepRunner(def, dir, launcher, options, line => log($"  bisect-{round} {line}")).Run(cancel);
         }
+    }
 
-        // 2. the horizon check of every decided loss finding
-        var verdicts = ResearchLogFindings.Evaluate(first.Results);
-        var horizon = FollowUpPlan.Horizon(first, definition, verdicts, sweepDir);
-        if (horizon is null) log("follow-up: horizon check: no loss finding was decided");
-        else
-        {
-            string dir = FollowUpPlan.HorizonDir(sweepDir);
-            log($"follow-up: horizon check: {horizon.Expand().Count} runs → {Path.GetRelativePath(sweepDir, dir)}");
-            new SweepRunner(horizon, dir, launcher, options, line => log($"  horizon {line}")).Run(cancel);
-        }
-
-        // 3. downstream fine-tuning
-        var jobs = FollowUpPlan.Downstream(first, DownstreamArms, sweepDir);
-        log($"follow-up: downstream: {jobs.Count} fine-tunings ({string.Join(", ", follow.Downstream.Select(t => t.Task))}) → {Path.GetRelativePath(sweepDir, FollowUpPlan.DownstreamDir(sweepDir))}");
-        FineTune(jobs, cliCommand, Math.Max(1, options.Workers), Math.Max(1, options.Cores / Math.Max(1, options.Workers)), log, cancel);
+    /// <summary>The horizon check of every loss finding the first stage decided.</summary>
+    public static void RunHorizon(string sweepDir, SweepDefinition definition, IRunLauncher launcher, SweepRunOptions options, Action<string> log, CancellationToken cancel = default)
+    {
+        var (_, _, first) = Load(sweepDir, withBisection: false);
+        var horizon = FollowUpPlan.Horizon(first, definition, ResearchLogFindings.Evaluate(first.Results), sweepDir);
+        if (horizon is null) { log("follow-up: horizon check: no loss finding was decided"); return; }
+        string dir = FollowUpPlan.HorizonDir(sweepDir);
+        log($"follow-up: horizon check: {horizon.Expand().Count} runs → {Path.GetRelativePath(sweepDir, dir)}");
+        new SweepRunner(horizon, dir, launcher, options, line => log($"  horizon {line}")).Run(cancel);
     }
 
     /// <summary>Runs the fine-tunings that have no results.json yet, <paramref name="workers"/> at a time, each `bertlab finetune`

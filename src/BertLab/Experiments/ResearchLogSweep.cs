@@ -56,6 +56,24 @@ public static class ResearchLogSweep
         Expectation = "the cpu budget as committed on 2026-12-02 (164 runs, 43.5 minutes then), kept as the fixed workload of the throughput benchmark (bench/RESULTS.md); its margin comes from its own calibration arm and it has no A/A",
     };
 
+    /// <summary>CI smoke test of the text study and its follow-up stage: the cpu-text design at a few steps, 2 seeds (A/A on 4),
+    /// a 512-piece vocabulary; every comparison is gated or underpowered at this horizon.</summary>
+    public static readonly StudyBudget TinyText = new()
+    {
+        Name = "tiny-text", Model = "tiny", Task = new CorpusTask { VocabularySize = 512, NoDropout = true },
+        SeqLen = 64, LongSeqLen = 128, BatchSize = 8, LongBatchSize = 4, DistanceBatchSize = 8,
+        Steps = 12, Warmup = 2, LogInterval = 4, EvalInterval = 6, EvalBatches = 4,
+        Seeds = 2, CalibrationSeeds = 4, AnchorLr = 1e-3, GridSteps = new[] { -2, 0, 1 }, FullGridForAll = false, Observations = false,
+        Precision = "fp32", Device = "cpu", FixedMargin = PrincipleMargin, MarginOrigin = PrincipleMarginOrigin,
+        FollowUp = new FollowUpSettings
+        {
+            BisectionRounds = 1, HorizonFactor = 2, HorizonSeeds = 1,
+            Downstream = new[] { new DownstreamTask("sentiment", Lr: 1e-3, Epochs: 1, BatchSize: 16, MaxLength: 32, MaxTrainExamples: 64) },
+            AccuracyMargin = 0.01, AccuracyMarginOrigin = "a stated principle (the smoke test decides nothing)",
+        },
+        Expectation = "a few minutes on 2 cores (CI smoke test of the text study: far too short for the findings)",
+    };
+
     /// <summary>
     /// The research log on natural text, on two cores: the tiny model (2×128, no dropout) with a 2,048-piece vocabulary learnt
     /// from the study corpus (the embedded one, or --corpus), sentence pairs of natural length (median 30, mean 49 tokens of
@@ -87,7 +105,7 @@ public static class ResearchLogSweep
     /// The accuracy margin is fixed at 1 point: below the 1.3 points of the Cottention paper's gap, so that gap could be
     /// confirmed at this scale, and about one binomial standard error of IMDB's 2,500 dev reviews.
     /// </summary>
-    public static readonly FollowUpSettings TextFollowUp = new()
+    public static FollowUpSettings TextFollowUp => new()
     {
         BisectionRounds = 2, HorizonFactor = 4, HorizonSeeds = 2,
         Downstream = new[]
@@ -127,7 +145,7 @@ public static class ResearchLogSweep
         Expectation = "≈ 10 minutes on one H100/H200 with --workers 8 (≈ 100 M tokens at the 150–190 k tokens/s measured for one BERT-small process on an H200; not measured for this budget)",
     };
 
-    public static readonly IReadOnlyDictionary<string, StudyBudget> Budgets = new[] { Tiny, Cpu, CpuText, Gpu, CpuReference }.ToDictionary(b => b.Name);
+    public static readonly IReadOnlyDictionary<string, StudyBudget> Budgets = new[] { Tiny, Cpu, TinyText, CpuText, Gpu, CpuReference }.ToDictionary(b => b.Name);
 
     public static string BudgetNames => string.Join(", ", Budgets.Keys);
 
