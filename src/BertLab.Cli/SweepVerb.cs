@@ -70,13 +70,23 @@ public sealed class SweepVerb : IVerb
         var only = Verb.Opt<int?>("--only", "Run only this grid point (0-based index; a SLURM array task's $SLURM_ARRAY_TASK_ID)");
         var keep = Verb.Opt("--keep-checkpoints", "Keep finished runs' checkpoints/ (default: delete them; model/ keeps the final weights)", () => false);
         var noReport = Verb.Opt("--no-report", "Do not write report.md / report.html at the end", () => false);
+        var stage = Verb.Opt<string?>("--stage", $"The built-in {ResearchLogSweep.Name} study's second stage over a finished first stage in --out: 'follow-up' runs the η_max bisection, the horizon check at longer training and the downstream fine-tuning (budgets with one: {string.Join(", ", ResearchLogSweep.Budgets.Values.Where(b => b.FollowUp is not null).Select(b => b.Name))})");
         var cmd = new Command("run", "Run a sweep's grid points: skips finished runs, resumes interrupted ones, records each run's status in sweep.json, then writes the report");
         cmd.Arguments.Add(source);
-        foreach (var o in new Option[] { output, workers, budget, corpus, only, keep, noReport }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, workers, budget, corpus, only, keep, noReport, stage }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var (def, label, dir) = Resolve(r.GetValue(source)!, r.GetValue(budget), r.GetValue(output), r.GetValue(corpus));
-            var options = new SweepRunOptions { Workers = r.GetValue(workers), Only = r.GetValue(only), PruneCheckpoints = !r.GetValue(keep) };
+            // a study with a follow-up stage keeps its runs' last checkpoints: the horizon check continues them
+            bool keepCheckpoints = r.GetValue(keep) || (def.Budget is string bn && ResearchLogSweep.Budgets.TryGetValue(bn, out var sb) && sb.FollowUp is not null);
+            var options = new SweepRunOptions { Workers = r.GetValue(workers), Only = r.GetValue(only), PruneCheckpoints = !keepCheckpoints };
+            if (r.GetValue(stage) is string st)
+            {
+                if (st != "follow-up") throw new BertLabException($"--stage '{st}' is not allowed; allowed: follow-up");
+                if (def.Builtin != ResearchLogSweep.Name) throw new BertLabException($"--stage applies to the built-in {ResearchLogSweep.Name} sweep");
+                if (r.GetValue(output) is null) throw new BertLabException("--stage follow-up needs --out: the directory of the finished first stage");
+                return FollowUp(def, dir, options, label);
+            }
             int count = def.Expand().Count;
             AnsiConsole.MarkupLine($"[bold]bertlab sweep run[/] {Markup.Escape(label)}: {count} grid point(s) → {Markup.Escape(Path.GetFullPath(dir))}");
             AnsiConsole.MarkupLine($"  {options.Workers} worker(s), {options.Cores} core(s)" + (options.Only is int o ? $", only point {o}" : ""));
@@ -103,6 +113,23 @@ public sealed class SweepVerb : IVerb
             return outcomes.Any(x => x.Status == RunStatus.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    static int FollowUp(SweepDefinition def, string dir, SweepRunOptions options, string label)
+    {
+        AnsiConsole.MarkupLine($"[bold]bertlab sweep run[/] {Markup.Escape(label)} --stage follow-up over {Markup.Escape(Path.GetFullPath(dir))}");
+        var gate = new object();
+        using var cancel = new CancellationTokenSource();
+        StopSignal.Install(_ => { try { cancel.Cancel(); } catch (ObjectDisposedException) { } });
+        try
+        {
+            ResearchLogFollowUp.Run(Path.GetFullPath(dir), def, ChildProcessLauncher.ForAssembly(CliDll()), options, (ChildProcessLauncher.DotnetHost(), new[] { CliDll() }),
+                line => { lock (gate) AnsiConsole.MarkupLine("  " + Markup.Escape(line)); }, cancel.Token);
+        }
+        catch (OperationCanceledException) { Verb.Error("interrupted: the runs were stopped at a checkpoint; run the same command again to resume"); return StopSignal.ExitCode; }
+        var files = SweepReport.Write(dir);
+        AnsiConsole.MarkupLine($"report: {Markup.Escape(files.Markdown)} and {Markup.Escape(files.Html)}");
+        return 0;
     }
 
     Command BuildSlurm()

@@ -54,6 +54,8 @@ public sealed record StudyBudget
     /// <summary>Seeds of the calibration arm (1..this), when more than <see cref="Seeds"/>: its halves 1..k and k+1..2k form the
     /// built-in A/A comparison, which must come out equivalent at the margin. Null: the calibration arm runs the budget's seeds and no A/A.</summary>
     public int? CalibrationSeeds { get; init; }
+    /// <summary>The follow-up stage (<c>--stage follow-up</c>): η_max bisection, horizon check, downstream fine-tuning; null: none.</summary>
+    public FollowUpSettings? FollowUp { get; init; }
     /// <summary>The expected wall time, for `--help` and the sweep's description.</summary>
     public required string Expectation { get; init; }
 

@@ -25,6 +25,10 @@ public abstract record StudyRule
     /// <summary>Every read the plan must provide: <see cref="Reads"/> and what the rule reads without listing it.</summary>
     public virtual IEnumerable<ArmRead> Requires => Reads;
     public abstract RuleOutcome Evaluate(StudyRuns st, RuleScope scope);
+    /// <summary>The rules this one combines or wraps.</summary>
+    public virtual IEnumerable<StudyRule> Children => Array.Empty<StudyRule>();
+    /// <summary>This rule and every rule below it.</summary>
+    public IEnumerable<StudyRule> Descendants() => Children.SelectMany(c => c.Descendants()).Prepend(this);
 }
 
 /// <summary>ℓ(a at its lr) against ℓ(b at its lr), paired over seeds, decided by <see cref="ClaimRules.Decide"/>; gated on
@@ -54,7 +58,8 @@ public sealed record LossComparison(ClaimKind Kind, ArmAt A, ArmAt B) : StudyRul
 /// </summary>
 public sealed record MaxLrOrdering(StudyArm A, StudyArm B) : StudyRule
 {
-    /// <summary>Margin of η_max orderings, in decades: a quarter decade, half a grid step, so any step of the grid clears it.</summary>
+    /// <summary>Margin of η_max orderings on the grid, in decades: a quarter decade, half a grid step, so any step of the grid
+    /// clears it. After a bisection stage the margin is the resolution it reached (<see cref="StudyRuns.LrMarginDecades"/>).</summary>
     public const double MarginDecades = 0.25;
 
     public override IEnumerable<ArmRead> Reads => new[] { ArmRead.Grid(A), ArmRead.Grid(B) };
@@ -84,7 +89,7 @@ public sealed record MaxLrOrdering(StudyArm A, StudyArm B) : StudyRule
         seeds = seeds.Where(s => Trained(a[s]) && Trained(b[s])).ToList();
         if (seeds.Count == 0)
             return new(new Verdict(VerdictClass.HorizonTooShort, $"no seed on which both {armA} and {armB} trained (ℓ* below {N(level, "0.000")})"), observed);
-        var c = StudyRuns.Pair(seeds.Select(s => (s, (double?)StudyRuns.Log10MaxLr(a[s]), (double?)StudyRuns.Log10MaxLr(b[s]))), MarginDecades, lowerIsBetter: false);
+        var c = StudyRuns.Pair(seeds.Select(s => (s, (double?)StudyRuns.Log10MaxLr(a[s]), (double?)StudyRuns.Log10MaxLr(b[s]))), st.LrMarginDecades, lowerIsBetter: false);
         var v = ClaimRules.Decide(ClaimKind.ABetter, c);
         return new(v, $"{observed}; log10 η_max({armA}) − log10 η_max({armB}) = {Stat(c)} decades");
     }
@@ -109,6 +114,7 @@ public sealed record BestLossComparison(ClaimKind Kind, StudyArm A, StudyArm B) 
 /// (<see cref="Note"/>, <see cref="Beside"/>) add their text and no verdict.</summary>
 public sealed record AllOf(params StudyRule[] Parts) : StudyRule
 {
+    public override IEnumerable<StudyRule> Children => Parts;
     public override IEnumerable<ArmRead> Reads => Parts.SelectMany(p => p.Reads);
     public override IEnumerable<ArmRead> Requires => Parts.SelectMany(p => p.Requires);
 
@@ -159,6 +165,7 @@ public sealed record EachAgainst : StudyRule
     }
 
     public override IEnumerable<ArmRead> Requires => Parts.SelectMany(p => p.Requires);
+    public override IEnumerable<StudyRule> Children => Parts;
 
     public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) => AllOf.Combined(Parts.Select(p => p.Evaluate(st, scope)));
 }
@@ -166,6 +173,7 @@ public sealed record EachAgainst : StudyRule
 /// <summary>A claim about varying sequence lengths: not applicable where every sequence had n = seq_len.</summary>
 public sealed record VariableLengthOnly(StudyRule Inner) : StudyRule
 {
+    public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads;
     public override IEnumerable<ArmRead> Requires => Inner.Requires;
     public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) => Inner.Evaluate(st, new RuleScope(st.NotVariable ?? scope.NotApplicable));
@@ -175,6 +183,7 @@ public sealed record VariableLengthOnly(StudyRule Inner) : StudyRule
 /// whatever the comparison says (the comparison is still reported).</summary>
 public sealed record NotExercisedUnless(MechanismCheck Check, StudyRule Inner) : StudyRule
 {
+    public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads;
     public override IEnumerable<ArmRead> Requires => Inner.Requires.Concat(Check.Reads);
 
@@ -188,6 +197,7 @@ public sealed record NotExercisedUnless(MechanismCheck Check, StudyRule Inner) :
 /// <summary>The inner rule, its observation prefixed with "label: ".</summary>
 public sealed record Labelled(string Label, StudyRule Inner) : StudyRule
 {
+    public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads;
     public override IEnumerable<ArmRead> Requires => Inner.Requires;
     public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) { var o = Inner.Evaluate(st, scope); return o with { Observed = $"{Label}: {o.Observed}" }; }
@@ -197,6 +207,7 @@ public sealed record Labelled(string Label, StudyRule Inner) : StudyRule
 /// as "label: observation".</summary>
 public sealed record Beside(Func<FindingText, string> Label, StudyRule Inner) : StudyRule
 {
+    public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads;
     public override IEnumerable<ArmRead> Requires => Inner.Requires;
     public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) => new(null, $"{Label(st.Text)}: {Inner.Evaluate(st, scope).Observed}");
@@ -225,6 +236,7 @@ public sealed record DivergedRuns(ArmAt Runs, string What) : StudyRule
 /// <see cref="StudyArm.TextOnly"/>), "not applicable" with <see cref="OnGeneratedTask"/> on a generated task.</summary>
 public sealed record OnTextOnly(StudyRule Inner, string OnGeneratedTask) : StudyRule
 {
+    public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads.Select(r => r with { Optional = true });
     public override IEnumerable<ArmRead> Requires => Inner.Requires.Select(r => r with { Optional = true });
     public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) =>

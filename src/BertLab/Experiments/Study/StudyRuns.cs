@@ -27,9 +27,12 @@ public sealed class StudyRuns
     StudyArm GateArm => Plan.Design.GateArm;
     StudyArm GateControl => Plan.Design.GateControl;
 
-    public StudyRuns(SweepResults results, StudyPlan plan)
+    /// <param name="bisection">The follow-up stage's η_max bisection rounds (runs of the same arms at lrs between grid
+    /// points, named as the study's runs); null or empty: the grid alone.</param>
+    public StudyRuns(SweepResults results, StudyPlan plan, IReadOnlyList<SweepResults>? bisection = null)
     {
         Results = results; Plan = plan;
+        Bisection = bisection ?? Array.Empty<SweepResults>();
         var budget = plan.Budget;
         Seeds = Enumerable.Range(1, budget.Seeds).Select(s => (long)s).ToList();
         var vocab = results.Runs.Select(r => RunRecord.Num(r.Config?["model"]?["vocab_size"])).FirstOrDefault(v => v is not null) ?? 30522;
@@ -62,9 +65,39 @@ public sealed class StudyRuns
 
     public double Lr(LogLr lr) => Budget.Lr(lr);
 
+    /// <summary>The bisection rounds read beside the grid (<see cref="Sensitivity"/> includes their runs).</summary>
+    public IReadOnlyList<SweepResults> Bisection { get; }
+
+    /// <summary>The margin of η_max orderings in decades: a quarter decade on the grid alone, the bisection's resolution
+    /// (<see cref="FollowUpSettings.LrResolutionDecades"/>) once its rounds are read.</summary>
+    public double LrMarginDecades => Bisection.Count > 0 && Budget.FollowUp is FollowUpSettings f ? f.LrResolutionDecades : MaxLrOrdering.MarginDecades;
+
+    /// <summary>The learning rates an arm ran at for a seed: its grid, then any bisection points.</summary>
+    public IReadOnlyList<double> LrsRun(StudyArm arm, long seed)
+    {
+        var lrs = Plan.LrsOf(arm).ToList();
+        string prefix = arm.Name + " lr=", suffix = $" seed{seed}";
+        foreach (var round in Bisection)
+            foreach (var r in round.Runs)
+                if (r.Name.StartsWith(prefix, StringComparison.Ordinal) && r.Name.EndsWith(suffix, StringComparison.Ordinal) && r.Lr is double lr && !lrs.Contains(lr))
+                    lrs.Add(lr);
+        return lrs.OrderBy(x => x).ToList();
+    }
+
+    RunRecord? Find(string name) => Results.Find(name) ?? Bisection.Select(b => b.Find(name)).FirstOrDefault(r => r is not null);
+
+    /// <summary>η_max's bracket for one arm and seed: the largest stable lr and the smallest lr above it that was not
+    /// stable (null: none above it was tried or every one was stable, i.e. no edge was reached).</summary>
+    public (double Lo, double? Hi)? Bracket(StudyArm arm, long seed)
+    {
+        if (!Sensitivity(arm).TryGetValue(seed, out var s) || !double.IsFinite(s.MaxStableLr)) return null;
+        var above = s.Curve.Where(c => c.Lr > s.MaxStableLr && (c.Diverged || c.Loss > s.BestLoss + LrSensitivity.StableWithin)).Select(c => c.Lr).ToList();
+        return (s.MaxStableLr, above.Count > 0 ? above.Min() : null);
+    }
+
     /// <summary>What the findings' rule texts name at this budget.</summary>
     public FindingText Text => new(StudyFormat.Lr(Budget.Log1e5), StudyFormat.Lr(Budget.Log1e4), $"the study margin ({N(Margin)} nats)",
-        N(MaxLrOrdering.MarginDecades, "0.00"), Budget.SeqLen, Budget.LongSeqLen);
+        N(LrMarginDecades, "0.000"), Budget.SeqLen, Budget.LongSeqLen);
 
     /// <summary>On a generated task: the bag-of-values loss of its validation set (<see cref="SyntheticTask.BagOfValuesLoss"/>).</summary>
     public double? BagLevel { get; }
@@ -139,7 +172,7 @@ public sealed class StudyRuns
     public string? NotVariable => VariableLength ? null :
         $"every sequence had n = seq_len (packed data): dividing by n, √n or n^σ is a constant factor per run, so the claim about varying lengths cannot show; it needs {RunConfigKeys.DataPacking.Path}={BertLab.Data.PackingModes.Name(BertLab.Data.PackingMode.SentencePairs)} (issue 17 item 1)";
 
-    public RunRecord? Run(StudyArm arm, double lr, long seed) => Results.Find(StudyPlan.PointName(arm.Name, lr, seed));
+    public RunRecord? Run(StudyArm arm, double lr, long seed) => Find(StudyPlan.PointName(arm.Name, lr, seed));
 
     /// <summary>ℓ(η) of one run; null when it is missing or did not finish (completed or diverged).</summary>
     public double? Score(StudyArm arm, double lr, long seed)
@@ -156,12 +189,11 @@ public sealed class StudyRuns
     /// <summary>Per-seed learning-rate sensitivity of an arm over its grid (seeds whose grid is incomplete are left out).</summary>
     public Dictionary<long, LrSensitivity> Sensitivity(StudyArm arm)
     {
-        var lrs = Plan.LrsOf(arm);
         var per = new Dictionary<long, LrSensitivity>();
-        if (lrs.Count < 2) return per;
+        if (Plan.LrsOf(arm).Count < 2) return per;
         foreach (var s in Seeds)
         {
-            var runs = lrs.Select(lr => (lr, r: Run(arm, lr, s))).ToList();
+            var runs = LrsRun(arm, s).Select(lr => (lr, r: Run(arm, lr, s))).ToList();
             if (runs.Any(x => x.r is null || !(x.r.Completed || x.r.Diverged))) continue;
             per[s] = LrSensitivity.Compute(runs.Select(x => new LrPoint(x.lr, x.r!.Eval.Select(m => RunRecord.Num(m[MetricKeys.ValLoss]) ?? double.NaN).ToList(), x.r.Diverged)).ToList(), LnV);
         }
