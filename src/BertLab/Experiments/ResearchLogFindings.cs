@@ -112,13 +112,20 @@ public static class ResearchLogFindings
             // a sweep of another design (e.g. the pre-issue-17 reports/research-log-small): nothing to decide
             return Findings.Select(f => new FindingVerdict(f.Id, f.Claim, new Verdict(VerdictClass.NotApplicable, $"the sweep's budget '{s.Budget ?? "none"}' is not one of this design's ({ResearchLogSweep.BudgetNames}); rerun `bertlab sweep run research-log`"),
                 "–", "–", "–", Array.Empty<string>())).ToList();
-        var plan = ResearchLogSweep.Plan(b);
-        var st = new StudyRuns(s, plan);
+        return Evaluate(new StudyRuns(s, ResearchLogSweep.Plan(b)));
+    }
+
+    /// <summary>Every finding's verdict on a study's runs, in the order of <see cref="Findings"/>.</summary>
+    public static List<FindingVerdict> Evaluate(StudyRuns st)
+    {
+        var plan = st.Plan;
         var text = st.Text;
         return Findings.Select(f =>
         {
             var o = f.Rule.Evaluate(st, RuleScope.None);
-            return new FindingVerdict(f.Id, f.Claim, o.Verdict!, f.RuleText(text), o.Observed, st.GateTextAt(st.Lr(f.GateAt)), plan.RunNames(f));
+            double gateLr = st.Lr(f.GateAt);
+            return new FindingVerdict(f.Id, f.Claim, o.Verdict!, f.RuleText(text), o.Observed, st.GateTextAt(gateLr), plan.RunNames(f))
+                { Statistics = o.Statistics, GateLr = st.GateLr(gateLr), GateStatistic = st.GateAt(gateLr) };
         }).ToList();
     }
 }
