@@ -15,6 +15,8 @@ public sealed class ReportDocument
     sealed record TableBlock(string[] Header, List<string[]> Rows) : Block;
     sealed record ImageBlock(string RelativePath, string Alt) : Block;
     sealed record MarkerBlock : Block;
+    sealed record DetailsStart(string Summary) : Block;
+    sealed record DetailsEnd : Block;
 
     readonly List<Block> _blocks = new();
 
@@ -23,6 +25,11 @@ public sealed class ReportDocument
     public void Table(string[] header, IEnumerable<string[]> rows) => _blocks.Add(new TableBlock(header, rows.ToList()));
     public void Image(string relativePath, string alt) => _blocks.Add(new ImageBlock(relativePath, alt));
     public void WallClockSection() => _blocks.Add(new MarkerBlock());
+
+    /// <summary>What follows, up to <see cref="EndCollapsed"/>, is folded away in the HTML page (a &lt;details&gt; element
+    /// titled <paramref name="summary"/>); the Markdown shows it as it is.</summary>
+    public void BeginCollapsed(string summary) => _blocks.Add(new DetailsStart(summary));
+    public void EndCollapsed() => _blocks.Add(new DetailsEnd());
 
     public string ToMarkdown()
     {
@@ -35,6 +42,7 @@ public sealed class ReportDocument
                 case ParagraphBlock p: sb.Append(p.Text).Append("\n\n"); break;
                 case ImageBlock i: sb.Append("![").Append(i.Alt).Append("](").Append(i.RelativePath).Append(")\n\n"); break;
                 case MarkerBlock: sb.Append(WallClockMarker).Append("\n\n"); break;
+                case DetailsStart or DetailsEnd: break;
                 case TableBlock t:
                     sb.Append("| ").Append(string.Join(" | ", t.Header.Select(Cell))).Append(" |\n");
                     sb.Append('|').Append(string.Join("|", t.Header.Select(_ => "---"))).Append("|\n");
@@ -55,6 +63,7 @@ public sealed class ReportDocument
           .Append("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}\n")
           .Append("table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}\n")
           .Append("th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee}code{background:#f6f6f6}\n")
+          .Append("details{margin:1em 0}summary{cursor:pointer;font-weight:600}\n")
           .Append("</style>\n</head>\n<body>\n");
         foreach (var b in _blocks)
         {
@@ -63,6 +72,8 @@ public sealed class ReportDocument
                 case HeadingBlock h: sb.Append($"<h{h.Level}>").Append(Inline(h.Text)).Append($"</h{h.Level}>\n"); break;
                 case ParagraphBlock p: sb.Append("<p>").Append(Inline(p.Text)).Append("</p>\n"); break;
                 case MarkerBlock: sb.Append(WallClockMarker).Append('\n'); break;
+                case DetailsStart d: sb.Append("<details>\n<summary>").Append(Inline(d.Summary)).Append("</summary>\n"); break;
+                case DetailsEnd: sb.Append("</details>\n"); break;
                 case ImageBlock i:
                     var path = Path.Combine(baseDir, i.RelativePath);
                     string src = File.Exists(path) ? "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(path)) : E(i.RelativePath);

@@ -115,14 +115,17 @@ public static class ResearchLogFindings
         return Evaluate(new StudyRuns(s, ResearchLogSweep.Plan(b)));
     }
 
-    /// <summary>Every finding's verdict over these runs (the first stage's, with a follow-up's bisection rounds, or a horizon check's).</summary>
+    /// <summary>Every finding's verdict over these runs (the first stage's, with a follow-up's bisection rounds, or a horizon check's), in the order of <see cref="Findings"/>.</summary>
     public static List<FindingVerdict> Evaluate(StudyRuns st)
     {
+        var plan = st.Plan;
         var text = st.Text;
         return Findings.Select(f =>
         {
             var o = f.Rule.Evaluate(st, RuleScope.None);
-            return new FindingVerdict(f.Id, f.Claim, o.Verdict!, f.RuleText(text), o.Observed, st.GateTextAt(st.Lr(f.GateAt)), st.Plan.RunNames(f));
+            double gateLr = st.Lr(f.GateAt);
+            return new FindingVerdict(f.Id, f.Claim, o.Verdict!, f.RuleText(text), o.Observed, st.GateTextAt(gateLr), plan.RunNames(f))
+                { Statistics = o.Statistics, GateLr = st.GateLr(gateLr), GateStatistic = st.GateAt(gateLr) };
         }).ToList();
     }
 }

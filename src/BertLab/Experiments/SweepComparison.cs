@@ -42,6 +42,9 @@ public sealed class SweepComparison
 
     public static bool LowerIsBetter(string metric) => metric != "val_accuracy";
 
+    /// <summary>What a metric's values measure: nats for the losses; null for accuracy (a fraction) and perplexity.</summary>
+    public static string? Unit(string metric) => metric is "val_accuracy" or "val_perplexity" ? null : "nats";
+
     /// <summary>The arms of a sweep, in run order, with their runs.</summary>
     public static IReadOnlyList<(string Arm, IReadOnlyList<RunRecord> Runs)> Arms(SweepResults sweep) =>
         sweep.Runs.GroupBy(ArmName).Select(g => (g.Key, (IReadOnlyList<RunRecord>)g.ToList())).ToList();
@@ -82,7 +85,7 @@ public sealed class SweepComparison
         if (pairs.Count == 0)
             throw new BertLabException($"compare: '{a}' and '{b}' have no finished runs with a common seed (a: seeds {Seeds(va)}, b: seeds {Seeds(vb)})");
         double floor = metric == "val_accuracy" ? 0.01 : PairedComparison.DefaultMarginFloor;
-        var stat = PairedComparison.Compute(pairs, LowerIsBetter(metric), margin, floor);
+        var stat = PairedComparison.Compute(pairs, LowerIsBetter(metric), margin, floor, Unit(metric));
         return new SweepComparison { A = a, B = b, Metric = metric, Statistic = stat, LeftOut = leftOut, Capped = capped };
 
         static string Seeds(Dictionary<long, double> v) => v.Count == 0 ? "none" : string.Join(",", v.Keys.OrderBy(s => s));
@@ -135,7 +138,7 @@ public sealed class SweepComparison
         foreach (var p in s.Pairs) lines.Add($"  seed {p.Seed}: a {F(p.A)}  b {F(p.B)}  a − b {F(p.A - p.B)}");
         lines.Add($"mean a − b      {F(s.MeanDifference)}  95% CI [{F(s.Lower)}, {F(s.Upper)}]  (SD of differences {F(s.DifferenceSd)})");
         lines.Add($"pooled seed SD  {F(s.PooledSd)}");
-        lines.Add($"margin          ±{F(s.Margin)}  ({(s.MarginGiven ? "given" : $"max({(Metric == "val_accuracy" ? "0.01" : "0.02")}, 2 × pooled SD)")})");
+        lines.Add($"margin          ±{F(s.Margin)}  ({(s.MarginGiven ? "given" : $"max({(Metric == "val_accuracy" ? "0.01" : "0.02")}, 2 × pooled SD), computed from the runs it judges; fix it before the runs with --margin")})");
         lines.Add($"equivalence p   {F(s.EquivalenceP)}");
         lines.Add($"verdict         {PairedComparison.OutcomeName(s.Outcome)}{(s.SeedsNeeded is int k ? $" (about {k} paired seeds would decide it)" : "")}");
         lines.Add($"                {s.Reason}");

@@ -24,13 +24,14 @@ public class CompareTests : IDisposable
         finally { Console.SetOut(saved); }
     }
 
-    /// <summary>Arms "good", "same" (≈ good), "bad" (+0.3 nats) and "boom" (like bad, but its seed 4 diverged), seeds 1–4.</summary>
+    /// <summary>Arms "good", "same" (≈ good), "bad" (+0.3 nats), "boom" (like bad, but its seed 4 diverged) and "close" (+0.01
+    /// nats on every seed, ± 0.0002), seeds 1–4.</summary>
     string WriteSweep()
     {
         var def = SweepDefinition.Parse("""
             {"name": "t", "base": {"model": "tiny"},
              "runs": [{"name": "good"}, {"name": "same", "set": {"optimizer.lr": 2e-3}}, {"name": "bad", "set": {"optimizer.lr": 1e-5}},
-                      {"name": "boom", "set": {"optimizer.lr": 1e-1}}],
+                      {"name": "boom", "set": {"optimizer.lr": 1e-1}}, {"name": "close", "set": {"optimizer.lr": 3e-3}}],
              "seeds": [1, 2, 3, 4]}
             """, "test");
         var points = def.Expand();
@@ -45,7 +46,7 @@ public class CompareTests : IDisposable
             string dir = Path.Combine(_dir, plan["points"]![p.Index]!["dir"]!.GetValue<string>());
             Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Combine(dir, Trainer.ConfigFile), p.Config.ToJsonString());
-            double val = 3.0 + seedEffect[s] + arm switch { "good" => 0, "same" => noise[s], _ => 0.3 + noise[s] };
+            double val = 3.0 + seedEffect[s] + arm switch { "good" => 0, "same" => noise[s], "close" => 0.01 + noise[s] / 10, _ => 0.3 + noise[s] };
             bool diverged = arm == "boom" && s == 3;
             var summary = new JsonObject { ["status"] = diverged ? "diverged" : "completed", ["validation"] = new JsonObject { ["val_loss"] = val, ["val_accuracy"] = 1 / val } };
             File.WriteAllText(Path.Combine(dir, Trainer.SummaryFile), summary.ToJsonString());
@@ -58,7 +59,7 @@ public class CompareTests : IDisposable
     public void PairsBySeedAndDecides()
     {
         var sweep = SweepResults.Load(WriteSweep());
-        Assert.Equal(new[] { "good", "same", "bad", "boom" }, SweepComparison.Arms(sweep).Select(a => a.Arm));
+        Assert.Equal(new[] { "good", "same", "bad", "boom", "close" }, SweepComparison.Arms(sweep).Select(a => a.Arm));
         var eq = SweepComparison.Compare(sweep, "good", "same");
         Assert.Equal(4, eq.Statistic.N);
         Assert.Equal(BertLab.Experiments.Statistics.ComparisonOutcome.Equivalent, eq.Statistic.Outcome);
@@ -90,6 +91,33 @@ public class CompareTests : IDisposable
         Assert.Equal(0.1, o["margin"]!.GetValue<double>());
         Assert.Equal(4, o["pairs"]!.AsArray().Count);
         Assert.True(o["ci95"]![1]!.GetValue<double>() < -0.1);
+    }
+
+    [Fact]
+    public void ASmallConsistentDifference_IsNamed_AndTheHelpSaysWhatTheDefaultMarginIs()
+    {
+        WriteSweep();
+        // close − good = 0.0102, 0.0099, 0.0101, 0.0098 (mean 0.01, SD 0.000183, t(0.975, 3) = 3.1824: [0.0097, 0.0103]); the default
+        // margin is 2 × the pooled seed SD of the arms (≈ 0.042 from the seed effects) = 0.085
+        var text = new StringWriter();
+        Assert.Equal(0, Invoke(text, "compare", _dir, "--a", "close", "--b", "good"));
+        Assert.Contains("verdict         equivalent", text.ToString());
+        Assert.Contains("a consistent difference of 0.01 [0.0097, 0.0103] nats, smaller than the margin", text.ToString());
+        Assert.Contains("computed from the runs it judges", text.ToString());
+        var json = new StringWriter();
+        Assert.Equal(0, Invoke(json, "compare", _dir, "--a", "close", "--b", "good", "--json"));
+        Assert.True(JsonNode.Parse(json.ToString())!["consistent_within_margin"]!.GetValue<bool>());
+        // a margin below the difference: decided, and no longer "smaller than the margin"
+        var tight = new StringWriter();
+        Assert.Equal(0, Invoke(tight, "compare", _dir, "--a", "close", "--b", "good", "--margin", "0.005"));
+        Assert.Contains("verdict         b better", tight.ToString());
+        Assert.DoesNotContain("consistent difference", tight.ToString());
+
+        var help = new StringWriter();
+        Invoke(help, "compare", "--help");
+        var h = string.Join(" ", help.ToString().Split((char[])null!, StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("max(0.02, 2 × the pooled seed-to-seed SD of the two arms), computed from the very runs it then judges", h);
+        Assert.Contains("pre-registered comparison give --margin", h);
     }
 
     [Fact]

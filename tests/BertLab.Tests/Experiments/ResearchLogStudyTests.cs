@@ -4,74 +4,24 @@ using BertLab.Experiments.Statistics;
 using BertLab.Experiments.Study;
 using BertLab.Training;
 using Xunit;
+using static BertLab.Tests.Experiments.StudyTestKit;
 
 namespace BertLab.Tests.Experiments;
 
 /// <summary>
 /// The research-log study's rules (issue 17 items 4, 5, 10) over hand-written sweep directories of the `cpu` budget's own
-/// plan (SweepState.Initialize) and runs written by the trainer's own writers (RunDirectory: run_config.json, metrics.jsonl
-/// StepRecords, summary.json RunSummary). Every verdict class is produced, and the sign/ordering of η_max claims is checked.
+/// plan and runs written by the trainer's own writers (<see cref="StudyTestKit"/>). Every verdict class is produced, and the sign/ordering of η_max claims is checked.
 /// </summary>
 public sealed class ResearchLogStudyTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("bertlab-study-").FullName;
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
-    /// <summary>What one run did: ℓ (mean of its last two validation losses), divergence, largest gradient norm, output penalty
-    /// term, and how far its σ moved.</summary>
-    public sealed record Outcome(double Loss, bool Diverged = false, double GradNorm = 0.5, double? Penalty = null, double SigmaDrift = 0);
-
     static readonly StudyBudget Cpu = ResearchLogSweep.Cpu;
-    // seed effects shared by every arm (same initialisation, data order and masks), as in a paired study
-    static readonly Dictionary<long, double> SeedShift = new() { [1] = 0.03, [2] = -0.01, [3] = -0.02, [4] = 0.0 };
 
-    /// <summary>Writes every point of the cpu plan; <paramref name="loss"/> gives the base ℓ per (arm, lr) (default 1.0 everywhere: below ln V of the synthetic task's 101 tokens and below its bag-of-values level ≈ 2.6, so attention is in use).</summary>
-    SweepResults Study(Func<string, double, long, Outcome?>? outcome = null, bool packed = false)
-    {
-        var sweep = Path.Combine(_dir, "s-" + Guid.NewGuid().ToString("N")[..8]);
-        var def = ResearchLogSweep.Create("cpu");
-        var points = def.Expand();
-        SweepState.Initialize(sweep, def, points, "research-log (budget cpu)");
-        var byName = points.ToDictionary(p => p.Name);
-        foreach (var (arm, lrs) in ResearchLogSweep.Plan(Cpu).Arms)
-        foreach (var lr in lrs)
-        foreach (var seed in Enumerable.Range(1, Cpu.Seeds).Select(x => (long)x))
-        {
-            var o = (outcome ?? ((_, _, _) => null))(arm.Name, lr, seed) ?? new Outcome(1.0);
-            if (o.Loss is double.NaN) continue; // NaN: the run is missing
-            var p = byName[StudyPlan.PointName(arm.Name, lr, seed)];
-            var run = new RunDirectory(Path.Combine(sweep, SweepState.RunDir(p, points.Count)));
-            run.Create();
-            var config = (JsonObject)p.Config.DeepClone();
-            if (packed)
-            {
-                // the runs as if made on packed text: n = seq_len in every sequence
-                config["data"]!.AsObject().Remove("synthetic");
-                config["data"]!["packing"] = "packed";
-            }
-            run.WriteConfig(RunConfig.FromJson(config));
-            double l = o.Loss + SeedShift[seed];
-            int last = o.Diverged ? 60 : 150;
-            for (int step = 10; step <= last; step += 10)
-            {
-                var rec = new StepRecord
-                {
-                    Step = step, Loss = l + 1, MlmAccuracy = 0.1, Lr = lr, GradNorm = step == 50 ? o.GradNorm : Math.Min(o.GradNorm, 0.5), TokensPerS = 1000, ElapsedS = step,
-                    OutputPenalty = o.Penalty,
-                    Attention = arm.Name.Contains("cottention") ? new JsonObject { ["layers"] = new JsonArray(new JsonObject { ["sigma"] = new JsonArray(0.62, 0.62 + (step == last ? o.SigmaDrift : 0)) }) } : null,
-                };
-                if (step is 100 or 150 && !o.Diverged) rec.Validation = new Evaluation(step == 100 ? l + 0.005 : l - 0.005, 0.2, Math.Exp(l), 1000);
-                run.AppendMetrics(rec);
-            }
-            run.WriteSummary(new RunSummary
-            {
-                Status = o.Diverged ? RunStatus.Diverged : RunStatus.Completed, Step = last, Steps = 150,
-                Validation = o.Diverged ? null : new Evaluation(l - 0.005, 0.2, Math.Exp(l), 1000), ValidationStep = o.Diverged ? null : 150,
-                Reason = o.Diverged ? "non-finite value at step 60: loss is NaN" : null,
-            });
-        }
-        return SweepResults.Load(sweep);
-    }
+    /// <summary>Writes every point of the cpu plan (<see cref="StudyTestKit.Write"/>); <paramref name="outcome"/> gives the base ℓ per (arm, lr, seed) (default 1.0 everywhere: below ln V of the synthetic task's 101 tokens and below its bag-of-values level ≈ 2.6, so attention is in use).</summary>
+    SweepResults Study(Func<string, double, long, Outcome?>? outcome = null, bool packed = false) =>
+        StudyTestKit.Write(_dir, outcome, new StudyTestKit.Options { Packed = packed });
 
     static FindingVerdict V(SweepResults s, string id) => ResearchLogFindings.Evaluate(s).Single(v => v.Id == id);
     static string C(SweepResults s, string id) => V(s, id).VerdictName;

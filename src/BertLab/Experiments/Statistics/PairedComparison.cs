@@ -56,6 +56,22 @@ public sealed record PairedComparison
     public int? SeedsNeeded { get; init; }
     /// <summary>Why the outcome is what it is, in one sentence.</summary>
     public required string Reason { get; init; }
+    /// <summary>What the values measure ("nats", "decades"), for texts; null when not said.</summary>
+    public string? Unit { get; init; }
+
+    /// <summary>The 95% interval excludes 0 but lies within ±margin: a real difference too small to count (the outcome is
+    /// then "equivalent"), which a reader should still see.</summary>
+    public bool ConsistentWithinMargin => N >= 2 && (Lower > 0 || Upper < 0) && Lower >= -Margin && Upper <= Margin;
+
+    /// <summary>"a consistent difference of 0.012 [0.004, 0.019] nats, smaller than the margin ±0.02" where
+    /// <see cref="ConsistentWithinMargin"/>, else null.</summary>
+    public string? SmallEffect => ConsistentWithinMargin ? SmallEffectText(MeanDifference, Lower, Upper, Margin, Unit) : null;
+
+    static string SmallEffectText(double mean, double lo, double hi, double m, string? unit)
+    {
+        static string F(double v) => v.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture);
+        return $"a consistent difference of {F(mean)} [{F(lo)}, {F(hi)}]{(unit is null ? "" : " " + unit)}, smaller than the margin ±{F(m)}";
+    }
 
     /// <summary>The margin rule: max(floor, 2 × pooled SD) (the floor alone when the SD is unknown).</summary>
     public static double MarginFor(double pooledSd, double floor = DefaultMarginFloor) =>
@@ -66,8 +82,9 @@ public sealed record PairedComparison
         n < 2 ? double.NaN : StudentT.Quantile(0.5 + confidence / 2, n - 1) * sd / Math.Sqrt(n);
 
     /// <summary>Compares a with b over the paired seeds. <paramref name="margin"/>: a margin fixed before the runs; null derives
-    /// it from these runs as max(<paramref name="marginFloor"/>, 2 × pooled SD).</summary>
-    public static PairedComparison Compute(IReadOnlyList<SeedPair> pairs, bool lowerIsBetter = true, double? margin = null, double marginFloor = DefaultMarginFloor)
+    /// it from these runs as max(<paramref name="marginFloor"/>, 2 × pooled SD). <paramref name="unit"/>: what the values
+    /// measure, named in the texts.</summary>
+    public static PairedComparison Compute(IReadOnlyList<SeedPair> pairs, bool lowerIsBetter = true, double? margin = null, double marginFloor = DefaultMarginFloor, string? unit = null)
     {
         if (pairs.Count == 0) throw new BertLabException("comparison: no paired seeds");
         foreach (var p in pairs)
@@ -116,6 +133,8 @@ public sealed record PairedComparison
         {
             outcome = ComparisonOutcome.Equivalent;
             reason = $"equivalence test within ±{fmt(m)}: p = {fmt(pEq)} < {EquivalenceAlpha}";
+            // a small real effect: equivalent by the margin, yet consistently of one sign
+            if ((lo > 0 || hi < 0) && lo >= -m && hi <= m) reason += "; " + SmallEffectText(mean, lo, hi, m, unit);
         }
         else
         {
@@ -129,6 +148,7 @@ public sealed record PairedComparison
         {
             Pairs = pairs.ToList(), LowerIsBetter = lowerIsBetter, MeanDifference = mean, DifferenceSd = sd, Lower = lo, Upper = hi,
             PooledSd = pooled, Margin = m, MarginGiven = margin is not null, EquivalenceP = pEq, Outcome = outcome, SeedsNeeded = needed, Reason = reason,
+            Unit = unit,
         };
     }
 
@@ -177,6 +197,7 @@ public sealed record PairedComparison
             ["mean_difference"] = Num(MeanDifference), ["difference_sd"] = Num(DifferenceSd),
             ["ci95"] = new JsonArray(Num(Lower), Num(Upper)), ["pooled_sd"] = Num(PooledSd),
             ["margin"] = Num(Margin), ["margin_given"] = MarginGiven, ["equivalence_p"] = Num(EquivalenceP), ["seeds_needed"] = SeedsNeeded,
+            ["consistent_within_margin"] = ConsistentWithinMargin,
             ["pairs"] = new JsonArray(Pairs.Select(p => (JsonNode)new JsonObject { ["seed"] = p.Seed, ["a"] = Num(p.A), ["b"] = Num(p.B), ["difference"] = Num(p.A - p.B) }).ToArray()),
         };
     }

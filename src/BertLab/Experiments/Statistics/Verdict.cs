@@ -75,11 +75,13 @@ public static class ClaimRules
         PairedComparison? attentionGate = null, string gateName = "softmax − cosine-softmax")
     {
         if (notApplicable is not null) return new Verdict(VerdictClass.NotApplicable, notApplicable);
-        if (notExercised is not null) return new Verdict(VerdictClass.NotExercised, notExercised, comparison);
+        // the classes that do not read the comparison still say when it shows a small real effect
+        string small = comparison?.SmallEffect is string se ? $"; the comparison shows {se}" : "";
+        if (notExercised is not null) return new Verdict(VerdictClass.NotExercised, notExercised + small, comparison);
         if (attentionGate is not null && !AttentionInUse(attentionGate))
             return new Verdict(VerdictClass.HorizonTooShort,
                 $"attention not in use: {gateName} = {attentionGate.MeanDifference:0.####} [{attentionGate.Lower:0.####}, {attentionGate.Upper:0.####}], " +
-                $"not below −{attentionGate.Margin:0.####} ({PairedComparison.OutcomeName(attentionGate.Outcome)})", comparison);
+                $"not below −{attentionGate.Margin:0.####} ({PairedComparison.OutcomeName(attentionGate.Outcome)})" + small, comparison);
         if (comparison is null) return new Verdict(VerdictClass.NotApplicable, "the runs this claim needs are missing or did not finish");
 
         var o = comparison.Outcome;

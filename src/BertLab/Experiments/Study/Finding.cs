@@ -22,4 +22,10 @@ public sealed record FindingVerdict(string Id, string Claim, Verdict Result, str
 {
     /// <summary>agrees, disagrees, underpowered, not exercised, not applicable, horizon too short.</summary>
     public string VerdictName => Verdict.ClassName(Result.Class);
+    /// <summary>Every paired comparison the rule computed (<see cref="RuleOutcome.Statistics"/>).</summary>
+    public IReadOnlyList<RuleStatistic> Statistics { get; init; } = Array.Empty<RuleStatistic>();
+    /// <summary>The lr whose runs decide the "attention in use" gate shown beside the verdict (<see cref="StudyRuns.GateLr"/>).</summary>
+    public double? GateLr { get; init; }
+    /// <summary>That gate's statistic (null when its runs are missing).</summary>
+    public PairedComparison? GateStatistic { get; init; }
 }

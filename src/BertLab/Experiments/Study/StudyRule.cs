@@ -3,8 +3,16 @@ using static BertLab.Experiments.Study.StudyFormat;
 
 namespace BertLab.Experiments.Study;
 
-/// <summary>What a rule decided (null for a part that only reports) and what it observed, as the report shows it.</summary>
-public sealed record RuleOutcome(Verdict? Verdict, string Observed);
+/// <summary>What a rule decided (null for a part that only reports) and what it observed, as the report shows it;
+/// <see cref="Statistics"/>: every paired comparison it computed, in order (findings.json lists them).</summary>
+public sealed record RuleOutcome(Verdict? Verdict, string Observed)
+{
+    public IReadOnlyList<RuleStatistic> Statistics { get; init; } = Array.Empty<RuleStatistic>();
+}
+
+/// <summary>One comparison a rule computed: what it compares ("ℓ(adamw softmax @ 0.001) − ℓ(adamw cosine @ 0.001)"), the
+/// statistic (null when the runs are missing) and whether it takes part in the verdict (false: reported beside it).</summary>
+public sealed record RuleStatistic(string Comparison, PairedComparison? Statistic, bool Decides = true);
 
 /// <summary>Why the claims evaluated under a scope cannot be tested by these runs (set by <see cref="VariableLengthOnly"/>), or null.</summary>
 public sealed record RuleScope(string? NotApplicable)
@@ -46,7 +54,8 @@ public sealed record LossComparison(ClaimKind Kind, ArmAt A, ArmAt B) : StudyRul
         double lrA = st.Lr(A.Lr), lrB = st.Lr(B.Lr);
         var c = st.Compare(A.Arm, lrA, B.Arm, lrB);
         var v = ClaimRules.Decide(Kind, c, scope.NotApplicable ?? st.NoGate, Check?.NotExercised(st), lrA == lrB ? st.GateAt(lrA) : st.Gate, st.GateName);
-        return new RuleOutcome(v, $"ℓ({A.Arm.Name} @ {Lr(lrA)}) − ℓ({B.Arm.Name} @ {Lr(lrB)}) = {Stat(c)}");
+        string what = $"ℓ({A.Arm.Name} @ {Lr(lrA)}) − ℓ({B.Arm.Name} @ {Lr(lrB)})";
+        return new RuleOutcome(v, $"{what} = {Stat(c)}") { Statistics = new[] { new RuleStatistic(what, c) } };
     }
 }
 
@@ -89,9 +98,10 @@ public sealed record MaxLrOrdering(StudyArm A, StudyArm B) : StudyRule
         seeds = seeds.Where(s => Trained(a[s]) && Trained(b[s])).ToList();
         if (seeds.Count == 0)
             return new(new Verdict(VerdictClass.HorizonTooShort, $"no seed on which both {armA} and {armB} trained (ℓ* below {N(level, "0.000")})"), observed);
-        var c = StudyRuns.Pair(seeds.Select(s => (s, (double?)StudyRuns.Log10MaxLr(a[s]), (double?)StudyRuns.Log10MaxLr(b[s]))), st.LrMarginDecades, lowerIsBetter: false);
+        var c = StudyRuns.Pair(seeds.Select(s => (s, (double?)StudyRuns.Log10MaxLr(a[s]), (double?)StudyRuns.Log10MaxLr(b[s]))), st.LrMarginDecades, lowerIsBetter: false, StudyRuns.Decades);
         var v = ClaimRules.Decide(ClaimKind.ABetter, c);
-        return new(v, $"{observed}; log10 η_max({armA}) − log10 η_max({armB}) = {Stat(c)} decades");
+        string what = $"log10 η_max({armA}) − log10 η_max({armB})";
+        return new(v, $"{observed}; {what} = {Stat(c)} decades") { Statistics = new[] { new RuleStatistic(what, c) } };
     }
 }
 
@@ -106,7 +116,8 @@ public sealed record BestLossComparison(ClaimKind Kind, StudyArm A, StudyArm B) 
         var a = st.Sensitivity(A); var b = st.Sensitivity(B);
         var c = StudyRuns.Pair(st.Seeds.Select(seed => (seed, a.TryGetValue(seed, out var x) ? (double?)x.BestLoss : null, b.TryGetValue(seed, out var y) ? (double?)y.BestLoss : null)), st.Margin, true);
         var v = ClaimRules.Decide(Kind, c, scope.NotApplicable ?? st.NoGate, null, st.Gate, st.GateName);
-        return new(v, $"ℓ*({A.Attention}) − ℓ*({B.Attention}) = {Stat(c)}");
+        string what = $"ℓ*({A.Attention}) − ℓ*({B.Attention})";
+        return new(v, $"{what} = {Stat(c)}") { Statistics = new[] { new RuleStatistic(what, c) } };
     }
 }
 
@@ -124,7 +135,8 @@ public sealed record AllOf(params StudyRule[] Parts) : StudyRule
     {
         var list = outcomes.ToList();
         if (list.All(o => o.Verdict is null)) throw new InvalidOperationException("a combination of rules that only report decides nothing");
-        return new(Combine(list.Where(o => o.Verdict is not null).Select(o => o.Verdict!).ToArray()), string.Join("; ", list.Select(o => o.Observed)));
+        return new(Combine(list.Where(o => o.Verdict is not null).Select(o => o.Verdict!).ToArray()), string.Join("; ", list.Select(o => o.Observed)))
+            { Statistics = list.SelectMany(o => o.Statistics).ToList() };
     }
 
     /// <summary>Combines the verdicts of a claim's parts: a gate (not applicable, not exercised, horizon) wins, then any
@@ -200,7 +212,11 @@ public sealed record Labelled(string Label, StudyRule Inner) : StudyRule
     public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads;
     public override IEnumerable<ArmRead> Requires => Inner.Requires;
-    public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) { var o = Inner.Evaluate(st, scope); return o with { Observed = $"{Label}: {o.Observed}" }; }
+    public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope)
+    {
+        var o = Inner.Evaluate(st, scope);
+        return o with { Observed = $"{Label}: {o.Observed}", Statistics = o.Statistics.Select(x => x with { Comparison = $"{Label}: {x.Comparison}" }).ToList() };
+    }
 }
 
 /// <summary>A comparison reported beside the finding and not decided (e.g. the control where the mechanism cannot act),
@@ -210,7 +226,12 @@ public sealed record Beside(Func<FindingText, string> Label, StudyRule Inner) : 
     public override IEnumerable<StudyRule> Children => new[] { Inner };
     public override IEnumerable<ArmRead> Reads => Inner.Reads;
     public override IEnumerable<ArmRead> Requires => Inner.Requires;
-    public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope) => new(null, $"{Label(st.Text)}: {Inner.Evaluate(st, scope).Observed}");
+    public override RuleOutcome Evaluate(StudyRuns st, RuleScope scope)
+    {
+        var o = Inner.Evaluate(st, scope);
+        string label = Label(st.Text);
+        return new(null, $"{label}: {o.Observed}") { Statistics = o.Statistics.Select(x => x with { Comparison = $"{label}: {x.Comparison}", Decides = false }).ToList() };
+    }
 }
 
 /// <summary>What a mechanism check saw (the largest penalty term, σ's change per seed), reported and not decided.</summary>
@@ -261,7 +282,8 @@ public sealed record ObservedBeside(IReadOnlyList<StudyArm> Arms, ArmAt Referenc
     {
         double lr = st.Lr(Reference.Lr);
         var run = Arms.Where(a => st.Seeds.Any(seed => st.Run(a, lr, seed) is not null)).ToList();
-        var parts = run.Select(a => $"{a.Name} − {Reference.Arm.Name} at {Lr(lr)}: {Stat(st.Compare(a, lr, Reference.Arm, lr))}").ToList();
-        return new(new Verdict(VerdictClass.NotApplicable, "future work, not a claim"), parts.Count > 0 ? string.Join("; ", parts) : "not run at this budget");
+        var stats = run.Select(a => new RuleStatistic($"ℓ({a.Name} @ {Lr(lr)}) − ℓ({Reference.Arm.Name} @ {Lr(lr)})", st.Compare(a, lr, Reference.Arm, lr), Decides: false)).ToList();
+        var parts = run.Select((a, i) => $"{a.Name} − {Reference.Arm.Name} at {Lr(lr)}: {Stat(stats[i].Statistic)}").ToList();
+        return new(new Verdict(VerdictClass.NotApplicable, "future work, not a claim"), parts.Count > 0 ? string.Join("; ", parts) : "not run at this budget") { Statistics = stats };
     }
 }

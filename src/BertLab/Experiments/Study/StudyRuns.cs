@@ -207,11 +207,14 @@ public sealed class StudyRuns
     /// merely undertrained (ℓ far above ℓ* below η*) is no edge of stability and does not count.</summary>
     public static bool EdgeReached(LrSensitivity s) => s.Curve.Any(c => c.Lr > s.BestLr && (c.Diverged || c.Loss > s.BestLoss + LrSensitivity.StableWithin));
 
-    public static PairedComparison? Pair(IEnumerable<(long Seed, double? A, double? B)> values, double margin, bool lowerIsBetter)
+    /// <summary>Losses are in nats (<see cref="Nats"/>); η_max orderings in decades of lr (<see cref="Decades"/>).</summary>
+    public const string Nats = "nats", Decades = "decades";
+
+    public static PairedComparison? Pair(IEnumerable<(long Seed, double? A, double? B)> values, double margin, bool lowerIsBetter, string unit = Nats)
     {
         var pairs = values.Where(v => v.A is double a && v.B is double b && double.IsFinite(a) && double.IsFinite(b))
             .Select(v => new SeedPair(v.Seed, v.A!.Value, v.B!.Value)).ToList();
-        return pairs.Count == 0 ? null : PairedComparison.Compute(pairs, lowerIsBetter, margin);
+        return pairs.Count == 0 ? null : PairedComparison.Compute(pairs, lowerIsBetter, margin, unit: unit);
     }
 
     /// <summary>The largest value of a training-record key (metrics.jsonl) over one run, or null when it never logged one.</summary>
