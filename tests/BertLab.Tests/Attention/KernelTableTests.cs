@@ -81,4 +81,22 @@ public class KernelTableTests
         mech.Forward(inputs);
         Assert.Equal(new[] { new KernelUsage("quadratic", 1) }, mech.KernelUsage());
     }
+
+    /// <summary>docs/DESIGN-NOTES.md lists the kernels as the code has them: every row of <see cref="AttentionKernels.All"/>,
+    /// in order, with its form. Adding, removing, reordering or re-forming a kernel without the page fails here.</summary>
+    [Fact]
+    public void DesignNotesListTheKernelsOfTheCode()
+    {
+        string notes = null!;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && notes is null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "BertLab.slnx"))) notes = File.ReadAllText(Path.Combine(dir.FullName, "docs", "DESIGN-NOTES.md"));
+        Assert.NotNull(notes);
+        var lines = notes.Split('\n');
+        int start = Array.FindIndex(lines, l => l.Contains("<!-- kernels:", StringComparison.Ordinal));
+        Assert.True(start >= 0, "DESIGN-NOTES.md has no kernel table marker");
+        var rows = lines.Skip(start + 3).TakeWhile(l => l.StartsWith('|')).Select(l => l.Split('|', StringSplitOptions.TrimEntries)).ToList();
+        var documented = rows.Select(r => (Index: r[1], Name: r[2].Trim('`'), Form: r[3])).ToList();
+        var code = AttentionKernels.All.Select((k, i) => (Index: (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), k.Name, Form: k.Form.ToString().ToLowerInvariant())).ToList();
+        Assert.Equal(code, documented);
+    }
 }
