@@ -266,12 +266,17 @@ public sealed class Trainer
 
     /// <summary>
     /// The native-memory cadence: libtorch's tensors are freed when .NET finalises their handles, so a collection every
-    /// 10 steps (and before every memory reading, see <see cref="LogRecord"/>) keeps resident memory flat.
+    /// 10 steps (and before every memory reading, see <see cref="LogRecord"/>) keeps resident memory flat; the heap's
+    /// free pages go back to the kernel only every <see cref="TrimInterval"/> steps, since every trim costs the next step
+    /// its page faults (see <see cref="TorchRuntime.CollectNativeGarbage"/>).
     /// </summary>
     static void CollectGarbage(int done)
     {
-        if (done % 10 == 0) TorchRuntime.CollectNativeGarbage();
+        if (done % 10 == 0) TorchRuntime.CollectNativeGarbage(trim: done % TrimInterval == 0);
     }
+
+    /// <summary>Steps between two hand-backs of the heap's free pages.</summary>
+    public const int TrimInterval = 500;
 
     /// <summary>The metrics line of a logged step: the step's values, the interval's throughput, memory.</summary>
     StepRecord LogRecord(RunState run, StepResult result, int done)
@@ -287,9 +292,10 @@ public sealed class Trainer
             ElapsedS = Math.Round(run.Wall.Elapsed.TotalSeconds, 2), LiveTensors = result.LiveTensors, CreatedOutsideScope = result.CreatedOutsideScope,
             OutputPenalty = result.Penalty is double pen ? Round(pen) : null, Attention = result.Statistics,
         };
-        // Memory is read with the step's tensors released, after a collection (see CollectNativeGarbage): what
-        // the run holds, not where the heap's free lists happen to be.
-        TorchRuntime.CollectNativeGarbage();
+        // Memory is read with the step's tensors released, after a collection (see CollectNativeGarbage): what the run
+        // holds plus the heap's free pages, which go back to the kernel every TrimInterval steps (a trim here would cost
+        // the next step its page faults).
+        TorchRuntime.CollectNativeGarbage(trim: false);
         record.RssMb = MemoryInfo.ResidentMb();
         record.ManagedMb = Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, 1);
         return record;
