@@ -49,6 +49,23 @@ public static class StudyPlots
         return result;
     }
 
+    /// <summary>Per grid arm, η_max's bracket from the grid and the bisection rounds read with <paramref name="st"/>: the lowest
+    /// last stable lr and the highest first unstable lr over the seeds (<see cref="StudyRuns.Bracket"/>); open where a seed
+    /// reached no edge.</summary>
+    public static IReadOnlyDictionary<StudyArm, LrBracket> Brackets(StudyRuns st)
+    {
+        var result = new Dictionary<StudyArm, LrBracket>();
+        foreach (var (arm, _) in GridArms(st))
+        {
+            var per = st.Seeds.Select(s => st.Bracket(arm.Arm, s)).ToList();
+            if (per.All(b => b is null)) { if (st.Sensitivity(arm.Arm).Count > 0) result[arm.Arm] = new LrBracket(null, arm.Lrs.Min()); continue; }
+            double? lo = per.Any(b => b is null) ? null : per.Min(b => b!.Value.Lo);
+            double? hi = per.Any(b => b is not { Hi: not null }) ? null : per.Max(b => b!.Value.Hi);
+            result[arm.Arm] = new LrBracket(lo, hi);
+        }
+        return result;
+    }
+
     static string Optimiser(StudyArm a) => a.Setting("optimizer.name")?.GetValue<string>() ?? "?";
 
     /// <summary>ℓ(η) (written l(η) in the figure: the plot font has no ℓ) per grid arm (mean over seeds with a 95% bar), one panel per optimiser with a shared y axis, and each arm's

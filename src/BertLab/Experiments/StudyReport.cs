@@ -22,9 +22,12 @@ public sealed class StudyReport
     /// <summary>Per grid arm, where its edge of stability lies; <see cref="StudyPlots.GridBrackets"/> unless a finer stage gives them.</summary>
     public required IReadOnlyDictionary<StudyArm, LrBracket> MaxLrBrackets { get; init; }
     /// <summary>How <see cref="MaxLrBrackets"/> were found, for the plot and its caption.</summary>
-    public string BracketOrigin { get; init; } = "the lr grid: last stable lr (η_max) to the next lr of the grid, union over seeds; dashed: open";
+    public string BracketOrigin { get; set; } = "the lr grid: last stable lr (η_max) to the next lr of the grid, union over seeds; dashed: open";
     /// <summary>The findings.json object of this study (<see cref="StudyFindingsFile.Build"/>).</summary>
     public required System.Text.Json.Nodes.JsonObject Findings { get; init; }
+
+    /// <summary>The follow-up stage as read from the sweep directory, or null when it has not run.</summary>
+    public FollowUpReading? FollowUp { get; init; }
 
     public SweepResults Results => Study.Results;
 

@@ -46,15 +46,22 @@ public static class SweepReport
         string? findingsPath = null;
         if (study)
         {
-            var st = new StudyRuns(results, ResearchLogSweep.Plan(ResearchLogSweep.Budgets[results.Budget!]));
+            var plan = ResearchLogSweep.Plan(ResearchLogSweep.Budgets[results.Budget!]);
+            var grid = new StudyRuns(results, plan);
+            // a follow-up stage's bisection refines η_max (and its margin); its horizon check and downstream scores add sections
+            var bisection = FollowUpResults.Bisection(sweepDir);
+            var st = bisection.Count > 0 ? new StudyRuns(results, plan, bisection) : grid;
             var verdicts = ResearchLogFindings.Evaluate(st);
             var findings = StudyFindingsFile.Build(st, verdicts);
             var report = new StudyReport
             {
                 Doc = doc, Study = st, Verdicts = verdicts, OutDir = outDir, Plots = plots, Beside = other,
-                MaxLrBrackets = StudyPlots.GridBrackets(st), Findings = findings,
+                MaxLrBrackets = bisection.Count > 0 ? StudyPlots.Brackets(st) : StudyPlots.GridBrackets(st), Findings = findings,
+                FollowUp = FollowUpReading.Load(sweepDir, grid, st),
             };
+            if (bisection.Count > 0) report.BracketOrigin = $"the lr grid and {bisection.Count} bisection round(s): last stable lr (η_max) to the first unstable lr run, union over seeds; dashed: open";
             foreach (var section in ResearchLogReport.Sections) section.Write(report);
+            if (StudyFollowUpReport.Json(report) is JsonObject followUp) findings["follow_up"] = followUp;
             findingsPath = StudyFindingsFile.Write(outDir, findings);
         }
         else

@@ -171,4 +171,57 @@ public sealed class FollowUpStageTests : IDisposable
             Assert.Equal(shift == 0 ? ComparisonOutcome.Equivalent : ComparisonOutcome.ABetter, st.AA.Outcome); // a = seeds 1–8, lower loss
         }
     }
+
+    [Fact]
+    public void Report_ShowsTheFollowUpStage_TheRefinedEdge_ThePlantedFlip_AndTheDownstreamClaim()
+    {
+        // qkv-norm's advantage over cosine reverses at the longer horizon (as above); every edge of stability between 1e-3 and 3.16e-3
+        (double, bool) Outcome(string arm, double lr, long seed, int steps)
+        {
+            bool longer = steps > 800;
+            double l = 5.9 + 0.002 * seed + (arm switch { "adamw qkv-norm" => longer ? 0.10 : -0.10, "adamw softmax" => -0.05, _ => 0.02 }) - (longer ? 0.2 : 0);
+            return (lr > 1e-3 ? Unigram : l, false);
+        }
+        var (dir, def) = PlantedStudy(Outcome);
+        var launcher = new PlantedLauncher(Outcome);
+        ResearchLogFollowUp.RunBisection(dir, def, launcher, Serial, _ => { });
+        ResearchLogFollowUp.RunHorizon(dir, def, launcher, Serial, _ => { });
+        // downstream: softmax 2 points ahead of cottention on both tasks (beyond the 1-point margin), the others between
+        var (_, _, first) = ResearchLogFollowUp.Load(dir, withBisection: false);
+        var jobs = FollowUpPlan.Downstream(first, ResearchLogFollowUp.DownstreamArms, dir);
+        Assert.Equal(ResearchLogFollowUp.DownstreamArms.Count * first.Seeds.Count * 2, jobs.Count);
+        foreach (var job in jobs)
+        {
+            double acc = (job.Arm == ResearchLogArms.Softmax ? 0.80 : job.Arm == ResearchLogArms.Cottention ? 0.78 : 0.79) + 0.003 * job.Seed;
+            Directory.CreateDirectory(job.OutDir);
+            File.WriteAllText(job.ResultPath, new JsonObject { ["metrics"] = new JsonObject { [job.Task.Metric] = acc } }.ToJsonString());
+        }
+
+        var files = SweepReport.Write(dir, Path.Combine(dir, "report"));
+        var md = File.ReadAllText(files.Markdown);
+        Assert.Contains("## Edge of stability at the bisection's resolution (follow-up)", md);
+        Assert.Contains("## Horizon check: 4 × the steps (follow-up)", md);
+        Assert.Contains("Kendall's τ-b", md);
+        Assert.Contains("## Downstream accuracy per mechanism (follow-up)", md);
+        Assert.True(md.IndexOf("## Findings", StringComparison.Ordinal) < md.IndexOf("## Horizon check", StringComparison.Ordinal));
+
+        var followUp = JsonNode.Parse(File.ReadAllText(files.Findings!))!["follow_up"]!;
+        Assert.Equal(2, followUp["bisection_rounds"]!.GetValue<int>());
+        Assert.Equal(0.125, followUp["lr_margin_decades"]!.GetValue<double>(), 9);
+        var h6c = followUp["horizon"]!.AsArray().Single(h => h!["id"]!.GetValue<string>() == "6c")!;
+        Assert.True(h6c["flips"]!.GetValue<bool>());
+        Assert.Contains(followUp["horizon"]!.AsArray(), h => h!["holds"]!.GetValue<bool>());
+        Assert.Equal("agrees", followUp["paper_downstream_claim"]!["verdict"]!.GetValue<string>());
+        var sentiment = followUp["paper_downstream_claim"]!["tasks"]!.AsArray().Single(t => t!["task"]!.GetValue<string>() == "sentiment")!["statistic"]!;
+        Assert.Equal(0.02, sentiment["mean"]!.GetValue<double>(), 6);
+        // the same files give the same findings.json
+        var again = SweepReport.Write(dir, Path.Combine(dir, "report2"));
+        Assert.Equal(File.ReadAllText(files.Findings!), File.ReadAllText(again.Findings!));
+
+        // without the downstream results the claim is absent, not invented
+        foreach (var job in jobs) File.Delete(job.ResultPath);
+        var bare = JsonNode.Parse(File.ReadAllText(SweepReport.Write(dir, Path.Combine(dir, "report3")).Findings!))!["follow_up"]!;
+        Assert.Null(bare["paper_downstream_claim"]);
+        Assert.NotNull(bare["horizon"]);
+    }
 }
