@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BertLab.Experiments.Statistics;
 using BertLab.Experiments.Study;
+using static BertLab.Experiments.Study.StudyFormat;
 
 namespace BertLab.Experiments;
 
@@ -55,8 +56,6 @@ public sealed record FollowUpReading
 /// horizon check, downstream accuracy beside masked-LM loss; and their part of findings.json.</summary>
 public static class StudyFollowUpReport
 {
-    static string N(double v, string f = "0.0000") => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "–";
-    static string Lr(double lr) => SweepDefinition.FormatNumber(lr);
     static string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("0.00", CultureInfo.InvariantCulture) : "–";
     static string Mi(IReadOnlyList<double> v, Func<double, string> f) =>
         v.Count == 0 ? "–" : v.Count == 1 ? $"{f(v[0])} (1 seed)" : MeanInterval.Of(v) is var m ? $"{f(m.Mean)} [{f(m.Lower)}, {f(m.Upper)}]" : "";

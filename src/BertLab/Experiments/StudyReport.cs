@@ -22,7 +22,8 @@ public sealed class StudyReport
     /// <summary>Per grid arm, where its edge of stability lies; <see cref="StudyPlots.GridBrackets"/> unless a finer stage gives them.</summary>
     public required IReadOnlyDictionary<StudyArm, LrBracket> MaxLrBrackets { get; init; }
     /// <summary>How <see cref="MaxLrBrackets"/> were found, for the plot and its caption.</summary>
-    public string BracketOrigin { get; set; } = "the lr grid: last stable lr (η_max) to the next lr of the grid, union over seeds; dashed: open";
+    public string BracketOrigin { get; init; } = GridBracketOrigin;
+    public const string GridBracketOrigin = "the lr grid: last stable lr (η_max) to the next lr of the grid, union over seeds; dashed: open";
     /// <summary>The findings.json object of this study (<see cref="StudyFindingsFile.Build"/>).</summary>
     public required System.Text.Json.Nodes.JsonObject Findings { get; init; }
 

@@ -57,9 +57,9 @@ public static class SweepReport
             {
                 Doc = doc, Study = st, Verdicts = verdicts, OutDir = outDir, Plots = plots, Beside = other,
                 MaxLrBrackets = bisection.Count > 0 ? StudyPlots.Brackets(st) : StudyPlots.GridBrackets(st), Findings = findings,
+                BracketOrigin = bisection.Count > 0 ? $"the lr grid and {bisection.Count} bisection round(s): last stable lr (η_max) to the first unstable lr run, union over seeds; dashed: open" : StudyReport.GridBracketOrigin,
                 FollowUp = FollowUpReading.Load(sweepDir, grid, st),
             };
-            if (bisection.Count > 0) report.BracketOrigin = $"the lr grid and {bisection.Count} bisection round(s): last stable lr (η_max) to the first unstable lr run, union over seeds; dashed: open";
             foreach (var section in ResearchLogReport.Sections) section.Write(report);
             if (StudyFollowUpReport.Json(report) is JsonObject followUp) findings["follow_up"] = followUp;
             findingsPath = StudyFindingsFile.Write(outDir, findings);
