@@ -1,6 +1,10 @@
 using System.CommandLine;
 using BertLab.Cli;
 
+// Started with SIGINT ignored (`command &` in a script, nohup, many CI runners): take the default back, so that the
+// stop handlers installed later see SIGINT (a run then checkpoints on kill -INT as it does on Ctrl-C).
+BertLab.Training.StopSignal.RestoreIgnoredSigint();
+
 // Verbs that train or benchmark run with malloc's heap on transparent huge pages, a glibc setting read only at process
 // start: the process re-executes itself once with it (see TorchRuntime.HugePageTunables; BERTLAB_MALLOC_TUNE=0 turns it off).
 if (args.Length > 0 && args[0] is "train" or "finetune" or "bench" or "sweep")

@@ -51,6 +51,34 @@ public static class StopSignal
     /// <summary>Forgets a received signal (tests; a process that handled its stop and goes on).</summary>
     public static void Reset() => Volatile.Write(ref _signal, 0);
 
+    [DllImport("libc", EntryPoint = "sigaction")]
+    static extern int SysSigaction(int sig, IntPtr act, IntPtr oldact);
+
+    [DllImport("libc", EntryPoint = "signal")]
+    static extern IntPtr SysSignal(int sig, IntPtr handler);
+
+    /// <summary>
+    /// Gives SIGINT back its default action when this process started with it ignored: a non-interactive shell starts
+    /// every <c>command &amp;</c> that way, <c>nohup</c> too, and so do many CI runners and schedulers. The .NET runtime
+    /// installs no handler for an ignored SIGINT, so without this <c>kill -INT</c> would not stop a run at a checkpoint.
+    /// Call it first thing in Main, before anything installs signal handlers (it changes only SIG_IGN, never a handler).
+    /// Returns true when it changed the disposition.
+    /// </summary>
+    public static bool RestoreIgnoredSigint()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        // struct sigaction (glibc, x86-64 and arm64): the handler is its first field; 256 bytes cover the whole struct.
+        IntPtr old = Marshal.AllocHGlobal(256);
+        try
+        {
+            if (SysSigaction(SigInt, IntPtr.Zero, old) != 0) return false;
+            if (Marshal.ReadIntPtr(old) != (IntPtr)1) return false; // SIG_IGN is 1
+            SysSignal(SigInt, IntPtr.Zero);                            // SIG_DFL is 0
+            return true;
+        }
+        finally { Marshal.FreeHGlobal(old); }
+    }
+
     [DllImport("libc", SetLastError = true, EntryPoint = "kill")]
     static extern int SysKill(int pid, int sig);
 

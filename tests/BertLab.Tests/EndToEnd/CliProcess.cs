@@ -9,11 +9,14 @@ public static class CliProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "BertLab.Cli.dll");
 
-    public static Process Start(IEnumerable<string> args, string workingDirectory)
+    /// <param name="sigintIgnored">Start the program with SIGINT ignored, as a non-interactive shell starts `command &amp;`
+    /// and as nohup and many CI runners start their commands (bash's trap '' INT survives the exec).</param>
+    public static Process Start(IEnumerable<string> args, string workingDirectory, bool sigintIgnored = false)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(sigintIgnored ? "bash" : "dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // the program runs with the GC settings a user's shell gives it, not the test host's (test.runsettings)
         psi.Environment.Remove("DOTNET_GCgen0size");
+        if (sigintIgnored) foreach (var a in new[] { "-c", "trap '' INT; exec dotnet \"$@\"", "bash" }) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return Process.Start(psi)!;

@@ -38,9 +38,9 @@ public class FaultInjectionTests : IDisposable
 
     /// <summary>Starts bertlab, waits until <paramref name="ready"/> holds, calls <paramref name="act"/> with the process,
     /// and waits for it to end.</summary>
-    (int code, string output) RunAndInterrupt(string[] args, Func<bool> ready, Action<Process> act)
+    (int code, string output) RunAndInterrupt(string[] args, Func<bool> ready, Action<Process> act, bool sigintIgnored = false)
     {
-        using var p = CliProcess.Start(args, _tmp);
+        using var p = CliProcess.Start(args, _tmp, sigintIgnored);
         var output = new StringBuilder();
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
@@ -84,6 +84,46 @@ public class FaultInjectionTests : IDisposable
             Assert.Equal(expected, Losses(cut));
             Assert.Equal(RunStatus.Completed, new RunDirectory(cut).ReadSummary()!.Status);
         }
+    }
+
+    /// <summary>The harness starts bertlab with SIGINT ignored (as `command &amp;` in a script does): SIGINT still stops the
+    /// run at a checkpoint with exit 130. Without the program's own reset the run ignores the signal and completes.</summary>
+    [Fact]
+    public void ARunStartedWithSigintIgnored_StillStopsAtACheckpointOnSigint()
+    {
+        var cut = Path.Combine(_tmp, "ignored");
+        int? ignoredAtStart = null;
+        var (code, output) = RunAndInterrupt(TinyRun(cut, 100000), () => Losses(cut).Count >= 2, p =>
+        {
+            ignoredAtStart = SigIgnMask(p.Id) is ulong mask ? (int)((mask >> (StopSignal.SigInt - 1)) & 1) : null;
+            Assert.True(StopSignal.Send(p.Id, StopSignal.SigInt));
+        }, sigintIgnored: true);
+        Assert.True(code == 130, $"exit {code}\n{output}");
+        Assert.Equal(0, ignoredAtStart);   // the program took SIGINT's default back (bit 2 of SigIgn cleared)
+        var summary = new RunDirectory(cut).ReadSummary()!;
+        Assert.Equal(RunStatus.Stopped, summary.Status);
+        Assert.EndsWith($"step-{summary.Step:D8}", new RunDirectory(cut).LatestCheckpoint());
+    }
+
+    /// <summary>The harness itself: a process started the same way does have SIGINT ignored (else the test above proves nothing).</summary>
+    [Fact]
+    public void TheHarness_StartsAProcessWithSigintIgnored()
+    {
+        var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
+        foreach (var a in new[] { "-c", "trap '' INT; exec sleep 5" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        try
+        {
+            Thread.Sleep(300);
+            Assert.True(SigIgnMask(p.Id) is ulong mask && ((mask >> (StopSignal.SigInt - 1)) & 1) == 1);
+        }
+        finally { p.Kill(); p.WaitForExit(); }
+    }
+
+    static ulong? SigIgnMask(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:"));
+        return line is null ? null : Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
     }
 
     [Fact]
