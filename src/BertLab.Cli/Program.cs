@@ -4,6 +4,8 @@ using BertLab.Cli;
 // Started with SIGINT ignored (`command &` in a script, nohup, many CI runners): take the default back, so that the
 // stop handlers installed later see SIGINT (a run then checkpoints on kill -INT as it does on Ctrl-C).
 BertLab.Training.StopSignal.RestoreIgnoredSigint();
+// A run started by a sweep stops (SIGTERM: checkpoint, "stopped") when the sweep dies, however it dies.
+BertLab.Runtime.ParentDeath.WatchParent();
 
 // Verbs that train or benchmark run with malloc's heap on transparent huge pages, a glibc setting read only at process
 // start: the process re-executes itself once with it (see TorchRuntime.HugePageTunables; BERTLAB_MALLOC_TUNE=0 turns it off).

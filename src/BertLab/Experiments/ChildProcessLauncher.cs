@@ -1,3 +1,4 @@
+using BertLab.Runtime;
 using System.Diagnostics;
 using System.Globalization;
 using BertLab.Training;
@@ -90,6 +91,8 @@ public sealed class ChildProcessLauncher : IRunLauncher
         foreach (var a in request.TrainArguments()) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
         psi.Environment["COLUMNS"] = "200";
+        // the run stops (checkpoint, "stopped") when this process dies, by any signal (ParentDeath)
+        ParentDeath.MarkChild(psi);
 
         Directory.CreateDirectory(request.RunDir);
         // a record of an earlier attempt must not explain this one

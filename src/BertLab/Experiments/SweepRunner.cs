@@ -94,6 +94,32 @@ public sealed class SweepRunner
         return outcomes.OrderBy(x => x.Index).ToList();
     }
 
+    /// <summary>How often a held run directory is looked at again.</summary>
+    static readonly TimeSpan HolderPoll = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Waits while another process holds <paramref name="dir"/>'s training lock, naming it once in the log. The
+    /// caller holds the point's sweep lock, so no other sweep can start the run meanwhile; the holder is a run whose sweep
+    /// is gone (a run of a live sweep is behind that sweep's point lock).</summary>
+    void WaitForEarlierHolder(SweepPoint p, string dir, CancellationToken cancel)
+    {
+        string trainLock = Path.Combine(dir, RunDirectory.LockFile);
+        if (!File.Exists(trainLock)) return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool announced = false;
+        while (true)
+        {
+            using (var probe = FileLock.TryAcquire(trainLock))
+                if (probe is not null) break;
+            if (!announced)
+            {
+                _log($"[{p.Index}] {Rel(dir)}: held by PID {FileLock.Owner(trainLock)}, a run of an earlier sweep: waiting for it to stop");
+                announced = true;
+            }
+            if (cancel.WaitHandle.WaitOne(HolderPoll)) cancel.ThrowIfCancellationRequested();
+        }
+        if (announced) _log($"[{p.Index}] {Rel(dir)}: released after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
     PointOutcome RunPoint(SweepPoint p, int count, int defaultThreads, CancellationToken cancel)
     {
         var dir = RunDirOf(p, count);
@@ -103,6 +129,16 @@ public sealed class SweepRunner
         {
             _log($"[{p.Index}] {Rel(dir)}: another process is running it: skipped");
             return new PointOutcome(p.Index, Rel(dir), "busy", RunStatus.Running, null, "another process is running this point");
+        }
+        // A run of an earlier sweep that died may still hold the run directory for a few seconds: it stops by itself (the
+        // parent-death signal makes it checkpoint and exit), and this sweep then resumes it, never marks it failed.
+        WaitForEarlierHolder(p, dir, cancel);
+        // ... and a run that finished meanwhile (an earlier sweep's run that was near its end) is adopted as it is
+        if (ConfigMismatch(dir, p) is null && new RunDirectory(dir).ReadSummary() is { } done && done.Status.IsFinal())
+        {
+            Record(p, PointStatus.Of(done));
+            _log($"[{p.Index}] {Rel(dir)}: {done.Status.ToText()} by an earlier sweep's run: adopted");
+            return new PointOutcome(p.Index, Rel(dir), "adopted", done.Status, done.Step, "finished by an earlier sweep's run");
         }
         if (ConfigMismatch(dir, p) is string mismatch)
         {
