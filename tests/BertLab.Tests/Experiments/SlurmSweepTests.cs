@@ -107,3 +107,86 @@ public sealed class SlurmSweepTests : IDisposable
         Assert.Equal(ReportDocument.DeterministicPart(localReport), ReportDocument.DeterministicPart(clusterReport));
     }
 }
+
+/// <summary>
+/// The array script's signal handling, run by bash outside SLURM (the task's environment set by hand, a fake
+/// <c>scontrol</c> on PATH that records its arguments): SIGUSR1, the time-limit warning, stops the run at a checkpoint and
+/// requeues the task; SIGTERM, preemption or scancel, stops it without a requeue; the requeued task resumes the run to
+/// its end with the losses of an uninterrupted run.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class SlurmScriptSignalTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("bertlab-slurm-script-").FullName;
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    [Fact]
+    public void TheTimeLimitWarning_StopsAtACheckpointAndRequeues_PreemptionStopsWithoutRequeue_AndTheRequeuedTaskResumes()
+    {
+        var corpus = SweepTestKit.WriteCorpus(_dir);
+        var file = Path.Combine(_dir, "s.json");
+        File.WriteAllText(file, "{\"name\": \"s\", \"base\": " + SweepTestKit.TinyBase(corpus, 200, 1000).ToJsonString() + ", \"runs\": [{\"name\": \"a\", \"set\": {}}]}");
+        var sweep = Path.Combine(_dir, "sweep");
+        var run = Path.Combine(sweep, "runs", "00-a");
+        var bertlab = ChildProcessLauncher.ForAssembly(SweepTestKit.CliDll).CommandLine();
+        var script = Path.Combine(_dir, SlurmScript.FileName);
+        File.WriteAllText(script, SlurmScript.Create("s", 1, sweep, _dir, bertlab, new[] { file }, new SlurmOptions { Cpus = 1 }));
+        var text = File.ReadAllText(script);
+        Assert.Contains("#SBATCH --requeue", text);
+        Assert.Contains("#SBATCH --signal=B:USR1@180", text);
+        var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
+        var calls = Path.Combine(_dir, "scontrol.calls");
+        File.WriteAllText(Path.Combine(bin, "scontrol"), $"#!/bin/bash\necho \"$@\" >> '{calls}'\n");
+        File.SetUnixFileMode(Path.Combine(bin, "scontrol"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        List<int> Steps() => File.Exists(Path.Combine(run, RunDirectory.MetricsFile))
+            ? TrainingPlots.ReadMetrics(run).Where(m => m["loss"] is not null).Select(m => m["step"]!.GetValue<int>()).ToList() : new();
+
+        (int code, string output) Task(int? signal, int atStep)
+        {
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
+            psi.ArgumentList.Add(script);
+            psi.Environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
+            psi.Environment["SLURM_ARRAY_JOB_ID"] = "77";
+            psi.Environment["SLURM_ARRAY_TASK_ID"] = "0";
+            psi.Environment.Remove("DOTNET_GCgen0size");
+            using var p = Process.Start(psi)!;
+            var so = p.StandardOutput.ReadToEndAsync();
+            var se = p.StandardError.ReadToEndAsync();
+            var clock = Stopwatch.StartNew();
+            if (signal is int sig)
+            {
+                while (!p.HasExited && Steps().LastOrDefault() < atStep && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
+                if (p.HasExited) Assert.Fail("the task ended before the signal:\n" + so.Result + se.Result);   // (the output is complete only once it ended)
+                Assert.True(StopSignal.Send(p.Id, sig));   // to the batch shell alone, as --signal=B: does
+            }
+            if (!p.WaitForExit(TimeSpan.FromMinutes(4))) { p.Kill(true); Assert.Fail("the task did not end"); }
+            p.WaitForExit();
+            return (p.ExitCode, so.Result + se.Result);
+        }
+
+        // the uninterrupted losses, from a plain sweep run of the same file elsewhere
+        var reference = Path.Combine(_dir, "reference");
+        var local = new SweepRunner(SweepDefinition.Load(file), reference, SweepTestKit.Launcher(), new SweepRunOptions()).Run();
+        Assert.All(local, o => Assert.Equal(RunStatus.Completed, o.Status));
+        var expected = TrainingPlots.ReadMetrics(Path.Combine(reference, "runs", "00-a")).Where(m => m["loss"] is not null).Select(m => m["loss"]!.GetValue<double>()).ToList();
+
+        const int SigUsr1 = 10;
+        var (c1, o1) = Task(SigUsr1, 3);
+        Assert.True(c1 == 0, $"exit {c1}\n{o1}");
+        Assert.Equal(new[] { "requeue 77_0" }, File.ReadAllLines(calls));
+        Assert.True(new RunDirectory(run).ReadSummary() is { Status: RunStatus.Stopped }, o1);
+        Assert.NotNull(new RunDirectory(run).LatestCheckpoint());
+
+        var (c2, o2) = Task(StopSignal.SigTerm, Steps().Last() + 3);
+        Assert.True(c2 == 143, $"exit {c2}\n{o2}");
+        Assert.Single(File.ReadAllLines(calls));   // no second requeue
+        Assert.True(new RunDirectory(run).ReadSummary() is { Status: RunStatus.Stopped }, o2);
+
+        var (c3, o3) = Task(null, 0);
+        Assert.True(c3 == 0, $"exit {c3}\n{o3}");
+        Assert.True(new RunDirectory(run).ReadSummary() is { Status: RunStatus.Completed }, o3);
+        Assert.Equal(expected, TrainingPlots.ReadMetrics(run).Where(m => m["loss"] is not null).Select(m => m["loss"]!.GetValue<double>()));
+        Assert.Single(File.ReadAllLines(calls));
+    }
+}
