@@ -118,6 +118,8 @@ public sealed class StepRecord
     public double RssMb { get; set; }
     public double ManagedMb { get; set; }
     public Evaluation? Validation { get; set; }
+    /// <summary>On the first record after a resume that accepted changed data (train --accept-changed-data): what changed.</summary>
+    public string? DataChanged { get; set; }
 
     public JsonObject ToJson()
     {
@@ -135,6 +137,7 @@ public sealed class StepRecord
         o[MetricKeys.RssMb] = RssMb;
         o[MetricKeys.ManagedMb] = ManagedMb;
         Validation?.WriteTo(o);
+        if (DataChanged is not null) o["data_changed"] = DataChanged;
         return o;
     }
 }
@@ -175,6 +178,9 @@ public sealed class RunSummary
     public JsonObject? Stability { get; set; }
     /// <summary>Per layer, the attention kernels this process ran and how often (training and evaluation calls).</summary>
     public IReadOnlyList<LayerKernelUsage>? AttentionKernels { get; set; }
+    /// <summary>Resumes that went on with other training data than the checkpoint was trained on (train --accept-changed-data):
+    /// per resume, the step and what changed. Null when the data never changed.</summary>
+    public List<DataChangeRecord>? DataChanges { get; set; }
 
     /// <summary>The one serialiser of summary.json (keys and their order as readers expect them).</summary>
     public JsonObject ToJson()
@@ -207,6 +213,11 @@ public sealed class RunSummary
                 ["layer"] = l.Layer,
                 ["calls"] = new JsonObject(l.Kernels.Select(k => KeyValuePair.Create(k.Kernel, (JsonNode?)k.Calls))),
             }).ToArray());
+        if (DataChanges is not null)
+            o["data_changes"] = new JsonArray(DataChanges.Select(c => (JsonNode)new JsonObject
+            {
+                ["step"] = c.Step, ["from"] = c.From, ["to"] = c.To, ["what"] = c.What,
+            }).ToArray());
         return o;
     }
 
@@ -236,6 +247,9 @@ public sealed class RunSummary
                     ? kernels.Select(l => new LayerKernelUsage(l!["layer"]!.GetValue<int>(),
                         l["calls"]!.AsObject().Select(k => new KernelUsage(k.Key, k.Value!.GetValue<long>())).ToList())).ToList()
                     : null,
+                DataChanges = o["data_changes"] is JsonArray changes
+                    ? changes.Select(c => new DataChangeRecord(c!["step"]!.GetValue<int>(), Str(c["from"]) ?? "", Str(c["to"]) ?? "", Str(c["what"]) ?? "")).ToList()
+                    : null,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
@@ -255,3 +269,7 @@ public sealed class RunSummary
         catch (Exception e) when (e is JsonException or BertLabException or IOException) { return null; }
     }
 }
+
+/// <summary>One resume on changed training data: at <paramref name="Step"/>, from fingerprint <paramref name="From"/> to
+/// <paramref name="To"/>, <paramref name="What"/> in words (the files that changed).</summary>
+public sealed record DataChangeRecord(int Step, string From, string To, string What);

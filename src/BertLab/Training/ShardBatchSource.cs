@@ -88,13 +88,66 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
         return _counts = counts;
     }
 
-    public JsonNode SaveState() => JsonSerializer.SerializeToNode(Position)!;
+    /// <summary>Set before a resume to go on when the checkpoint was trained on other data (train --accept-changed-data);
+    /// otherwise <see cref="RestoreState"/> refuses it.</summary>
+    public bool AcceptChangedData { get; set; }
+    /// <summary>What changed, when a resume accepted changed data; null otherwise.</summary>
+    public (string From, string To, string What)? Change { get; private set; }
+
+    /// <summary>The data position, with the identity of the data it belongs to: the preparation's fingerprint and the
+    /// corpus files with their hashes (a resume on other data is refused, <see cref="RestoreState"/>).</summary>
+    public JsonNode SaveState()
+    {
+        var o = JsonSerializer.SerializeToNode(Position)!.AsObject();
+        var m = _train.Manifest;
+        o["data_fingerprint"] = m.Fingerprint;
+        o["data_inputs"] = new JsonArray(m.Inputs.Select(i => (JsonNode)new JsonObject { ["path"] = i.Path, ["sha256"] = i.Sha256 }).ToArray());
+        return o;
+    }
 
     public void RestoreState(JsonNode state)
     {
+        // checkpoints written before the data's identity was saved carry no fingerprint: nothing to compare
+        if (state["data_fingerprint"]?.GetValue<string>() is string saved && (saved != _train.Manifest.Fingerprint || InputsDiffer(state["data_inputs"] as JsonArray, _train.Manifest)))
+        {
+            string what = DescribeChange(state["data_inputs"] as JsonArray, _train.Manifest);
+            if (!AcceptChangedData)
+                throw new DataChangedException($"the training data changed since this run's checkpoint: {what}. Nothing was written. " +
+                                               "Resume with the data the run started on, start a new run, or add --accept-changed-data to go on with the new data " +
+                                               "(the change is then recorded in summary.json and metrics.jsonl)");
+            Change = (InputsHash(state["data_inputs"] as JsonArray) ?? saved, InputsHash(_train.Manifest), what);
+        }
         var position = state.Deserialize<DataPosition>();
         _position = position;
         _loader?.Restore(position);
+    }
+
+    /// <summary>A short identity of the corpus files and their contents (for the record of a change).</summary>
+    static string? InputsHash(JsonArray? inputs) => inputs is null ? null
+        : Hash(inputs.Select(n => (n!["path"]!.GetValue<string>(), n["sha256"]!.GetValue<string>())));
+    static string InputsHash(ShardManifest m) => Hash(m.Inputs.Select(i => (i.Path, i.Sha256)));
+    static string Hash(IEnumerable<(string Path, string Sha)> inputs) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            string.Join("\n", inputs.OrderBy(x => x.Path, StringComparer.Ordinal).Select(x => x.Path + " " + x.Sha)))))[..16];
+
+    /// <summary>Whether the corpus files (paths and contents) differ from the checkpoint's: the fingerprint names the
+    /// preparation (files and settings); a file edited in place is prepared again under the same name.</summary>
+    static bool InputsDiffer(JsonArray? savedInputs, ShardManifest now) =>
+        savedInputs is not null &&
+        !savedInputs.Select(n => (n!["path"]!.GetValue<string>(), n["sha256"]!.GetValue<string>())).OrderBy(x => x.Item1, StringComparer.Ordinal)
+            .SequenceEqual(now.Inputs.Select(i => (i.Path, i.Sha256)).OrderBy(x => x.Item1, StringComparer.Ordinal));
+
+    /// <summary>The files that differ between the checkpoint's inputs and the manifest's, in words.</summary>
+    static string DescribeChange(JsonArray? savedInputs, ShardManifest now)
+    {
+        if (savedInputs is null) return "the preparation's fingerprint differs";
+        var before = savedInputs.Select(n => (Path: n!["path"]!.GetValue<string>(), Sha: n["sha256"]!.GetValue<string>())).ToDictionary(x => x.Path, x => x.Sha);
+        var after = now.Inputs.ToDictionary(i => i.Path, i => i.Sha256);
+        var parts = new List<string>();
+        parts.AddRange(after.Where(a => before.TryGetValue(a.Key, out var sha) && sha != a.Value).Select(a => $"{a.Key} changed"));
+        parts.AddRange(after.Keys.Where(k => !before.ContainsKey(k)).Select(k => $"{k} was added"));
+        parts.AddRange(before.Keys.Where(k => !after.ContainsKey(k)).Select(k => $"{k} is gone"));
+        return parts.Count > 0 ? string.Join(", ", parts) : "the corpus files are the same but the preparation (vocabulary, sequence length or packing) differs";
     }
 
     public string Describe()
@@ -110,4 +163,11 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
         _train.Dispose();
         _validation?.Dispose();
     }
+}
+
+/// <summary>A resume refused because the run's training data changed since its checkpoint (exit 2; never a reason to
+/// fall back to an older checkpoint, which was trained on the same old data).</summary>
+public sealed class DataChangedException : BertLabException
+{
+    public DataChangedException(string message) : base(message) { }
 }

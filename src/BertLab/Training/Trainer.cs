@@ -82,6 +82,8 @@ public sealed class Trainer
         public required Lazy<UnigramBaseline?> Unigram;
         /// <summary>The unigram loss of the validation set, scored at the first validation (the set does not change within a run).</summary>
         public double? UnigramLoss;
+        /// <summary>What changed in the data at this resume, for the next metrics record (then null).</summary>
+        public string? PendingDataChange;
         /// <summary>The lengths of the sequences trained on (summary.json "lengths").</summary>
         public readonly SequenceLengths Lengths = new();
         public int StartStep;
@@ -184,6 +186,15 @@ public sealed class Trainer
         {
             if (Writes) _dir.TruncateMetrics(run.StartStep);
             _observer.OnMessage($"resumed from {latest} at step {run.StartStep}");
+            if (_data is ShardBatchSource { Change: var (from, to, what) })
+            {
+                _observer.OnMessage($"the training data changed since the checkpoint ({what}); going on with the new data (--accept-changed-data): recorded in summary.json and metrics.jsonl");
+                var earlier = _dir.ReadSummary()?.DataChanges ?? new List<DataChangeRecord>();
+                run.Summary.DataChanges = earlier.Where(c => c.Step < run.StartStep).Append(new DataChangeRecord(run.StartStep, from, to, what)).ToList();
+                run.PendingDataChange = what;
+            }
+            else if (_dir.ReadSummary()?.DataChanges?.Where(c => c.Step <= run.StartStep).ToList() is { Count: > 0 } kept)
+                run.Summary.DataChanges = kept;
         }
         else if (Writes) _dir.DeleteMetrics();
         run.Step = run.StartStep;
@@ -316,6 +327,7 @@ public sealed class Trainer
     void Log(RunState run, StepRecord record)
     {
         run.IntervalTokens = 0;
+        if (run.PendingDataChange is string change) { record.DataChanged = change; run.PendingDataChange = null; }
         if (Writes) _dir.AppendMetrics(record);
         _observer.OnLog(record, _config.Run.Steps);
         if (record.Validation is not null) _observer.OnEvaluation(record.Validation, record.Step);
@@ -522,7 +534,7 @@ public sealed class Trainer
                 run.StartStep = RestoreCheckpoint(dir, run);
                 return dir;
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            catch (Exception e) when (e is not OutOfMemoryException and not DataChangedException)
             {
                 var why = e is BertLabException ? e.Message.Replace(dir + ": ", "").Replace(dir, Path.GetFileName(dir)) : $"{e.GetType().Name}: {e.Message}";
                 skipped.Add($"{Path.GetFileName(dir)}: {why}");
