@@ -27,10 +27,11 @@ public sealed class TrainVerb : IVerb
         var device = new Option<string?>("--device") { Description = "cpu or cuda" };
         var precision = new Option<string?>("--precision") { Description = "fp32 (default); for GPUs bf16 mixed precision (bf16 matmuls and activations, fp32 master weights) or bf16-autocast (fp32 activations, as torch.autocast)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (0 = all cores)" };
+        var acceptChanged = new Option<bool>("--accept-changed-data") { Description = "With --resume: go on although the training data changed since the checkpoint (refused otherwise); the change is recorded in summary.json and metrics.jsonl" };
         var set = new Option<string[]>("--set") { Description = "Override any configuration key, e.g. --set optimizer.lr=3e-4 --set run.batch_size=16 (every key: bertlab config keys)" };
         var cmd = new RunDirectoryCommand("train", "Pre-train a BERT with masked-LM (no arguments: a small cottention model on the embedded corpus, a few minutes on 2 cores)",
             r => r.GetValue(output) ?? r.GetValue(resume));
-        foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, precision, threads, set }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { config, attention, model, steps, seed, output, resume, corpus, device, precision, threads, acceptChanged, set }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             // Under mpirun/srun with several processes: data-parallel training, one rank per process (TrainingProcess).
@@ -45,7 +46,11 @@ public sealed class TrainVerb : IVerb
         int Train(ParseResult r, TrainingProcess process)
         {
             string? resumeDir = r.GetValue(resume);
+            if (r.GetValue(acceptChanged) && resumeDir is null) throw new BertLabException("--accept-changed-data applies to a --resume");
             JsonObject json = TrainingSession.LoadConfigJson(r.GetValue(config), resumeDir);
+            bool defaultJob = DefaultJob.Applies(r.GetValue(config) is not null, resumeDir is not null, r.GetValue(model) is not null,
+                r.GetValue(corpus) is { Length: > 0 }, r.GetValue(set) ?? Array.Empty<string>());
+            if (defaultJob) DefaultJob.Apply(json);
             if (r.GetValue(attention) is string a) json["attention"] = a;
             if (r.GetValue(model) is string m) json["model"] = m;
             if (r.GetValue(steps) is int s) RunConfig.ApplyOverride(json, RunConfigKeys.RunSteps, s);
@@ -70,9 +75,12 @@ public sealed class TrainVerb : IVerb
             var console = new ConsoleObserver();
             AnsiConsole.MarkupLine($"[bold]bertlab train[/] → {Markup.Escape(Path.GetFullPath(runDir))}");
             AnsiConsole.MarkupLine($"  {Markup.Escape(TorchRuntime.Describe())}");
+            if (defaultJob)
+                AnsiConsole.MarkupLine($"  the default job: a {DefaultJob.VocabularySize:N0}-piece vocabulary learnt from the embedded corpus (data/{DefaultJob.VocabularyFile}); --model, --corpus, --config or --set data.vocab=… choose your own");
             if (process.Describe(runConfig) is string group) AnsiConsole.MarkupLine($"  {Markup.Escape(group)}");
             var source = process.OpenData(runConfig, runDir, out var vocabPath, console.OnMessage, console.OnPrepareProgress);
             using var openData = source as IDisposable;
+            if (source is ShardBatchSource shards) shards.AcceptChangedData = r.GetValue(acceptChanged);
             // TensorBoard event files in runDir/tensorboard (written, as every other file, by the process that writes)
             using var tensorBoard = process.Writes ? new TensorBoardObserver(runDir) : null;
             ITrainingObserver observer = tensorBoard is null ? console : new TrainingObservers(console, tensorBoard);
@@ -80,8 +88,21 @@ public sealed class TrainVerb : IVerb
             StopSignal.Install(console.OnMessage);
             var summary = process.Trainer(runConfig, runDir, source, vocabPath, observer).Run(resume: resumeDir is not null);
             console.PrintSummary(summary, runDir);
+            if (summary.Status == RunStatus.Completed && summary.ModelDir is string modelDir && runConfig.Data.Synthetic is null && process.Writes)
+                PrintFillMask(modelDir);
             return summary.Status == RunStatus.Stopped && StopSignal.Requested ? StopSignal.ExitCode : ExitCodes.For(summary.Status);
         }
+    }
+
+    /// <summary>The model's guesses for a few masked sentences (<see cref="DefaultJob.FillMaskExamples"/>): what it learnt, at a glance.</summary>
+    static void PrintFillMask(string modelDir)
+    {
+        AnsiConsole.MarkupLine("  " + Markup.Escape($"fill-mask examples (bertlab fill-mask --model {modelDir} \"… [MASK] …\" for your own):"));
+        try
+        {
+            foreach (var line in DefaultJob.FillMask(modelDir)) AnsiConsole.MarkupLine($"    {Markup.Escape(line)}");
+        }
+        catch (BertLabException e) { AnsiConsole.MarkupLine($"    [yellow]not available[/]: {Markup.Escape(e.Message)}"); }
     }
 
     /// <summary>Progress lines: step, loss, accuracy, tokens/s, ETA; validation results; checkpoints.</summary>
@@ -115,7 +136,8 @@ public sealed class TrainVerb : IVerb
 
         public void OnEvaluation(Evaluation e, int step) =>
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"  [green]validation[/] step {step}: loss {e.Loss:F4}  accuracy {e.Accuracy:P1}  perplexity {e.Perplexity:F1}"));
+                $"  [green]validation[/] step {step}: loss {e.Loss:F4}  accuracy {e.Accuracy:P1}  perplexity {e.Perplexity:F1}") +
+                (e.UnigramLoss is double u ? string.Create(CultureInfo.InvariantCulture, $"  (unigram baseline {u:F4})") : ""));
 
         public void OnCheckpoint(string path) => AnsiConsole.MarkupLine($"  [grey]checkpoint {Markup.Escape(path)}[/]");
         public void OnMessage(string message) => AnsiConsole.MarkupLine($"  {Markup.Escape(message)}");
@@ -134,7 +156,12 @@ public sealed class TrainVerb : IVerb
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[{colour}]{status}[/] at step {s.Step} in {s.WallS} s, {s.TokensPerS} tokens/s") +
                                    (s.Reason is string reason ? $": {Markup.Escape(reason)}" : ""));
             if (s.Validation is Evaluation v)
+            {
                 AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"  final validation: loss {v.Loss}, accuracy {v.Accuracy}, perplexity {v.Perplexity}"));
+                if (v.UnigramLoss is double u)
+                    AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  unigram baseline (the training data's token frequencies, no context): loss {u:F4}; the model is {Math.Abs(u - v.Loss):F2} nats {(v.Loss <= u ? "below" : "above")} it"));
+            }
             if (s.ModelDir is string md) AnsiConsole.MarkupLine($"  model:   {Markup.Escape(md)}");
             var dir = new RunDirectory(runDir);
             AnsiConsole.MarkupLine($"  metrics: {Markup.Escape(dir.MetricsPath)}");

@@ -1,3 +1,4 @@
+using BertLab.Runtime;
 using System.Diagnostics;
 using System.Globalization;
 using BertLab.Experiments.Statistics;
@@ -42,11 +43,13 @@ public static class ResearchLogFollowUp
         if (unfinished.Count > 0)
             throw new BertLabException($"--stage follow-up: {unfinished.Count} run(s) of the first stage in {sweepDir} have not finished (e.g. #{unfinished[0].Index} {unfinished[0].Name}: {unfinished[0].Status.ToText()}); run the first stage to its end first (the same command without --stage)");
 
+        // cheapest first, the horizon check (the longest runs) last: a stage stopped part way has the most parts finished
         RunBisection(sweepDir, definition, launcher, options, log, cancel);
-        RunHorizon(sweepDir, definition, launcher, options, log, cancel);
         var jobs = FollowUpPlan.Downstream(first, DownstreamArms, sweepDir);
         log($"follow-up: downstream: {jobs.Count} fine-tunings ({string.Join(", ", follow.Downstream.Select(t => t.Task))}) → {Path.GetRelativePath(sweepDir, FollowUpPlan.DownstreamDir(sweepDir))}");
         FineTune(jobs, cliCommand, Math.Max(1, options.Workers), Math.Max(1, options.Cores / Math.Max(1, options.Workers)), log, cancel);
+        cancel.ThrowIfCancellationRequested();
+        RunHorizon(sweepDir, definition, launcher, options, log, cancel);
     }
 
     /// <summary>The η_max bisection, one round after another: round r's probes come from the grid and rounds 1..r − 1 (so a
@@ -111,6 +114,7 @@ public static class ResearchLogFollowUp
         foreach (var a in cli.Prefix.Concat(args)) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
         psi.Environment["COLUMNS"] = "200";
+        ParentDeath.MarkChild(psi);
         using var log = new StreamWriter(logPath, append: false) { AutoFlush = true };
         var gate = new object();
         using var p = new Process { StartInfo = psi };

@@ -105,6 +105,36 @@ public class FaultInjectionTests : IDisposable
         Assert.EndsWith($"step-{summary.Step:D8}", new RunDirectory(cut).LatestCheckpoint());
     }
 
+    /// <summary>A run started by a process that names itself in BERTLAB_PARENT_PID (as a sweep does) stops at a checkpoint
+    /// when that process is SIGKILLed, instead of training on as an orphan.</summary>
+    [Fact]
+    public void ARunWhoseParentIsKilled_StopsAtACheckpoint_InsteadOfTrainingOnAsAnOrphan()
+    {
+        var dir = Path.Combine(_tmp, "orphan");
+        var childPid = Path.Combine(_tmp, "child.pid");
+        string Quote(string a) => "'" + a.Replace("'", "'\\''") + "'";
+        var command = $"BERTLAB_PARENT_PID=$$ dotnet {Quote(CliProcess.Dll)} {string.Join(' ', TinyRun(dir, 100000).Select(Quote))} > {Quote(Path.Combine(_tmp, "orphan.log"))} 2>&1 & echo $! > {Quote(childPid)}; wait";
+        var psi = new ProcessStartInfo("bash") { UseShellExecute = false, WorkingDirectory = _tmp };
+        psi.Environment.Remove("DOTNET_GCgen0size");
+        foreach (var a in new[] { "-c", command }) psi.ArgumentList.Add(a);
+        using var parent = Process.Start(psi)!;
+        var clock = Stopwatch.StartNew();
+        while (!(File.Exists(Path.Combine(dir, RunDirectory.MetricsFile)) && Losses(dir).Count >= 2) && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(50);
+        Assert.True(Losses(dir).Count >= 2, "the run did not start:\n" + Read(Path.Combine(_tmp, "orphan.log")));
+        int pid = int.Parse(File.ReadAllText(childPid).Trim());
+        parent.Kill();   // SIGKILL: the parent gets no chance to pass anything on
+        parent.WaitForExit();
+        clock.Restart();
+        while (Directory.Exists($"/proc/{pid}") && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
+        bool orphanGone = !Directory.Exists($"/proc/{pid}");
+        if (!orphanGone) StopSignal.Send(pid, 9);
+        Assert.True(orphanGone, "the run trained on after its parent died:\n" + Read(Path.Combine(_tmp, "orphan.log")));
+        var summary = new RunDirectory(dir).ReadSummary();
+        Assert.True(summary is { Status: RunStatus.Stopped }, Read(Path.Combine(_tmp, "orphan.log")));
+        Assert.EndsWith($"step-{summary!.Step:D8}", new RunDirectory(dir).LatestCheckpoint());
+        Assert.Contains("SIGTERM received", Read(Path.Combine(_tmp, "orphan.log")));
+    }
+
     /// <summary>The harness itself: a process started the same way does have SIGINT ignored (else the test above proves nothing).</summary>
     [Fact]
     public void TheHarness_StartsAProcessWithSigintIgnored()
@@ -244,6 +274,41 @@ public class FaultInjectionTests : IDisposable
         Assert.Equal(before, Snapshot(dir));
     }
 
+    /// <summary>A resume after a line was appended to the corpus is refused (exit 2, naming the file, nothing written);
+    /// --accept-changed-data goes on and records the change in summary.json and metrics.jsonl.</summary>
+    [Fact]
+    public void AResumeOnChangedData_IsRefusedNamingTheFile_AndTheOverrideRecordsTheChange()
+    {
+        var corpus = Path.Combine(_tmp, "changing.txt");
+        File.Copy(CliProcess.SmallCorpus(_tmp, 400), corpus);
+        var dir = Path.Combine(_tmp, "changed");
+        var (c1, o1) = Run(TinyRunOn(corpus, dir, 4));
+        Assert.True(c1 == 0, o1);
+        File.AppendAllText(corpus, "\n\nA line appended after the run started, so the data is no longer what it trained on.\n");
+        string metricsBefore = File.ReadAllText(Path.Combine(dir, RunDirectory.MetricsFile));
+        string summaryBefore = File.ReadAllText(Path.Combine(dir, RunDirectory.SummaryFile));
+
+        var (c2, o2) = Run("train", "--resume", dir, "--steps", "8");
+        Assert.True(c2 == 2, o2);
+        Assert.Contains("the training data changed", o2);
+        Assert.Contains($"{corpus} changed", o2);
+        Assert.Contains("--accept-changed-data", o2);
+        Assert.Equal(metricsBefore, File.ReadAllText(Path.Combine(dir, RunDirectory.MetricsFile)));
+        Assert.Equal(summaryBefore, File.ReadAllText(Path.Combine(dir, RunDirectory.SummaryFile)));
+
+        var (c3, o3) = Run("train", "--resume", dir, "--steps", "8", "--accept-changed-data");
+        Assert.True(c3 == 0, o3);
+        var summary = new RunDirectory(dir).ReadSummary()!;
+        Assert.Equal(RunStatus.Completed, summary.Status);
+        var change = Assert.Single(summary.DataChanges!);
+        Assert.Equal(4, change.Step);
+        Assert.Contains($"{corpus} changed", change.What);
+        Assert.NotEqual(change.From, change.To);
+        var records = TrainingPlots.ReadMetrics(dir);
+        Assert.Equal(new[] { 5 }, records.Where(m => m["data_changed"] is not null).Select(m => m["step"]!.GetValue<int>()));
+        Assert.Equal(Enumerable.Range(1, 8), records.Select(m => m["step"]!.GetValue<int>()));
+    }
+
     [Fact]
     public void AnEmptyValidationSplit_IsAnErrorBeforeTraining()
     {
@@ -277,6 +342,41 @@ public class FaultInjectionTests : IDisposable
         Assert.True(summary is { Status: RunStatus.Stopped }, output);
         Assert.EndsWith($"step-{summary!.Step:D8}", new RunDirectory(run).LatestCheckpoint());
         Assert.Equal("stopped", BertLab.Experiments.SweepState.Read(sweep)["points"]![0]!["status"]!.GetValue<string>());
+    }
+
+    /// <summary>SIGKILL of `sweep run` with two runs in flight: the runs stop by themselves (parent-death signal), and
+    /// the same command run again at once resumes them: every point ends completed, none is reported failed.</summary>
+    [Fact]
+    public void ASweepKilledWithSigkill_LeavesNoOrphans_AndARerunAtOnceCompletesEveryRun()
+    {
+        var corpus = BertLab.Tests.Experiments.SweepTestKit.WriteCorpus(_tmp);
+        var baseConfig = BertLab.Tests.Experiments.SweepTestKit.TinyBase(corpus, 60, 20);
+        var file = Path.Combine(_tmp, "killed.json");
+        File.WriteAllText(file, "{\"name\": \"killed\", \"base\": " + baseConfig.ToJsonString() +
+                                ", \"runs\": [{\"name\": \"a\", \"set\": {}}, {\"name\": \"b\", \"set\": {\"run.seed\": 2}}]}");
+        var sweep = Path.Combine(_tmp, "sweep");
+        string[] runs = { Path.Combine(sweep, "runs", "00-a"), Path.Combine(sweep, "runs", "01-b") };
+        string[] command = { "sweep", "run", file, "--out", sweep, "--workers", "2", "--no-report" };
+        int[] children = Array.Empty<int>();
+        RunAndInterrupt(command,
+            () => runs.All(r => File.Exists(Path.Combine(r, RunDirectory.MetricsFile)) && Losses(r).Count >= 2),
+            p =>
+            {
+                children = runs.Select(r => int.Parse(File.ReadAllText(Path.Combine(r, RunDirectory.LockFile + ".pid")).Trim())).ToArray();
+                p.Kill();   // SIGKILL of the sweep alone (not its process tree)
+            });
+        var clock = Stopwatch.StartNew();
+        while (children.Any(c => Directory.Exists($"/proc/{c}")) && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
+        var orphans = children.Where(c => Directory.Exists($"/proc/{c}")).ToList();
+        foreach (var o in orphans) StopSignal.Send(o, 9);
+        Assert.Empty(orphans);
+
+        var (code, output) = Run(command);
+        Assert.True(code == 0, output);
+        var points = BertLab.Experiments.SweepState.Read(sweep)["points"]!.AsArray();
+        Assert.All(points, pt => Assert.Equal("completed", pt!["status"]!.GetValue<string>()));
+        Assert.DoesNotContain("failed", output);
+        foreach (var r in runs) Assert.Equal(Enumerable.Range(1, 60), TrainingPlots.ReadMetrics(r).Where(m => m["loss"] is not null).Select(m => m["step"]!.GetValue<int>()));
     }
 
     [BertLab.Tests.Cli.MountFact]
