@@ -143,11 +143,12 @@ public sealed class SweepVerb : IVerb
         var cpus = Verb.Opt("--cpus", "CPUs per array task (the run's thread count)", () => 2);
         var mem = Verb.Opt<string?>("--mem", "Memory per array task, e.g. 8G (default: the partition's default)");
         var warning = Verb.Opt("--warning", "Seconds before the time limit at which a task stops its run at a checkpoint and requeues itself to resume it (sbatch --signal)", () => 180);
+        var maxRequeues = Verb.Opt("--max-requeues", "A task requeues itself at most this many times (then its run stays stopped at its checkpoint)", () => 20);
         var bertlab = Verb.Opt<string?>("--bertlab", "Command that runs bertlab on the compute nodes (default: this dotnet and this BertLab.Cli.dll)");
         var cmd = new Command("slurm", "Write an sbatch job-array script (one array task per grid point, each `bertlab sweep run ... --only $SLURM_ARRAY_TASK_ID`) into the sweep directory. " +
                                        "Tasks are requeueable: near the time limit a task stops its run at a checkpoint and requeues itself; a preempted task stops at a checkpoint and resumes when SLURM requeues it");
         cmd.Arguments.Add(source);
-        foreach (var o in new Option[] { output, budget, corpus, partition, time, cpus, mem, warning, bertlab }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, budget, corpus, partition, time, cpus, mem, warning, maxRequeues, bertlab }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string src = r.GetValue(source)!;
@@ -173,7 +174,7 @@ public sealed class SweepVerb : IVerb
             }
             string command = r.GetValue(bertlab) ?? ChildProcessLauncher.ForAssembly(CliDll()).CommandLine();
             var script = SlurmScript.Create(def.Name, points.Count, dir, Directory.GetCurrentDirectory(), command, sourceArgs,
-                new SlurmOptions { Partition = r.GetValue(partition), Time = r.GetValue(time)!, Cpus = r.GetValue(cpus), Memory = r.GetValue(mem), WarningSeconds = r.GetValue(warning) });
+                new SlurmOptions { Partition = r.GetValue(partition), Time = r.GetValue(time)!, Cpus = r.GetValue(cpus), Memory = r.GetValue(mem), WarningSeconds = r.GetValue(warning), MaxRequeues = r.GetValue(maxRequeues) });
             var path = Path.Combine(dir, SlurmScript.FileName);
             File.WriteAllText(path, script);
             AnsiConsole.MarkupLine($"[bold]bertlab sweep slurm[/] {Markup.Escape(label)}: {points.Count} array task(s)");

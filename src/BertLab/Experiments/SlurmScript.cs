@@ -16,6 +16,8 @@ public sealed class SlurmOptions
     /// <summary>Seconds before the time limit at which SLURM warns the task (SIGUSR1): enough for the run to finish its
     /// step and write a checkpoint; the task then requeues itself.</summary>
     public int WarningSeconds { get; init; } = 180;
+    /// <summary>A task requeues itself at most this many times (SLURM_RESTART_COUNT): a run that never finishes stops.</summary>
+    public int MaxRequeues { get; init; } = 20;
 }
 
 /// <summary>
@@ -37,6 +39,7 @@ public static class SlurmScript
         "# SIGUSR1 (--signal: the time limit is near): stop the run at a checkpoint, then requeue this array task to resume it.\n" +
         "# SIGTERM (preemption, scancel): stop the run at a checkpoint; no requeue from here.\n" +
         "requeue=0 run=\"\"\n" +
+        "max_requeues=__MAX_REQUEUES__\n" +
         "trap 'requeue=1; kill -TERM \"$run\" 2>/dev/null' USR1\n" +
         "trap 'kill -TERM \"$run\" 2>/dev/null' TERM\n";
 
@@ -47,7 +50,9 @@ public static class SlurmScript
         "while kill -0 \"$run\" 2>/dev/null; do wait \"$run\"; status=$?; done\n" +
         "# a wait cut short by a trap returns > 128; once bertlab has ended, wait gives its status (127: already collected)\n" +
         "wait \"$run\" 2>/dev/null; last=$?; [ \"$last\" -ne 127 ] && status=$last\n" +
-        "if [ \"$requeue\" = 1 ] && [ \"$status\" = 143 ]; then\n" +
+        "if [ \"$requeue\" = 1 ] && [ \"$status\" = 143 ] && [ \"${SLURM_RESTART_COUNT:-0}\" -ge \"$max_requeues\" ]; then\n" +
+        "  echo \"bertlab: the run stopped at a checkpoint; not requeued: this task was requeued $max_requeues times already (raise --max-requeues or a longer --time)\" >&2\n" +
+        "elif [ \"$requeue\" = 1 ] && [ \"$status\" = 143 ]; then\n" +
         "  task=\"${SLURM_ARRAY_JOB_ID:-${SLURM_JOB_ID:-}}_${SLURM_ARRAY_TASK_ID}\"\n" +
         "  echo \"bertlab: time limit near: the run stopped at a checkpoint; requeueing array task $task to resume it\" >&2\n" +
         "  scontrol requeue \"$task\" && exit 0\n" +
@@ -61,6 +66,7 @@ public static class SlurmScript
     {
         if (points < 1) throw new BertLabException("the sweep has no grid points");
         if (o.Cpus < 1) throw new BertLabException($"--cpus must be at least 1, got {o.Cpus}");
+        if (o.MaxRequeues < 0) throw new BertLabException($"--max-requeues must be at least 0, got {o.MaxRequeues}");
         if (o.WarningSeconds is < 10 or > 65535) throw new BertLabException($"--warning must be between 10 and 65535 seconds, got {o.WarningSeconds}");
         if (!Regex.IsMatch(o.Time, @"^(\d+-)?\d{1,3}:\d{2}:\d{2}$"))
             throw new BertLabException($"--time '{o.Time}' is not a SLURM time limit; expected HH:MM:SS or D-HH:MM:SS");
@@ -86,7 +92,7 @@ public static class SlurmScript
         sb.Append("set -uo pipefail\n");
         sb.Append("cd ").Append(q(workingDir)).Append('\n');
         sb.Append("export SLURM_CPUS_PER_TASK=\"${SLURM_CPUS_PER_TASK:-").Append(o.Cpus.ToString(CultureInfo.InvariantCulture)).Append("}\"\n");
-        sb.Append(TaskBody);
+        sb.Append(TaskBody.Replace("__MAX_REQUEUES__", o.MaxRequeues.ToString(CultureInfo.InvariantCulture)));
         sb.Append(bertlab).Append(" sweep run ").Append(string.Join(" ", sourceArguments.Select(q)))
           .Append(" --out ").Append(q(sweepDir)).Append(" --only \"$SLURM_ARRAY_TASK_ID\" &\n");
         sb.Append(TaskEnd);

@@ -55,8 +55,16 @@ public sealed class SweepRunner
         if (_options.Workers < 1) throw new BertLabException($"--workers must be at least 1, got {_options.Workers}");
     }
 
+    /// <summary>Held by a whole-sweep run (not by one point's, --only, which SLURM array tasks run side by side).</summary>
+    public const string SweepLockFile = ".bertlab-sweep.lock";
+
     public IReadOnlyList<PointOutcome> Run(CancellationToken cancel = default)
     {
+        // a second `sweep run` on the same directory is turned away before it writes anything
+        string lockPath = Path.Combine(_sweepDir, SweepLockFile);
+        using var sweepLock = _options.Only is null
+            ? FileLock.TryAcquireNamed(lockPath) ?? throw new BertLabException($"{_sweepDir} is in use by another bertlab sweep run (PID {FileLock.Owner(lockPath)}); wait for it to end or stop it, then run the same command again")
+            : null;
         var points = _definition.Expand();
         SweepState.Initialize(_sweepDir, _definition, points, _source);
         if (_options.Only is int only && (only < 0 || only >= points.Count))

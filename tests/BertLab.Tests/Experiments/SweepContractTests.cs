@@ -187,6 +187,27 @@ public sealed class SweepContractTests : IDisposable
         Assert.Contains("SIGKILL", point.Error);
     }
 
+    /// <summary>Two `sweep run` on one directory: the second is turned away naming the first's PID, before it writes anything;
+    /// one point's run (--only, as SLURM array tasks run side by side) is not.</summary>
+    [Fact]
+    public void ASecondSweepRunOnOneDirectory_IsRefusedNamingTheFirst_ButOnePointsRunIsNot()
+    {
+        var def = SweepDefinition.Parse("""{"name": "k", "base": {"model": {"preset": "tiny", "vocab_size": 101}, "data": {"synthetic": "index:keys=64,values=32,pairs=4-32"}}, "runs": [{"name": "k"}]}""", "k.json");
+        var sweep = Path.Combine(_dir, "twice");
+        using (var first = BertLab.IO.FileLock.TryAcquireNamed(Path.Combine(sweep, SweepRunner.SweepLockFile)))
+        {
+            Assert.NotNull(first);
+            var e = Assert.Throws<BertLabException>(() => new SweepRunner(def, sweep, Shell("exit 0")).Run());
+            Assert.Contains($"in use by another bertlab sweep run (PID {Environment.ProcessId})", e.Message);
+            Assert.False(File.Exists(SweepState.PathOf(sweep)));
+            // --only: the point's own lock decides
+            var only = Assert.Single(new SweepRunner(def, sweep, Shell("exit 0"), new SweepRunOptions { Only = 0 }).Run());
+            Assert.Equal(RunStatus.Failed, only.Status);   // the shell "run" wrote no summary: a failure, but it ran
+        }
+        // the first gone: the lock is free again
+        Assert.Single(new SweepRunner(def, sweep, Shell("exit 0")).Run());
+    }
+
     [Fact]
     public void TheChildsConsoleOutput_IsNeverTheFailureMessage_AndAnEarlierRecordDoesNotExplainANewAttempt()
     {
