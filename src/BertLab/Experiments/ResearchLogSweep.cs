@@ -93,7 +93,7 @@ public static class ResearchLogSweep
         Seeds = 4, CalibrationSeeds = 16, AnchorLr = 1e-3, GridSteps = new[] { -2, -1, 0, 1 }, FullGridForAll = false, Observations = false,
         Precision = "fp32", Device = "cpu", FixedMargin = TextMargin, MarginOrigin = TextMarginOrigin,
         FollowUp = TextFollowUp,
-        Expectation = "≈ 90 minutes on 2 quiet cores with --workers 2 (and ≈ 90 more for --stage follow-up)",
+        Expectation = "≈ 95–120 minutes on 2 cores with --workers 2 (measured 2026-12-08: 117 min with other work beside it; 62 s per 800-step run on a quiet 2-core VM), then --stage follow-up",
     };
 
     /// <summary>
