@@ -51,7 +51,10 @@ public static class EnvironmentVariables
     public static readonly EnvironmentVariable MpiTimeoutS = new("BERTLAB_MPI_TIMEOUT_S", "1800",
         "Seconds one collective may wait before the watchdog ends the job with a message; 0 = no watchdog", "MpiDataParallel");
 
-    public static IReadOnlyList<EnvironmentVariable> All { get; } = [Data, MallocTune, MklFix, KernelProfile, MpiLibrary, MpiBucketMb, MpiProfile, MpiTimeoutS];
+    public static readonly EnvironmentVariable ParentPid = new("BERTLAB_PARENT_PID", "unset",
+        "Set by a sweep for each run it starts (its own PID): the run stops at a checkpoint when that process dies", "ParentDeath.WatchParent");
+
+    public static IReadOnlyList<EnvironmentVariable> All { get; } = [Data, MallocTune, MklFix, KernelProfile, MpiLibrary, MpiBucketMb, MpiProfile, MpiTimeoutS, ParentPid];
 
     /// <summary>The Markdown table of every variable: name, effect, default, reader (README.md holds a copy).</summary>
     public static string MarkdownTable()

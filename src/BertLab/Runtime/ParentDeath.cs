@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace BertLab.Runtime;
 
 /// <summary>
-/// A sweep's runs die with their sweep. The sweep starts each run with <see cref="EnvironmentVariable"/> set to its own
+/// A sweep's runs die with their sweep. The sweep starts each run with <see cref="EnvironmentVariables.ParentPid"/> set to its own
 /// process id; the run, first thing in Main, asks the kernel for SIGTERM when its parent dies (Linux
 /// <c>prctl(PR_SET_PDEATHSIG)</c>; .NET's Process has no hook between fork and exec, so the child sets it on itself)
 /// and then checks that the parent is still the one named (it may have died before the request). SIGTERM, not SIGKILL:
@@ -12,7 +12,6 @@ namespace BertLab.Runtime;
 /// </summary>
 public static class ParentDeath
 {
-    public const string EnvironmentVariable = "BERTLAB_PARENT_PID";
     const int PrSetPdeathsig = 1, SigTerm = 15;
 
     [DllImport("libc", EntryPoint = "prctl", SetLastError = true)]
@@ -28,7 +27,7 @@ public static class ParentDeath
     public static bool WatchParent()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        if (!int.TryParse(Environment.GetEnvironmentVariable(EnvironmentVariable), out int parent) || parent <= 0) return false;
+        if (!int.TryParse(EnvironmentVariables.ParentPid.Value, out int parent) || parent <= 0) return false;
         if (Prctl(PrSetPdeathsig, SigTerm, 0, 0, 0) != 0) return false;
         // the parent died between fork and here: the kernel sends nothing for that
         if (GetPpid() != parent)
@@ -41,5 +40,5 @@ public static class ParentDeath
 
     /// <summary>Sets the variable for a child about to be started by this process.</summary>
     public static void MarkChild(System.Diagnostics.ProcessStartInfo psi) =>
-        psi.Environment[EnvironmentVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        psi.Environment[EnvironmentVariables.ParentPid.Name] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
