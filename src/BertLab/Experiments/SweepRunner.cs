@@ -142,13 +142,14 @@ public sealed class SweepRunner
         // parent-death signal makes it checkpoint and exit), and this sweep then resumes it, never marks it failed.
         WaitForEarlierHolder(p, dir, cancel);
         // ... and a run that finished meanwhile (an earlier sweep's run that was near its end) is adopted as it is
-        if (ConfigMismatch(dir, p) is null && new RunDirectory(dir).ReadSummary() is { } done && done.Status.IsFinal())
+        string? mismatch = ConfigMismatch(dir, p);
+        if (mismatch is null && new RunDirectory(dir).ReadSummary() is { } done && done.Status.IsFinal())
         {
             Record(p, PointStatus.Of(done));
             _log($"[{p.Index}] {Rel(dir)}: {done.Status.ToText()} by an earlier sweep's run: adopted");
             return new PointOutcome(p.Index, Rel(dir), "adopted", done.Status, done.Step, "finished by an earlier sweep's run");
         }
-        if (ConfigMismatch(dir, p) is string mismatch)
+        if (mismatch is not null)
         {
             var error = $"{Rel(dir)} holds a run with a different configuration ({mismatch}); delete it or run the sweep into another --out";
             Record(p, PointStatus.Failed(error));

@@ -115,34 +115,36 @@ public sealed class ShardBatchSource : IBatchSource, IDisposable
                 throw new DataChangedException($"the training data changed since this run's checkpoint: {what}. Nothing was written. " +
                                                "Resume with the data the run started on, start a new run, or add --accept-changed-data to go on with the new data " +
                                                "(the change is then recorded in summary.json and metrics.jsonl)");
-            Change = (InputsHash(state["data_inputs"] as JsonArray) ?? saved, InputsHash(_train.Manifest), what);
+            Change = (Inputs(state["data_inputs"] as JsonArray) is { } before ? Hash(before) : saved, Hash(Inputs(_train.Manifest)), what);
         }
         var position = state.Deserialize<DataPosition>();
         _position = position;
         _loader?.Restore(position);
     }
 
+    /// <summary>The corpus files with their hashes, ordered by path: as a checkpoint saved them (null: an older checkpoint
+    /// without them), and as the manifest has them now.</summary>
+    static List<(string Path, string Sha)>? Inputs(JsonArray? saved) =>
+        saved?.Select(n => (n!["path"]!.GetValue<string>(), n["sha256"]!.GetValue<string>())).OrderBy(x => x.Item1, StringComparer.Ordinal).ToList();
+    static List<(string Path, string Sha)> Inputs(ShardManifest m) =>
+        m.Inputs.Select(i => (i.Path, i.Sha256)).OrderBy(x => x.Item1, StringComparer.Ordinal).ToList();
+
     /// <summary>A short identity of the corpus files and their contents (for the record of a change).</summary>
-    static string? InputsHash(JsonArray? inputs) => inputs is null ? null
-        : Hash(inputs.Select(n => (n!["path"]!.GetValue<string>(), n["sha256"]!.GetValue<string>())));
-    static string InputsHash(ShardManifest m) => Hash(m.Inputs.Select(i => (i.Path, i.Sha256)));
     static string Hash(IEnumerable<(string Path, string Sha)> inputs) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            string.Join("\n", inputs.OrderBy(x => x.Path, StringComparer.Ordinal).Select(x => x.Path + " " + x.Sha)))))[..16];
+            string.Join("\n", inputs.Select(x => x.Path + " " + x.Sha)))))[..16];
 
     /// <summary>Whether the corpus files (paths and contents) differ from the checkpoint's: the fingerprint names the
     /// preparation (files and settings); a file edited in place is prepared again under the same name.</summary>
     static bool InputsDiffer(JsonArray? savedInputs, ShardManifest now) =>
-        savedInputs is not null &&
-        !savedInputs.Select(n => (n!["path"]!.GetValue<string>(), n["sha256"]!.GetValue<string>())).OrderBy(x => x.Item1, StringComparer.Ordinal)
-            .SequenceEqual(now.Inputs.Select(i => (i.Path, i.Sha256)).OrderBy(x => x.Item1, StringComparer.Ordinal));
+        Inputs(savedInputs) is { } saved && !saved.SequenceEqual(Inputs(now));
 
     /// <summary>The files that differ between the checkpoint's inputs and the manifest's, in words.</summary>
     static string DescribeChange(JsonArray? savedInputs, ShardManifest now)
     {
-        if (savedInputs is null) return "the preparation's fingerprint differs";
-        var before = savedInputs.Select(n => (Path: n!["path"]!.GetValue<string>(), Sha: n["sha256"]!.GetValue<string>())).ToDictionary(x => x.Path, x => x.Sha);
-        var after = now.Inputs.ToDictionary(i => i.Path, i => i.Sha256);
+        if (Inputs(savedInputs) is not { } saved) return "the preparation's fingerprint differs";
+        var before = saved.ToDictionary(x => x.Path, x => x.Sha);
+        var after = Inputs(now).ToDictionary(x => x.Path, x => x.Sha);
         var parts = new List<string>();
         parts.AddRange(after.Where(a => before.TryGetValue(a.Key, out var sha) && sha != a.Value).Select(a => $"{a.Key} changed"));
         parts.AddRange(after.Keys.Where(k => !before.ContainsKey(k)).Select(k => $"{k} was added"));

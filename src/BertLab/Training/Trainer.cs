@@ -186,14 +186,15 @@ public sealed class Trainer
         {
             if (Writes) _dir.TruncateMetrics(run.StartStep);
             _observer.OnMessage($"resumed from {latest} at step {run.StartStep}");
+            // the changes recorded by earlier resumes up to this step stay; one at this step is replaced by this resume's
+            var earlier = _dir.ReadSummary()?.DataChanges ?? new List<DataChangeRecord>();
             if (_data is ShardBatchSource { Change: var (from, to, what) })
             {
                 _observer.OnMessage($"the training data changed since the checkpoint ({what}); going on with the new data (--accept-changed-data): recorded in summary.json and metrics.jsonl");
-                var earlier = _dir.ReadSummary()?.DataChanges ?? new List<DataChangeRecord>();
                 run.Summary.DataChanges = earlier.Where(c => c.Step < run.StartStep).Append(new DataChangeRecord(run.StartStep, from, to, what)).ToList();
                 run.PendingDataChange = what;
             }
-            else if (_dir.ReadSummary()?.DataChanges?.Where(c => c.Step <= run.StartStep).ToList() is { Count: > 0 } kept)
+            else if (earlier.Where(c => c.Step <= run.StartStep).ToList() is { Count: > 0 } kept)
                 run.Summary.DataChanges = kept;
         }
         else if (Writes) _dir.DeleteMetrics();

@@ -12,7 +12,7 @@ public sealed class VocabVerbTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     // as Program.cs runs a verb: user errors become exit code 2
-    static int Invoke(params string[] args) =>
+    internal static int Invoke(params string[] args) =>
         Verb.Run(() => new VocabVerb().Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
 
     [Fact]
