@@ -12,6 +12,12 @@ BertLab.Runtime.ParentDeath.WatchParent();
 if (args.Length > 0 && args[0] is "train" or "finetune" or "bench" or "sweep")
     BertLab.Runtime.TorchRuntime.ReexecWithHugePages();
 
+// Verbs that stop gracefully handle SIGINT/SIGTERM from here on (after the re-execution, which would drop a recorded
+// signal): a signal during start-up (reading the configuration, preparing data, building the model) then stops the run
+// before its first step with a checkpoint and a "stopped" summary instead of killing it half-started.
+if (args.Length > 0 && args[0] is "train" or "finetune" or "sweep")
+    BertLab.Training.StopSignal.Install(_ => Console.Error.WriteLine($"{BertLab.Training.StopSignal.Name} received while starting up: stopping as soon as the start-up ends (a second signal stops at once)"));
+
 // bertlab <verb>: every type implementing IVerb in this assembly is one verb (one file per verb).
 var root = CliRoot.Build();
 

@@ -16,6 +16,7 @@ public static class StopSignal
     /// terminal (one process group) and forwarded by the sweep.</summary>
     static readonly TimeSpan Repeat = TimeSpan.FromSeconds(2);
     static PosixSignalRegistration? _int, _term;
+    static Action<string>? _notify;
     static readonly object Gate = new();
 
     /// <summary>The first signal received since <see cref="Install"/> (2 or 15), or null.</summary>
@@ -25,17 +26,23 @@ public static class StopSignal
     /// <summary>The exit code for the signal received: 130 for SIGINT, 143 for SIGTERM (128 + the signal's number).</summary>
     public static int ExitCode => Received == SigTerm ? ExitCodes.Terminated : ExitCodes.Interrupted;
 
-    /// <summary>Starts handling SIGINT and SIGTERM in this process; <paramref name="notify"/> hears of the first one.</summary>
+    /// <summary>Starts handling SIGINT and SIGTERM in this process; <paramref name="notify"/> (when given, it replaces an
+    /// earlier one) hears of the first signal, at once if that signal came before this call: the program installs the
+    /// handlers as it starts (a stop during start-up is then a stop, not a kill) and the verb names its listener later.</summary>
     public static void Install(Action<string>? notify = null)
     {
         lock (Gate)
         {
-            _int ??= PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Handle(c, SigInt, notify));
-            _term ??= PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Handle(c, SigTerm, notify));
+            if (notify is not null) _notify = notify;
+            _int ??= PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Handle(c, SigInt));
+            _term ??= PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Handle(c, SigTerm));
         }
+        if (notify is not null && Requested) notify(StoppingMessage);
     }
 
-    static void Handle(PosixSignalContext context, int signal, Action<string>? notify)
+    static string StoppingMessage => $"{Name} received: stopping after this step (a checkpoint is written; a second signal stops at once)";
+
+    static void Handle(PosixSignalContext context, int signal)
     {
         context.Cancel = true;
         if (Interlocked.CompareExchange(ref _signal, signal, 0) == 0) Volatile.Write(ref _firstTicks, Environment.TickCount64);
@@ -45,7 +52,9 @@ public static class StopSignal
             Console.Error.WriteLine($"second signal ({(signal == SigTerm ? "SIGTERM" : "SIGINT")}): stopping at once, without a checkpoint");
             Environment.Exit(signal == SigTerm ? ExitCodes.Terminated : ExitCodes.Interrupted);
         }
-        notify?.Invoke($"{Name} received: stopping after this step (a checkpoint is written; a second signal stops at once)");
+        Action<string>? notify;
+        lock (Gate) notify = _notify;
+        notify?.Invoke(StoppingMessage);
     }
 
     /// <summary>Forgets a received signal (tests; a process that handled its stop and goes on).</summary>

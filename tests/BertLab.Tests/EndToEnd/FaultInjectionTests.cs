@@ -38,7 +38,7 @@ public class FaultInjectionTests : IDisposable
 
     /// <summary>Starts bertlab, waits until <paramref name="ready"/> holds, calls <paramref name="act"/> with the process,
     /// and waits for it to end.</summary>
-    (int code, string output) RunAndInterrupt(string[] args, Func<bool> ready, Action<Process> act, bool sigintIgnored = false)
+    (int code, string output) RunAndInterrupt(string[] args, Func<bool> ready, Action<Process> act, bool sigintIgnored = false, Func<string, bool>? readyOutput = null)
     {
         using var p = CliProcess.Start(args, _tmp, sigintIgnored);
         var output = new StringBuilder();
@@ -46,7 +46,8 @@ public class FaultInjectionTests : IDisposable
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         p.BeginOutputReadLine(); p.BeginErrorReadLine();
         var clock = Stopwatch.StartNew();
-        while (!p.HasExited && !ready() && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
+        bool Ready() { if (readyOutput is null) return ready(); lock (output) return readyOutput(output.ToString()); }
+        while (!p.HasExited && !Ready() && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(readyOutput is null ? 20 : 5);
         Assert.False(p.HasExited, "the run ended before the fault could be injected:\n" + output);
         act(p);
         if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); Assert.Fail("still running after the fault:\n" + output); }
@@ -103,6 +104,32 @@ public class FaultInjectionTests : IDisposable
         var summary = new RunDirectory(cut).ReadSummary()!;
         Assert.Equal(RunStatus.Stopped, summary.Status);
         Assert.EndsWith($"step-{summary.Step:D8}", new RunDirectory(cut).LatestCheckpoint());
+    }
+
+    /// <summary>SIGTERM while the run is still starting up (its first line printed, the data of a fresh cache still to be
+    /// prepared from a 4 MB corpus, the model not built yet): the run stops at its first step with a checkpoint, a "stopped" summary
+    /// and exit 143, and resumes to the end, instead of dying half-started with nothing written (what happens when the
+    /// handlers are installed only just before training).</summary>
+    [Fact]
+    public void ASignalDuringStartUp_StopsTheRunAtItsFirstStep_AndItResumes()
+    {
+        var corpus = Path.Combine(_tmp, "whole-austen.txt");
+        using (var gz = new System.IO.Compression.GZipStream(File.OpenRead(DataPaths.Find("corpus/austen-novels.txt.gz")), System.IO.Compression.CompressionMode.Decompress))
+        using (var file = File.Create(corpus)) gz.CopyTo(file);
+        var dir = Path.Combine(_tmp, "startup");
+        var args = TinyRunOn(corpus, dir, 6);
+        var (code, output) = RunAndInterrupt(args, () => false, p => Assert.True(StopSignal.Send(p.Id, StopSignal.SigTerm)),
+            readyOutput: text => text.Contains("bertlab train"));
+        Assert.True(code == 143, $"exit {code}\n{output}");
+        Assert.False(File.Exists(Path.Combine(dir, RunDirectory.MetricsFile)) && Losses(dir).Count > 1, "the signal came after training began: the test proves nothing\n" + output);
+        Assert.Contains("received while starting up", output);
+        var summary = new RunDirectory(dir).ReadSummary();
+        Assert.True(summary is { Status: RunStatus.Stopped }, output);
+        Assert.EndsWith($"step-{summary!.Step:D8}", new RunDirectory(dir).LatestCheckpoint());
+        var (c2, o2) = Run("train", "--resume", dir);
+        Assert.True(c2 == 0, o2);
+        Assert.Equal(RunStatus.Completed, new RunDirectory(dir).ReadSummary()!.Status);
+        Assert.Equal(6, Losses(dir).Count);
     }
 
     /// <summary>A run started by a process that names itself in BERTLAB_PARENT_PID (as a sweep does) stops at a checkpoint
