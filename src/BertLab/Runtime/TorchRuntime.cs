@@ -230,7 +230,7 @@ public static class TorchRuntime
 
     /// <summary>
     /// Sets OMP_WAIT_POLICY=PASSIVE in the process's C environment (libc setenv) and in .NET's copy of it, unless the
-    /// variable is already set. libtorch's OpenMP runtime (libgomp) reads OMP_WAIT_POLICY once, in its library
+    /// variable is already set to something (an empty value counts as unset). libtorch's OpenMP runtime (libgomp) reads OMP_WAIT_POLICY once, in its library
     /// constructor, when libtorch is loaded; so this must run before anything touches TorchSharp. Environment.
     /// SetEnvironmentVariable alone does not reach the C environment on Unix. With the default policy libtorch's worker
     /// threads spin between parallel regions, which cost ~2.5× on a shared or busy machine (the ./bertlab script sets the
@@ -241,7 +241,7 @@ public static class TorchRuntime
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"))) return false;
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
         {
-            try { if (SetEnv("OMP_WAIT_POLICY", DefaultOmpWaitPolicy, 0) != 0) return false; }
+            try { if (SetEnv("OMP_WAIT_POLICY", DefaultOmpWaitPolicy, 1) != 0) return false; }   // unset or empty here
             catch (Exception) { return false; }   // no libc setenv: leave libgomp's default
         }
         Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", DefaultOmpWaitPolicy);
