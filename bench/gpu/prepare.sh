@@ -16,6 +16,8 @@ for p in 'libtorch*.so*' 'libc10*.so*' 'libgomp*.so*' 'libiomp*.so*' 'libaoti*.s
   find "$gpu/app" -name "$p" -delete
 done
 rm -rf "$gpu/app/runtimes/"{osx,osx-arm64,osx-x64,win-arm64,win-x64,win-x86} 2>/dev/null || true
+# Published copies carry data/ (the embedded defaults, 21 MB); here the checkout beside .gpu/ has them (DataPaths walks up).
+rm -rf "$gpu/app/data"
 # A .NET runtime to unpack there (the GPU machine need not have one).
 if [ ! -f "$gpu/dotnet.tar.xz" ]; then
   d=$(dirname "$(readlink -f "$(command -v dotnet)")")

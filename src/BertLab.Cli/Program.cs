@@ -1,6 +1,10 @@
 using System.CommandLine;
 using BertLab.Cli;
 
+// First of all, before anything loads libtorch: OMP_WAIT_POLICY=PASSIVE in the C environment unless the user set it
+// (libtorch's OpenMP reads it when the library loads; spin-waiting workers cost ~2.5x on a shared machine).
+BertLab.Runtime.TorchRuntime.DefaultThreadWaitPolicy();
+
 // Started with SIGINT ignored (`command &` in a script, nohup, many CI runners): take the default back, so that the
 // stop handlers installed later see SIGINT (a run then checkpoints on kill -INT as it does on Ctrl-C).
 BertLab.Training.StopSignal.RestoreIgnoredSigint();

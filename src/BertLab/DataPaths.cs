@@ -2,7 +2,10 @@ using BertLab.Runtime;
 
 namespace BertLab;
 
-/// <summary>Finds BertLab's embedded defaults (the repository's data/ folder, or a copy next to the program).</summary>
+/// <summary>
+/// Finds BertLab's embedded defaults: a data/ folder next to the program (a published copy or the installed .NET tool
+/// carries one) or in a folder above it (the repository, from bin/), else above the current directory.
+/// </summary>
 public static class DataPaths
 {
     /// <summary>Set BERTLAB_DATA to use another data folder.</summary>
@@ -19,7 +22,7 @@ public static class DataPaths
                     if (File.Exists(Path.Combine(candidate, "vocab", "bert-base-uncased-vocab.txt"))) return candidate;
                 }
             }
-            throw new BertLabException("cannot find BertLab's data/ folder (embedded defaults); run from the repository or set BERTLAB_DATA");
+            throw new BertLabException($"cannot find BertLab's data/ folder (embedded defaults) next to the program ({AppContext.BaseDirectory}), above it or above the current folder; run from the repository, use a published or installed bertlab (they carry data/), or set BERTLAB_DATA");
         }
     }
 

@@ -225,6 +225,29 @@ public static class TorchRuntime
         catch (Exception) { }
     }
 
+    /// <summary>The OpenMP wait policy the command-line program gives libtorch unless OMP_WAIT_POLICY is set.</summary>
+    public const string DefaultOmpWaitPolicy = "PASSIVE";
+
+    /// <summary>
+    /// Sets OMP_WAIT_POLICY=PASSIVE in the process's C environment (libc setenv) and in .NET's copy of it, unless the
+    /// variable is already set to something (an empty value counts as unset). libtorch's OpenMP runtime (libgomp) reads OMP_WAIT_POLICY once, in its library
+    /// constructor, when libtorch is loaded; so this must run before anything touches TorchSharp. Environment.
+    /// SetEnvironmentVariable alone does not reach the C environment on Unix. With the default policy libtorch's worker
+    /// threads spin between parallel regions, which cost ~2.5× on a shared or busy machine (the ./bertlab script sets the
+    /// same default for the same reason). Child processes (a sweep's runs) inherit the variable. Returns whether it set it.
+    /// </summary>
+    public static bool DefaultThreadWaitPolicy()
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"))) return false;
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            try { if (SetEnv("OMP_WAIT_POLICY", DefaultOmpWaitPolicy, 1) != 0) return false; }   // unset or empty here
+            catch (Exception) { return false; }   // no libc setenv: leave libgomp's default
+        }
+        Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", DefaultOmpWaitPolicy);
+        return true;
+    }
+
     [DllImport("libc", EntryPoint = "gnu_get_libc_version")]
     static extern IntPtr GnuGetLibcVersion();
 
