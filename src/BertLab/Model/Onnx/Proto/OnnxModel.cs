@@ -1,12 +1,13 @@
 using BertLab.Model.Onnx.Proto.Schema;
+using System.IO.MemoryMappedFiles;
 using Google.Protobuf;
 
 namespace BertLab.Model.Onnx.Proto;
 
 /// <summary>
 /// An ONNX ModelProto, parsed by the classes generated from <c>onnx.proto</c>, with the fields BertLab needs (IR
-/// version, opsets, producer, the main graph). A file is parsed from a stream, so its bytes are held once: in the
-/// parsed message, whose tensors' <c>raw_data</c> the <see cref="OnnxTensor"/> views read in place.
+/// version, opsets, producer, the main graph). A file's bytes are held once after parsing: in the parsed message,
+/// whose tensors' <c>raw_data</c> the <see cref="OnnxTensor"/> views read in place.
 /// </summary>
 public sealed class OnnxModel
 {
@@ -35,12 +36,25 @@ public sealed class OnnxModel
         long size = new FileInfo(path).Length;
         if (size > int.MaxValue) throw new BertLabException($"{path}: {size} bytes is larger than an ONNX protobuf can be (2 GiB); models that big keep their weights in external data, which BertLab does not read");
         if (size == 0) throw new BertLabException($"{path}: not an ONNX model: the file is empty");
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-            return Parse(() => ModelProto.Parser.ParseFrom(file));
-        }
+        try { return Parse(() => ParseMapped(path, size)); }
         catch (BertLabException e) { throw new BertLabException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>
+    /// Parses the file through a read-only memory map: each raw_data is copied once, straight from the mapped
+    /// pages into its ByteString, and the mapping is gone when this returns. (A Stream would be read in 4 KiB
+    /// chunks that are then joined, as the parser cannot trust a stream's lengths; a byte[] of the whole file
+    /// would stay on the heap beside the copies.)
+    /// </summary>
+    static unsafe ModelProto ParseMapped(string path, long size)
+    {
+        using var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        using var view = map.CreateViewAccessor(0, size, MemoryMappedFileAccess.Read);
+        var handle = view.SafeMemoryMappedViewHandle;
+        byte* start = null;
+        handle.AcquirePointer(ref start);
+        try { return ModelProto.Parser.ParseFrom(new ReadOnlySpan<byte>(start + view.PointerOffset, (int)size)); }
+        finally { handle.ReleasePointer(); }
     }
 
     /// <summary>Parses a serialized ModelProto; throws <see cref="BertLabException"/> if it is not one.</summary>
