@@ -406,6 +406,84 @@ public class FaultInjectionTests : IDisposable
         foreach (var r in runs) Assert.Equal(Enumerable.Range(1, 60), TrainingPlots.ReadMetrics(r).Where(m => m["loss"] is not null).Select(m => m["step"]!.GetValue<int>()));
     }
 
+    /// <summary>A seeded matrix of SIGKILLs (the OOM killer, a node failure, SLURM's KillWait): up to three times, at a
+    /// random point of a 3-run, 2-worker sweep, SIGKILL either the sweep (its runs then stop by their parent-death signal)
+    /// or one of its running runs, and start the sweep again; a last `sweep run` must end with every run completed and
+    /// each run's loss sequence equal to the same sweep's uninterrupted one, with no process left behind.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void SeededSigkillsOfTheSweepOrItsRuns_EndWithEveryRunCompleted_AndTheUninterruptedLosses(int seed)
+    {
+        const int steps = 40;
+        var corpus = BertLab.Tests.Experiments.SweepTestKit.WriteCorpus(_tmp);
+        var baseConfig = BertLab.Tests.Experiments.SweepTestKit.TinyBase(corpus, steps, 10);
+        var file = Path.Combine(_tmp, "matrix.json");
+        File.WriteAllText(file, "{\"name\": \"matrix\", \"base\": " + baseConfig.ToJsonString() + ", \"runs\": [{\"name\": \"a\", \"set\": {}}, " +
+                                "{\"name\": \"b\", \"set\": {\"run.seed\": 2}}, {\"name\": \"c\", \"set\": {\"run.seed\": 3}}]}");
+        string[] names = { "00-a", "01-b", "02-c" };
+        var reference = Path.Combine(_tmp, "reference");
+        var (rc, ro) = Run("sweep", "run", file, "--out", reference, "--workers", "2", "--no-report");
+        Assert.True(rc == 0, ro);
+        var expected = names.ToDictionary(n => n, n => Losses(Path.Combine(reference, "runs", n)));
+        Assert.All(expected.Values, l => Assert.Equal(steps, l.Count));
+
+        var sweep = Path.Combine(_tmp, "killed");
+        string[] runs = names.Select(n => Path.Combine(sweep, "runs", n)).ToArray();
+        string[] command = { "sweep", "run", file, "--out", sweep, "--workers", "2", "--no-report" };
+        int Logged() => runs.Sum(r => File.Exists(Path.Combine(r, RunDirectory.MetricsFile)) ? Losses(r).Count : 0);
+        var rng = new Random(seed);
+        var story = new StringBuilder();
+        for (int kill = 0; kill < 3; kill++)
+        {
+            int before = Logged();
+            if (before >= names.Length * steps) break;
+            int at = before + 1 + rng.Next(Math.Max(1, (names.Length * steps - before) / 2));
+            bool killTheSweep = rng.Next(2) == 0;
+            using var p = CliProcess.Start(command, _tmp);
+            var output = new StringBuilder();
+            p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+            p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+            p.BeginOutputReadLine(); p.BeginErrorReadLine();
+            var clock = Stopwatch.StartNew();
+            while (!p.HasExited && Logged() < at && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(10);
+            var children = RunningRuns(runs);
+            string what;
+            if (p.HasExited) what = "the sweep ended first";
+            else if (killTheSweep || children.Count == 0) { p.Kill(); what = $"SIGKILL of the sweep (runs {string.Join(", ", children)} running)"; }
+            else { int victim = children[rng.Next(children.Count)]; StopSignal.Send(victim, 9); what = $"SIGKILL of run process {victim}"; }
+            if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); Assert.Fail($"the sweep did not end after {what}:\n{story}{output}"); }
+            p.WaitForExit();
+            clock.Restart();
+            while (children.Any(c => Directory.Exists($"/proc/{c}")) && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
+            var orphans = children.Where(c => Directory.Exists($"/proc/{c}")).ToList();
+            foreach (var o in orphans) StopSignal.Send(o, 9);
+            story.AppendLine($"kill {kill + 1} at {at} logged steps ({before} before): {what}; sweep exit {p.ExitCode}");
+            Assert.True(orphans.Count == 0, $"run processes {string.Join(", ", orphans)} outlived their sweep:\n{story}{output}");
+        }
+
+        var (code, last) = Run(command);
+        Assert.True(code == 0, $"{story}{last}");
+        var points = BertLab.Experiments.SweepState.Read(sweep)["points"]!.AsArray();
+        Assert.All(points, pt => Assert.True(pt!["status"]!.GetValue<string>() == "completed", $"{story}{last}"));
+        foreach (var (name, dir) in names.Zip(runs)) Assert.True(expected[name].SequenceEqual(Losses(dir)), $"{name}: the losses differ from the uninterrupted run's\n{story}");
+    }
+
+    /// <summary>The processes that hold the run directories' locks now (their pid files, checked to be bertlab).</summary>
+    static List<int> RunningRuns(IEnumerable<string> runDirs)
+    {
+        var pids = new List<int>();
+        foreach (var r in runDirs)
+        {
+            var pidFile = Path.Combine(r, RunDirectory.LockFile + ".pid");
+            if (!File.Exists(pidFile) || !int.TryParse(Read(pidFile).Trim(), out int pid)) continue;
+            var cmdline = $"/proc/{pid}/cmdline";
+            if (File.Exists(cmdline) && Read(cmdline).Contains("BertLab.Cli.dll")) pids.Add(pid);
+        }
+        return pids;
+    }
+
     [BertLab.Tests.Cli.MountFact]
     public void ADiskFullDuringACheckpointWrite_NamesTheCheckpoint_AndLeavesNoTemporaryFolder()
     {

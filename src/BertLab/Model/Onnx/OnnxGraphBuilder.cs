@@ -1,20 +1,23 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using BertLab.Model.Onnx.Proto;
+using BertLab.Model.Onnx.Proto.Schema;
+using Google.Protobuf;
 
 namespace BertLab.Model.Onnx;
 
 /// <summary>One attribute of an ONNX node (AttributeProto), written by <see cref="OnnxGraphBuilder"/>.</summary>
 public sealed class OnnxAttr
 {
-    readonly Action<OnnxProtoWriter> _write;
-    OnnxAttr(Action<OnnxProtoWriter> write) => _write = write;
-    internal void WriteTo(OnnxProtoWriter w) => _write(w);
+    readonly AttributeProto _proto;
+    OnnxAttr(AttributeProto proto) => _proto = proto;
+    internal AttributeProto ToProto() => _proto.Clone();
 
-    // AttributeProto: name 1, f 2, i 3, s 4, floats 7, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, INTS 7).
-    public static OnnxAttr Int(string name, long v) => new(w => w.String(1, name).Int(3, v).Int(20, 2));
-    public static OnnxAttr Float(string name, float v) => new(w => w.String(1, name).Float(2, v).Int(20, 1));
-    public static OnnxAttr String(string name, string v) => new(w => w.String(1, name).String(4, v).Int(20, 3));
-    public static OnnxAttr Ints(string name, params long[] v) => new(w => w.String(1, name).PackedInts(8, v).Int(20, 7));
+    public static OnnxAttr Int(string name, long v) => new(new AttributeProto { Name = name, I = v, Type = AttributeProto.Types.AttributeType.Int });
+    public static OnnxAttr Float(string name, float v) => new(new AttributeProto { Name = name, F = v, Type = AttributeProto.Types.AttributeType.Float });
+    public static OnnxAttr String(string name, string v) => new(new AttributeProto { Name = name, S = ByteString.CopyFromUtf8(v), Type = AttributeProto.Types.AttributeType.String });
+    public static OnnxAttr Ints(string name, params long[] v) => new(new AttributeProto { Name = name, Ints = { v }, Type = AttributeProto.Types.AttributeType.Ints });
 }
 
 /// <summary>
@@ -23,10 +26,7 @@ public sealed class OnnxAttr
 /// </summary>
 public sealed class OnnxGraphBuilder
 {
-    readonly OnnxProtoWriter _nodes = new();
-    readonly OnnxProtoWriter _initializers = new();
-    readonly OnnxProtoWriter _inputs = new();
-    readonly OnnxProtoWriter _outputs = new();
+    readonly GraphProto _graph = new();
     readonly HashSet<string> _names = new(StringComparer.Ordinal);
     readonly Dictionary<string, string> _constants = new(StringComparer.Ordinal);
     int _counter;
@@ -48,21 +48,42 @@ public sealed class OnnxGraphBuilder
         return name;
     }
 
-    // TensorProto: dims 1, data_type 2, name 8, raw_data 9. DataType FLOAT 1, INT64 7, BOOL 9.
     public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims)
     {
         long n = dims.Aggregate(1L, (a, d) => a * d);
         if (n != values.Length) throw new ArgumentException($"initializer '{name}': {values.Length} values for dims [{string.Join(", ", dims)}]");
-        var t = new OnnxProtoWriter().PackedInts(1, dims).Int(2, (long)OnnxDataType.Float).String(8, Claim(name)).Bytes(9, OnnxProtoWriter.RawFloats(values));
-        _initializers.Message(5, t);
+        AddInitializer(name, OnnxDataType.Float, RawFloats(values), dims);
         return name;
     }
 
     public string Int64Initializer(string name, ReadOnlySpan<long> values, params long[] dims)
     {
-        var t = new OnnxProtoWriter().PackedInts(1, dims).Int(2, (long)OnnxDataType.Int64).String(8, Claim(name)).Bytes(9, OnnxProtoWriter.RawInt64s(values));
-        _initializers.Message(5, t);
+        AddInitializer(name, OnnxDataType.Int64, RawInt64s(values), dims);
         return name;
+    }
+
+    /// <summary>An initializer whose raw_data is <paramref name="raw"/> itself (wrapped, not copied: the builder owns it).</summary>
+    void AddInitializer(string name, OnnxDataType type, byte[] raw, long[] dims)
+    {
+        var t = new TensorProto { Name = Claim(name), DataType = (int)type, RawData = UnsafeByteOperations.UnsafeWrap(raw) };
+        t.Dims.AddRange(dims);
+        _graph.Initializer.Add(t);
+    }
+
+    /// <summary>Little-endian bytes of a float array (TensorProto.raw_data).</summary>
+    static byte[] RawFloats(ReadOnlySpan<float> values)
+    {
+        var raw = new byte[values.Length * 4];
+        if (BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(values).CopyTo(raw);
+        else for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * 4, 4), values[i]);
+        return raw;
+    }
+
+    static byte[] RawInt64s(ReadOnlySpan<long> values)
+    {
+        var raw = new byte[values.Length * 8];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8, 8), values[i]);
+        return raw;
     }
 
     /// <summary>A float scalar constant (shared by every use of the same value).</summary>
@@ -104,37 +125,31 @@ public sealed class OnnxGraphBuilder
     /// <summary>A node with explicitly named outputs (e.g. a graph output).</summary>
     public void Node(string opType, string[] inputs, string[] outputs, params OnnxAttr[] attributes)
     {
-        // NodeProto: input 1, output 2, name 3, op_type 4, attribute 5.
-        var n = new OnnxProtoWriter();
-        foreach (var i in inputs) n.String(1, i);
-        foreach (var o in outputs) { _names.Add(o); n.String(2, o); }
-        n.String(3, $"{opType}_node_{NodeCount++}").String(4, opType);
-        foreach (var a in attributes) { var aw = new OnnxProtoWriter(); a.WriteTo(aw); n.Message(5, aw); }
-        _nodes.Message(1, n);
+        var n = new NodeProto { Name = $"{opType}_node_{NodeCount++}", OpType = opType };
+        n.Input.AddRange(inputs);
+        foreach (var o in outputs) { _names.Add(o); n.Output.Add(o); }
+        foreach (var a in attributes) n.Attribute.Add(a.ToProto());
+        _graph.Node.Add(n);
         OpTypes.Add(opType);
     }
 
     /// <summary>A graph input; a dimension is a number ("768") or a symbolic name ("batch_size").</summary>
     public string Input(string name, OnnxDataType type, params string[] dims)
     {
-        _inputs.Message(11, ValueInfo(Claim(name), type, dims));
+        _graph.Input.Add(ValueInfo(Claim(name), type, dims));
         return name;
     }
 
-    public void Output(string name, OnnxDataType type, params string[] dims) => _outputs.Message(12, ValueInfo(name, type, dims));
+    public void Output(string name, OnnxDataType type, params string[] dims) => _graph.Output.Add(ValueInfo(name, type, dims));
 
-    static OnnxProtoWriter ValueInfo(string name, OnnxDataType type, string[] dims)
+    static ValueInfoProto ValueInfo(string name, OnnxDataType type, string[] dims)
     {
-        // ValueInfoProto: name 1, type 2; TypeProto.tensor_type 1; Tensor: elem_type 1, shape 2; Shape.dim 1; Dimension: dim_value 1, dim_param 2.
-        var shape = new OnnxProtoWriter();
+        var shape = new TensorShapeProto();
         foreach (var d in dims)
-        {
-            var dim = new OnnxProtoWriter();
-            if (long.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) dim.Int(1, v); else dim.String(2, d);
-            shape.Message(1, dim);
-        }
-        var tensor = new OnnxProtoWriter().Int(1, (long)type).Message(2, shape);
-        return new OnnxProtoWriter().String(1, name).Message(2, new OnnxProtoWriter().Message(1, tensor));
+            shape.Dim.Add(long.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out long v)
+                ? new TensorShapeProto.Types.Dimension { DimValue = v }
+                : new TensorShapeProto.Types.Dimension { DimParam = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
     }
 
     /// <summary>The serialized ModelProto (ir_version 8 goes with opsets up to 17).</summary>
@@ -146,24 +161,39 @@ public sealed class OnnxGraphBuilder
     }
 
     /// <summary>
-    /// Writes the ModelProto to a stream without assembling it in memory first (the weights are held once, in the
-    /// initializer buffer). ONNX files are protobufs, which cannot exceed 2 GiB; larger models would need external data.
+    /// Writes the ModelProto to a stream without assembling it in memory first (the weights are held once, as the
+    /// initializers' raw_data). ONNX files are protobufs, which cannot exceed 2 GiB; larger models would need external data.
     /// </summary>
     public long WriteTo(Stream stream, string graphName, int opset, string producerVersion, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        // ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8, metadata_props 14.
-        var head = new OnnxProtoWriter().Int(1, opset <= 17 ? 8 : 9).String(2, "bertlab").String(3, producerVersion);
-        // GraphProto: node 1, name 2, initializer 5, input 11, output 12 — written in field order.
-        var name = new OnnxProtoWriter().String(2, graphName);
-        long graphLength = _nodes.Length + name.Length + _initializers.Length + _inputs.Length + _outputs.Length;
-        var tail = new OnnxProtoWriter().Message(8, new OnnxProtoWriter().String(1, "").Int(2, opset));
+        var model = new ModelProto
+        {
+            IrVersion = opset <= 17 ? 8 : 9, ProducerName = "bertlab", ProducerVersion = producerVersion,
+            OpsetImport = { new OperatorSetIdProto { Domain = "", Version = opset } },
+        };
         if (metadata is not null)
-            foreach (var (k, v) in metadata) tail.Message(14, new OnnxProtoWriter().String(1, k).String(2, v));
-        var graphKey = new OnnxProtoWriter().Varint(7 << 3 | (ulong)WireType.LengthDelimited).Varint((ulong)graphLength);
-        long total = head.Length + graphKey.Length + graphLength + tail.Length;
+            foreach (var (k, v) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        _graph.Name = graphName;
+        // The generated CalculateSize is an int: add up the graph's parts as longs so that a model past 2 GiB is
+        // refused before anything is written rather than overflowing.
+        long graphLength = Sized(_graph.Node) + Sized(_graph.Initializer) + Sized(_graph.Input) + Sized(_graph.Output)
+            + CodedOutputStream.ComputeTagSize(2) + CodedOutputStream.ComputeStringSize(graphName);
+        long total = model.CalculateSize() + CodedOutputStream.ComputeTagSize(7) + LengthPrefix(graphLength) + graphLength;
         if (total >= int.MaxValue)
             throw new BertLabException($"the ONNX model would be {total / 1e9:F1} GB: a protobuf cannot exceed 2 GiB (larger models need ONNX external data, which this export does not write)");
-        foreach (var part in new[] { head, graphKey, _nodes, name, _initializers, _inputs, _outputs, tail }) part.CopyTo(stream);
+        model.Graph = _graph;
+        try { model.WriteTo(stream); }
+        finally { model.Graph = null; }
         return total;
     }
+
+    /// <summary>The encoded length of a repeated message field (numbers below 16 have one-byte tags).</summary>
+    static long Sized<T>(IEnumerable<T> messages) where T : IMessage
+    {
+        long n = 0;
+        foreach (var m in messages) { long size = m.CalculateSize(); n += 1 + LengthPrefix(size) + size; }
+        return n;
+    }
+
+    static long LengthPrefix(long length) => length < 1L << 31 ? CodedOutputStream.ComputeLengthSize((int)length) : 5;
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using BertLab.Model.Onnx.Proto.Schema;
 using TorchSharp;
 
 namespace BertLab.Model.Onnx.Proto;
@@ -25,21 +26,33 @@ public enum OnnxDataType
 }
 
 /// <summary>
-/// An ONNX TensorProto (an initializer or a Constant's value): its name, shape, element type and data,
-/// held either as <c>raw_data</c> (a view of the file's bytes) or as the typed repeated fields.
+/// An ONNX TensorProto (an initializer or a Constant's value), a view of the generated
+/// <see cref="TensorProto"/>: its name, shape, element type and data, held either as <c>raw_data</c> (the parsed
+/// message's bytes, read in place) or as the typed repeated fields.
 /// </summary>
 public sealed class OnnxTensor
 {
-    public string Name { get; init; } = "";
-    public long[] Dims { get; init; } = Array.Empty<long>();
-    public OnnxDataType DataType { get; init; }
-    public ArraySegment<byte> RawData { get; init; }
-    public bool HasRawData { get; init; }
-    public IReadOnlyList<float> FloatData { get; init; } = Array.Empty<float>();
-    public IReadOnlyList<long> Int64Data { get; init; } = Array.Empty<long>();
+    readonly TensorProto _proto;
+
+    internal OnnxTensor(TensorProto proto)
+    {
+        _proto = proto;
+        Dims = proto.Dims.ToArray();
+    }
+
+    internal TensorProto Proto => _proto;
+
+    public string Name => _proto.Name;
+    public long[] Dims { get; }
+    public OnnxDataType DataType => (OnnxDataType)_proto.DataType;
+    /// <summary>raw_data, without a copy (empty when absent).</summary>
+    public ReadOnlyMemory<byte> RawData => _proto.RawData.Memory;
+    public bool HasRawData => _proto.HasRawData;
+    public IReadOnlyList<float> FloatData => _proto.FloatData;
+    public IReadOnlyList<long> Int64Data => _proto.Int64Data;
     /// <summary>int32_data also carries INT32, INT16, INT8, UINT8, BOOL and FLOAT16/BFLOAT16 bit patterns.</summary>
-    public IReadOnlyList<long> Int32Data { get; init; } = Array.Empty<long>();
-    public bool IsExternal { get; init; }
+    public IReadOnlyList<int> Int32Data => _proto.Int32Data;
+    public bool IsExternal => _proto.ExternalData.Count > 0 || _proto.DataLocation == TensorProto.Types.DataLocation.External;
 
     public long ElementCount => Dims.Aggregate(1L, (a, d) => a * d);
 
@@ -60,7 +73,7 @@ public sealed class OnnxTensor
                 if (HasRawData)
                 {
                     CheckRawLength(4);
-                    var src = RawData.AsSpan();
+                    var src = RawData.Span;
                     if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(src).CopyTo(result);
                     else for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(src.Slice(i * 4, 4));
                 }
@@ -77,7 +90,7 @@ public sealed class OnnxTensor
                 if (HasRawData)
                 {
                     CheckRawLength(2);
-                    var src = RawData.AsSpan();
+                    var src = RawData.Span;
                     for (int i = 0; i < result.Length; i++) result[i] = Half16(BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(i * 2, 2)), bf);
                 }
                 else
@@ -90,7 +103,7 @@ public sealed class OnnxTensor
             case OnnxDataType.Double:
                 if (!HasRawData) throw new BertLabException($"ONNX tensor '{Name}': DOUBLE data outside raw_data is not supported");
                 CheckRawLength(8);
-                for (int i = 0; i < result.Length; i++) result[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(RawData.AsSpan(i * 8, 8));
+                for (int i = 0; i < result.Length; i++) result[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(RawData.Span.Slice(i * 8, 8));
                 break;
             default:
                 throw new BertLabException($"ONNX tensor '{Name}' has element type {DataType}; expected a floating-point type (FLOAT, FLOAT16, BFLOAT16, DOUBLE)");
@@ -110,7 +123,7 @@ public sealed class OnnxTensor
                 if (HasRawData)
                 {
                     CheckRawLength(8);
-                    for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt64LittleEndian(RawData.AsSpan(i * 8, 8));
+                    for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt64LittleEndian(RawData.Span.Slice(i * 8, 8));
                 }
                 else { CheckCount(Int64Data.Count); for (int i = 0; i < result.Length; i++) result[i] = Int64Data[i]; }
                 break;
@@ -118,7 +131,7 @@ public sealed class OnnxTensor
                 if (HasRawData)
                 {
                     CheckRawLength(4);
-                    for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt32LittleEndian(RawData.AsSpan(i * 4, 4));
+                    for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt32LittleEndian(RawData.Span.Slice(i * 4, 4));
                 }
                 else { CheckCount(Int32Data.Count); for (int i = 0; i < result.Length; i++) result[i] = Int32Data[i]; }
                 break;
@@ -142,49 +155,13 @@ public sealed class OnnxTensor
 
     void CheckRawLength(int elementSize)
     {
-        if (RawData.Count != ElementCount * elementSize)
-            throw new BertLabException($"ONNX tensor '{Name}': raw_data holds {RawData.Count} bytes, but shape [{string.Join(",", Dims)}] of {DataType} needs {ElementCount * elementSize}");
+        if (RawData.Length != ElementCount * elementSize)
+            throw new BertLabException($"ONNX tensor '{Name}': raw_data holds {RawData.Length} bytes, but shape [{string.Join(",", Dims)}] of {DataType} needs {ElementCount * elementSize}");
     }
 
     void CheckCount(int count)
     {
         if (count != ElementCount)
             throw new BertLabException($"ONNX tensor '{Name}': holds {count} values, but shape [{string.Join(",", Dims)}] needs {ElementCount}");
-    }
-
-    internal static OnnxTensor Parse(ProtoReader r)
-    {
-        var dims = new List<long>();
-        var floats = new List<float>();
-        var int64s = new List<long>();
-        var int32s = new List<long>();
-        string name = "";
-        int dataType = 0;
-        ArraySegment<byte> raw = default;
-        bool hasRaw = false, external = false;
-        while (r.Next(out int field, out var wire))
-        {
-            switch (field)
-            {
-                case 1: r.ReadInt64s(wire, dims); break;
-                case 2: ProtoReader.Expect(field, wire, WireType.Varint, "TensorProto"); dataType = r.ReadInt32(); break;
-                case 4: r.ReadFloats(wire, floats); break;
-                case 5: r.ReadInt64s(wire, int32s); break;
-                case 7: r.ReadInt64s(wire, int64s); break;
-                case 8: ProtoReader.Expect(field, wire, WireType.LengthDelimited, "TensorProto"); name = r.ReadString(); break;
-                case 9: ProtoReader.Expect(field, wire, WireType.LengthDelimited, "TensorProto"); raw = r.ReadBytes(); hasRaw = true; break;
-                case 13: external = true; r.Skip(wire); break; // external_data
-                case 14: // data_location: 1 = EXTERNAL
-                    ProtoReader.Expect(field, wire, WireType.Varint, "TensorProto");
-                    if (r.ReadInt32() == 1) external = true;
-                    break;
-                default: r.Skip(wire); break;
-            }
-        }
-        return new OnnxTensor
-        {
-            Name = name, Dims = dims.ToArray(), DataType = (OnnxDataType)dataType, RawData = raw, HasRawData = hasRaw,
-            FloatData = floats, Int64Data = int64s, Int32Data = int32s, IsExternal = external,
-        };
     }
 }
