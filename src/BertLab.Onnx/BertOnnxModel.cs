@@ -151,6 +151,7 @@ public sealed class BertOnnxModel : IDisposable
     public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var encoded = Encode(texts, null);
         var order = Enumerable.Range(0, texts.Count).OrderByDescending(i => encoded[i].Length).ToArray();
         var result = new float[texts.Count][];
