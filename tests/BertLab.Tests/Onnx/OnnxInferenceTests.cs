@@ -277,6 +277,44 @@ public sealed class OnnxInferenceTests : IDisposable
         finally { Console.SetError(saved); }
     }
 
+    /// <summary>A graph that declares only input_ids and attention_mask (no token_type_ids) and whose last_hidden_state is an
+    /// embedding lookup: the model feeds just those inputs, and the embedding is the hand-computed masked mean of the
+    /// table's rows, L2-normalised.</summary>
+    [Fact]
+    public void AGraphWithoutTokenTypeIds_GetsOnlyItsInputs_AndTheMaskedMeanOfItsOutput()
+    {
+        const int D = 4;
+        int V = 5 + Words.Length;
+        var rng = new Random(3);
+        var table = Enumerable.Range(0, V * D).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var b = new OnnxGraphBuilder();
+        string ids = b.Input("input_ids", BertLab.Model.Onnx.Proto.OnnxDataType.Int64, "batch_size", "sequence_length");
+        string mask = b.Input("attention_mask", BertLab.Model.Onnx.Proto.OnnxDataType.Int64, "batch_size", "sequence_length");
+        string t = b.Initializer("table", table, V, D);
+        // the mask enters the output only at padded positions (× mask, + 1000 × (1 − mask)): padding that leaked into the mean would show
+        string m = b.Op("Unsqueeze", b.Op("Cast", new[] { mask }, OnnxAttr.Int("to", 1)), b.Int64s(-1));
+        string h = b.Op("Add", b.Op("Mul", b.Op("Gather", t, ids), m), b.Op("Mul", b.Op("Sub", b.Scalar(1f), m), b.Scalar(1000f)));
+        b.Node("Identity", new[] { h }, new[] { "last_hidden_state" });
+        b.Output("last_hidden_state", BertLab.Model.Onnx.Proto.OnnxDataType.Float, "batch_size", "sequence_length", D.ToString());
+        var dir = Directory.CreateDirectory(Path.Combine(_dir, "lookup")).FullName;
+        File.WriteAllBytes(Path.Combine(dir, "model.onnx"), b.Build("lookup", OnnxExporter.Opset, "0"));
+        File.Copy(SaveVocab(), Path.Combine(dir, "vocab.txt"));
+
+        using var onnx = BertOnnxModel.Load(dir, new OnnxModelOptions { BatchSize = 4 });
+        Assert.Equal(D, onnx.HiddenSize);
+        Assert.Equal("lookup", onnx.ModelId);
+        var actual = onnx.Embed(Texts);
+        var tokenizer = onnx.Tokenizer;
+        for (int i = 0; i < Texts.Length; i++)
+        {
+            var tokens = tokenizer.Encode(Texts[i]).InputIds;
+            var mean = new double[D];
+            foreach (var id in tokens) for (int d = 0; d < D; d++) mean[d] += table[id * D + d] / tokens.Length;
+            double norm = Math.Sqrt(mean.Sum(x => x * x));
+            for (int d = 0; d < D; d++) Assert.Equal(mean[d] / norm, actual[i][d], 5);
+        }
+    }
+
     [Fact]
     public void Load_BadDirectories_AreOneMessageEach()
     {
