@@ -12,7 +12,10 @@ namespace BertLab.Model.Onnx;
 /// <summary>What <see cref="OnnxExporter.Export"/> wrote (<paramref name="Head"/>: what the output logits are, if any).</summary>
 public sealed record OnnxExportReport(
     string ModelPath, string Directory, OnnxHead Head, string Attention, string AttentionForm, int Opset, long Bytes,
-    IReadOnlyList<string> Outputs, IReadOnlyList<string> OperatorTypes, IReadOnlyList<string> FilesWritten);
+    IReadOnlyList<string> Outputs, IReadOnlyList<string> OperatorTypes, IReadOnlyList<string> FilesWritten)
+{
+    public bool HasMaskedLMHead => Head == OnnxHead.MaskedLM;
+}
 
 /// <summary>The head an exported graph computes beside last_hidden_state, as its output "logits".</summary>
 public enum OnnxHead
