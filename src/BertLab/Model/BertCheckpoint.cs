@@ -199,7 +199,7 @@ public static class BertCheckpoint
         {
             var vocab = Vocabulary.Load(vocabFile);
             casing = lowerCase ?? ModelFiles.LowerCase(vocab, vocabDir);
-            ModelFiles.WriteTokenizer(dir, vocab, casing.Value, config.MaxPositionEmbeddings);
+            TokenizerFiles.Write(dir, vocab, casing.Value, config.MaxPositionEmbeddings);
         }
         if (ModelFiles.IsEmbeddingModel(architecture)) ModelFiles.WriteSentenceTransformers(dir, config, casing ?? true);
         if (!config.Attention.IsBertSoftmax) ModelFiles.WriteRemoteCode(dir);

@@ -29,15 +29,12 @@ public sealed record ModelCard
 
 /// <summary>
 /// The files around config.json + model.safetensors + vocab.txt that make a model directory usable by the tools
-/// BERT users already have: Hugging Face tokenizer files (tokenizer.json, tokenizer_config.json,
+/// BERT users already have: Hugging Face tokenizer files (<see cref="TokenizerFiles"/>: tokenizer.json, tokenizer_config.json,
 /// special_tokens_map.json), a model card (README.md) and, for embedding models, sentence-transformers' layout.
 /// <see cref="BertCheckpoint.Save"/> writes them for every model BertLab writes.
 /// </summary>
 public static class ModelFiles
 {
-    public const string TokenizerFile = "tokenizer.json";
-    public const string TokenizerConfigFile = "tokenizer_config.json";
-    public const string SpecialTokensMapFile = "special_tokens_map.json";
     public const string CardFile = "README.md";
     public const string ModulesFile = "modules.json";
     public const string PoolingDir = "1_Pooling";
@@ -45,8 +42,6 @@ public static class ModelFiles
 
     /// <summary>The longest input <c>bertlab embed</c> feeds a model by default (its --max-length).</summary>
     public const int EmbedMaxLength = 256;
-
-    static readonly string[] Specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
     /// <summary>
     /// THE casing rule of a written model (one place): the do_lower_case of a tokenizer_config.json in
@@ -67,128 +62,6 @@ public static class ModelFiles
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, Indented)) body(w);
         AtomicFile.WriteText(path, Encoding.UTF8.GetString(stream.ToArray()) + "\n");
-    }
-
-    /// <summary>tokenizer.json (Hugging Face tokenizers: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing),
-    /// tokenizer_config.json and special_tokens_map.json for <paramref name="vocab"/>.</summary>
-    public static void WriteTokenizer(string dir, Vocabulary vocab, bool lowerCase, int maxLength)
-    {
-        WriteJson(Path.Combine(dir, TokenizerFile), w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("version", "1.0");
-            w.WriteNull("truncation");
-            w.WriteNull("padding");
-            w.WriteStartArray("added_tokens");
-            foreach (var (token, id) in Specials.Select(s => (s, vocab.IdOf(s))).OrderBy(x => x.Item2))
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", id);
-                w.WriteString("content", token);
-                w.WriteBoolean("single_word", false);
-                w.WriteBoolean("lstrip", false);
-                w.WriteBoolean("rstrip", false);
-                w.WriteBoolean("normalized", false);
-                w.WriteBoolean("special", true);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartObject("normalizer");
-            w.WriteString("type", "BertNormalizer");
-            w.WriteBoolean("clean_text", true);
-            w.WriteBoolean("handle_chinese_chars", true);
-            w.WriteNull("strip_accents");   // follows lowercase, as BertLab's BasicTokenizer
-            w.WriteBoolean("lowercase", lowerCase);
-            w.WriteEndObject();
-            w.WriteStartObject("pre_tokenizer");
-            w.WriteString("type", "BertPreTokenizer");
-            w.WriteEndObject();
-            w.WriteStartObject("post_processor");
-            w.WriteString("type", "TemplateProcessing");
-            w.WriteStartArray("single");
-            Piece(w, "SpecialToken", "[CLS]", 0); Piece(w, "Sequence", "A", 0); Piece(w, "SpecialToken", "[SEP]", 0);
-            w.WriteEndArray();
-            w.WriteStartArray("pair");
-            Piece(w, "SpecialToken", "[CLS]", 0); Piece(w, "Sequence", "A", 0); Piece(w, "SpecialToken", "[SEP]", 0);
-            Piece(w, "Sequence", "B", 1); Piece(w, "SpecialToken", "[SEP]", 1);
-            w.WriteEndArray();
-            w.WriteStartObject("special_tokens");
-            foreach (var (token, id) in new[] { ("[CLS]", vocab.ClsId), ("[SEP]", vocab.SepId) })
-            {
-                w.WriteStartObject(token);
-                w.WriteString("id", token);
-                w.WriteStartArray("ids"); w.WriteNumberValue(id); w.WriteEndArray();
-                w.WriteStartArray("tokens"); w.WriteStringValue(token); w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteStartObject("decoder");
-            w.WriteString("type", "WordPiece");
-            w.WriteString("prefix", "##");
-            w.WriteBoolean("cleanup", true);
-            w.WriteEndObject();
-            w.WriteStartObject("model");
-            w.WriteString("type", "WordPiece");
-            w.WriteString("unk_token", "[UNK]");
-            w.WriteString("continuing_subword_prefix", "##");
-            w.WriteNumber("max_input_chars_per_word", WordPieceTokenizer.DefaultMaxInputCharsPerWord);
-            w.WriteStartObject("vocab");
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            for (int id = 0; id < vocab.Count; id++)
-                if (seen.Add(vocab[id])) w.WriteNumber(vocab[id], id);   // a repeated line keeps its first id, as Vocabulary does
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndObject();
-        });
-
-        WriteJson(Path.Combine(dir, TokenizerConfigFile), w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("tokenizer_class", "BertTokenizer");
-            w.WriteBoolean("do_lower_case", lowerCase);
-            w.WriteNull("strip_accents");
-            w.WriteBoolean("do_basic_tokenize", true);
-            w.WriteBoolean("tokenize_chinese_chars", true);
-            w.WriteNumber("model_max_length", maxLength);
-            w.WriteBoolean("clean_up_tokenization_spaces", true);
-            SpecialTokens(w);
-            w.WriteStartObject("added_tokens_decoder");
-            foreach (var (token, id) in Specials.Select(s => (s, vocab.IdOf(s))).OrderBy(x => x.Item2))
-            {
-                w.WriteStartObject(id.ToString(CultureInfo.InvariantCulture));
-                w.WriteString("content", token);
-                w.WriteBoolean("lstrip", false);
-                w.WriteBoolean("normalized", false);
-                w.WriteBoolean("rstrip", false);
-                w.WriteBoolean("single_word", false);
-                w.WriteBoolean("special", true);
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
-        });
-
-        WriteJson(Path.Combine(dir, SpecialTokensMapFile), w => { w.WriteStartObject(); SpecialTokens(w); w.WriteEndObject(); });
-    }
-
-    static void SpecialTokens(Utf8JsonWriter w)
-    {
-        w.WriteString("unk_token", "[UNK]");
-        w.WriteString("sep_token", "[SEP]");
-        w.WriteString("pad_token", "[PAD]");
-        w.WriteString("cls_token", "[CLS]");
-        w.WriteString("mask_token", "[MASK]");
-    }
-
-    static void Piece(Utf8JsonWriter w, string kind, string id, int typeId)
-    {
-        w.WriteStartObject();
-        w.WriteStartObject(kind);
-        w.WriteString("id", id);
-        w.WriteNumber("type_id", typeId);
-        w.WriteEndObject();
-        w.WriteEndObject();
     }
 
     /// <summary>sentence-transformers' layout: the directory itself is module 0 (Transformer), then mean pooling and
@@ -334,7 +207,7 @@ public static class ModelFiles
     public static void RewriteCard(string dir, ModelCard card)
     {
         var config = BertCheckpoint.LoadConfig(dir);
-        bool? lowerCase = File.Exists(Path.Combine(dir, TokenizerConfigFile)) && File.Exists(Path.Combine(dir, BertCheckpoint.VocabFile))
+        bool? lowerCase = File.Exists(Path.Combine(dir, TokenizerFiles.TokenizerConfigFile)) && File.Exists(Path.Combine(dir, BertCheckpoint.VocabFile))
             ? LowerCase(Vocabulary.Load(Path.Combine(dir, BertCheckpoint.VocabFile)), dir) : null;
         WriteCard(dir, config, config.Architectures?.FirstOrDefault() ?? nameof(BertModel), lowerCase, card);
     }

@@ -29,8 +29,9 @@ public sealed class SentenceEmbedder : IDisposable
         return nn.functional.normalize(mean, p: 2, dim: 1);
     }
 
-    /// <summary>Embeds texts in batches of similar length (less padding); results come back in input order.</summary>
-    public float[][] Embed(IReadOnlyList<string> texts, int batchSize = 32, int maxLength = 256, Action<int>? progress = null)
+    /// <summary>Embeds texts in batches of similar length (less padding); results come back in input order; the token is checked between batches.</summary>
+    public float[][] Embed(IReadOnlyList<string> texts, int batchSize = 32, int maxLength = 256, Action<int>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         maxLength = Math.Min(maxLength, _model.Config.MaxPositionEmbeddings);
         var encoded = texts.Select(t => _tokenizer.Encode(t, maxLength: maxLength)).ToArray();
@@ -39,6 +40,7 @@ public sealed class SentenceEmbedder : IDisposable
         var result = new float[texts.Count][];
         for (int start = 0; start < order.Length; start += batchSize)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var idx = order.Skip(start).Take(batchSize).ToArray();
             int length = idx.Max(i => encoded[i].Length);

@@ -9,15 +9,30 @@ using static TorchSharp.torch;
 
 namespace BertLab.Model.Onnx;
 
-/// <summary>What <see cref="OnnxExporter.Export"/> wrote.</summary>
+/// <summary>What <see cref="OnnxExporter.Export"/> wrote (<paramref name="Head"/>: what the output logits are, if any).</summary>
 public sealed record OnnxExportReport(
-    string ModelPath, string Directory, bool HasMaskedLMHead, string Attention, string AttentionForm, int Opset, long Bytes,
-    IReadOnlyList<string> Outputs, IReadOnlyList<string> OperatorTypes, IReadOnlyList<string> FilesWritten);
+    string ModelPath, string Directory, OnnxHead Head, string Attention, string AttentionForm, int Opset, long Bytes,
+    IReadOnlyList<string> Outputs, IReadOnlyList<string> OperatorTypes, IReadOnlyList<string> FilesWritten)
+{
+    public bool HasMaskedLMHead => Head == OnnxHead.MaskedLM;
+}
+
+/// <summary>The head an exported graph computes beside last_hidden_state, as its output "logits".</summary>
+public enum OnnxHead
+{
+    /// <summary>No head: last_hidden_state only.</summary>
+    None,
+    /// <summary>cls.predictions: logits (batch, sequence, vocab_size).</summary>
+    MaskedLM,
+    /// <summary>pooler then classifier (BertForSequenceClassification): logits (batch, num_labels); num_labels 1 is a regression.</summary>
+    SequenceClassification,
+}
 
 /// <summary>
 /// Writes a BertLab / Hugging Face BERT checkpoint as an ONNX graph of standard operators (opset 17): inputs input_ids,
 /// attention_mask and token_type_ids (int64, dynamic batch and sequence), output last_hidden_state and, for a masked-LM
-/// checkpoint, logits. The attention is BertLab's for every configuration of ATTENTION.md, masking rules included:
+/// checkpoint, logits (batch, sequence, vocab); for a sequence classifier (a <c>bertlab finetune</c> model: classifier.weight
+/// in the checkpoint), logits (batch, num_labels) of the pooler (tanh of a dense layer over [CLS]) and the classifier. The attention is BertLab's for every configuration of ATTENTION.md, masking rules included:
 /// BERT's softmax with Hugging Face's semantics (padded query rows computed like the others), every other mechanism with
 /// padded keys contributing nothing, padded query rows exactly 0 and n counting real tokens, lowered from the spec by
 /// <see cref="OnnxLowering"/> and each registry entry's own lowering. Linearisable mechanisms (cottention and the other
@@ -42,7 +57,7 @@ public static class OnnxExporter
         {
             outDir ??= modelDir;
             if (File.Exists(outDir)) throw new BertLabException($"{outDir} is a file; --out must be a directory");
-            var builder = Graph(config, weights, out bool mlm);
+            var builder = Graph(config, weights, out var head);
             var onnxDir = Path.Combine(outDir, OnnxFolder);
             System.IO.Directory.CreateDirectory(onnxDir);
             var path = Path.Combine(onnxDir, ModelFile);
@@ -52,8 +67,8 @@ public static class OnnxExporter
             File.Move(tmp, path, overwrite: true);
             var written = new List<string> { Path.Combine(OnnxFolder, ModelFile) };
             written.AddRange(CopyCompanions(modelDir, outDir, config));
-            var outputs = mlm ? new[] { "last_hidden_state", "logits" } : new[] { "last_hidden_state" };
-            return new OnnxExportReport(path, outDir, mlm, config.Attention.Describe(), AttentionForm(config.Attention), Opset, bytes,
+            var outputs = head == OnnxHead.None ? new[] { "last_hidden_state" } : new[] { "last_hidden_state", "logits" };
+            return new OnnxExportReport(path, outDir, head, config.Attention.Describe(), AttentionForm(config.Attention), Opset, bytes,
                 outputs, builder.OpTypes.ToList(), written);
         }
         finally
@@ -68,7 +83,15 @@ public static class OnnxExporter
     /// <summary>The serialized ModelProto for a configuration and its weights (Hugging Face names, with or without "bert.").</summary>
     public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out bool hasMaskedLMHead, out OnnxGraphBuilder builder)
     {
-        builder = Graph(config, weights, out hasMaskedLMHead);
+        var bytes = Build(config, weights, out OnnxHead head, out builder);
+        hasMaskedLMHead = head == OnnxHead.MaskedLM;
+        return bytes;
+    }
+
+    /// <summary>The serialized ModelProto and the head its "logits" output computes (<see cref="OnnxHead"/>).</summary>
+    public static byte[] Build(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out OnnxHead head, out OnnxGraphBuilder builder)
+    {
+        builder = Graph(config, weights, out head);
         using var s = new MemoryStream();
         WriteModel(builder, config, s);
         return s.ToArray();
@@ -102,11 +125,12 @@ public static class OnnxExporter
         return builder.WriteTo(stream, "bertlab_bert", Opset, version, meta);
     }
 
-    static OnnxGraphBuilder Graph(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out bool hasMaskedLMHead)
+    static OnnxGraphBuilder Graph(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, out OnnxHead head)
     {
         config.Validate();
         var w = new Weights(weights);
-        hasMaskedLMHead = w.Has("cls.predictions.transform.dense.weight");
+        head = w.Has("cls.predictions.transform.dense.weight") ? OnnxHead.MaskedLM
+             : w.Has("classifier.weight") ? OnnxHead.SequenceClassification : OnnxHead.None;
         var b = new OnnxGraphBuilder();
         var g = new GraphWriter(b, config, w);
         string ids = b.Input("input_ids", OnnxDataType.Int64, "batch_size", "sequence_length");
@@ -116,10 +140,15 @@ public static class OnnxExporter
         string D = config.HiddenSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         b.Node("Identity", new[] { h }, new[] { "last_hidden_state" });
         b.Output("last_hidden_state", OnnxDataType.Float, "batch_size", "sequence_length", D);
-        if (hasMaskedLMHead)
+        if (head == OnnxHead.MaskedLM)
         {
             b.Node("Identity", new[] { g.MaskedLMHead(h) }, new[] { "logits" });
             b.Output("logits", OnnxDataType.Float, "batch_size", "sequence_length", config.VocabSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else if (head == OnnxHead.SequenceClassification)
+        {
+            b.Node("Identity", new[] { g.ClassificationHead(h) }, new[] { "logits" });
+            b.Output("logits", OnnxDataType.Float, "batch_size", config.NumLabels.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         return b;
     }
@@ -270,6 +299,14 @@ public static class OnnxExporter
                 : b.Initializer("cls.predictions.decoder.weight_t", Transposed(w.Floats("cls.predictions.decoder.weight", c.VocabSize, D), c.VocabSize, D), D, c.VocabSize);
             string bias = b.Initializer("cls.predictions.bias", w.Floats("cls.predictions.bias", c.VocabSize), c.VocabSize);
             return Op("Add", Op("MatMul", t, decoder), bias);
+        }
+
+        /// <summary>BertPooler (tanh of a dense layer over the first token) then the classifier: (B, num_labels); dropout is off at inference.</summary>
+        public string ClassificationHead(string h)
+        {
+            string first = b.Op("Gather", new[] { h, b.ScalarInt64(0) }, OnnxAttr.Int("axis", 1));
+            string pooled = Op("Tanh", Linear(first, "pooler.dense", D, D));
+            return Linear(pooled, "classifier", D, c.NumLabels);
         }
 
         static float[] Transposed(float[] m, int rows, int cols)

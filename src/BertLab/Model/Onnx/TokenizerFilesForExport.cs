@@ -12,12 +12,12 @@ public static class TokenizerFilesForExport
     /// <summary>Writes the missing files into <paramref name="dir"/> (which holds vocab.txt or gets the default vocabulary); returns their names.</summary>
     public static List<string> WriteIfMissing(string dir, BertConfig config)
     {
-        string[] names = { ModelFiles.TokenizerFile, ModelFiles.TokenizerConfigFile, ModelFiles.SpecialTokensMapFile };
+        var names = TokenizerFiles.Names;
         var missing = names.Where(n => !File.Exists(Path.Combine(dir, n))).ToList();
         if (missing.Count == 0) return missing;
         var vocabPath = Path.Combine(dir, BertCheckpoint.VocabFile);
         var vocab = Vocabulary.Load(File.Exists(vocabPath) ? vocabPath : Vocabulary.DefaultPath);
-        ModelFiles.WriteTokenizer(dir, vocab, ModelFiles.LowerCase(vocab, dir), config.MaxPositionEmbeddings);
+        TokenizerFiles.Write(dir, vocab, ModelFiles.LowerCase(vocab, dir), config.MaxPositionEmbeddings);
         return missing;
     }
 }

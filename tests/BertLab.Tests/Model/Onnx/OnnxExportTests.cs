@@ -147,6 +147,49 @@ public sealed class OnnxExportTests : IDisposable
     [InlineData("relu", true)]
     public void OtherActivationsAndAnUntiedDecoder_OnnxRuntimeEqualsBertLab(string act, bool tied) => CheckAgainstBertLab("\"cottention\"", act, tied);
 
+    /// <summary>A fine-tuned classifier (what <c>bertlab finetune</c> saves): the graph's logits (batch, num_labels) equal
+    /// BertLab's libtorch BertForSequenceClassification on a padded batch, for classification and regression heads.</summary>
+    [Theory]
+    [InlineData("\"softmax\"", 3)]
+    [InlineData("\"cosine\"", 3)]
+    [InlineData("\"cottention\"", 2)]
+    [InlineData("\"cottention\"", 1)]
+    public void SequenceClassifier_ExportedLogits_EqualBertLab_WithPadding(string attention, int labels)
+    {
+        var config = TinyConfig(attention);
+        config.NumLabels = labels;
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var model = new BertForSequenceClassification(config);
+        model.eval();
+        var modelDir = Path.Combine(_dir, "classifier");
+        BertCheckpoint.Save(model, config, modelDir);
+        var report = OnnxExporter.Export(modelDir, Path.Combine(_dir, "served"));
+        Assert.Equal(OnnxHead.SequenceClassification, report.Head);
+        Assert.Equal(new[] { "last_hidden_state", "logits" }, report.Outputs);
+        using var session = new InferenceSession(report.ModelPath);
+        Assert.Equal(new[] { -1, labels }, session.OutputMetadata["logits"].Dimensions);
+
+        var (ids, mask, types) = Batch(13);
+        var onnx = RunOnnx(session, ids, mask, types, B, S);
+        using var _ = no_grad();
+        var shape = new long[] { B, S };
+        var reference = model.Forward(tensor(ids, shape), tensor(mask, shape), tensor(types, shape));
+        var logits = reference.Logits.contiguous().data<float>().ToArray();
+        Assert.Equal(B * labels, onnx["logits"].Length);
+        float dl = MaxDiff(logits, onnx["logits"]);
+        float dh = MaxDiff(reference.Encoder.LastHiddenState.contiguous().data<float>().ToArray(), onnx["last_hidden_state"]);
+        // the shortest sequence alone gives the same logits as inside the padded batch
+        int len = Lengths[2];
+        var alone = RunOnnx(session, ids.Skip(2 * S).Take(len).ToArray(), mask.Skip(2 * S).Take(len).ToArray(), types.Skip(2 * S).Take(len).ToArray(), 1, len);
+        float dAlone = MaxDiff(onnx["logits"].Skip(2 * labels).Take(labels).ToArray(), alone["logits"]);
+        _out.WriteLine($"{attention}, {labels} label(s): max |Δ| logits {dl:E2}, last_hidden_state {dh:E2}, padded vs alone {dAlone:E2}; logits {string.Join(" ", logits.Select(x => x.ToString("F4")))}");
+        Assert.True(logits.Max() - logits.Min() > 1e-3, "the logits do not depend on the input: the test could not tell heads apart");
+        Assert.True(dl <= Tolerance, $"logits differ from BertLab by {dl}");
+        Assert.True(dh <= Tolerance, $"last_hidden_state differs from BertLab by {dh}");
+        Assert.True(dAlone <= Tolerance, $"padding changes the logits by {dAlone}");
+    }
+
     [Fact]
     public void Cli_ExportsIntoOut_WithConfigAndTokenizerFiles_AndRejectsAMissingModel()
     {

@@ -1,6 +1,6 @@
 # Generates NfcTables.g.cs: single-level canonical decompositions and composition exclusions (the canonical combining
 # classes come from the tokenizer's NFD tables, UnicodeNfd.CombiningClass), used by UnicodeNfc because the project runs with InvariantGlobalization (string.Normalize is a no-op there).
-# Hangul syllables are handled algorithmically (Hangul.cs). Run: python3 src/BertLab/Text/NfcTables.py > src/BertLab/Text/NfcTables.g.cs
+# Hangul syllables are handled algorithmically (Hangul.cs). Run: python3 src/BertLab.Tokenizers/Text/NfcTables.py > src/BertLab.Tokenizers/Text/NfcTables.g.cs
 import unicodedata as u
 
 dec, excl = [], []

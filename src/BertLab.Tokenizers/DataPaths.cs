@@ -1,4 +1,3 @@
-using BertLab.Runtime;
 
 namespace BertLab;
 
@@ -13,7 +12,7 @@ public static class DataPaths
     {
         get
         {
-            if (EnvironmentVariables.Data.Value is string env) return env;
+            if (Environment.GetEnvironmentVariable("BERTLAB_DATA") is { Length: > 0 } env) return env;   // declared in BertLab.Runtime.EnvironmentVariables
             foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
             {
                 for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

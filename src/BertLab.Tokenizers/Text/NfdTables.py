@@ -1,7 +1,7 @@
 # Generates NfdTables.g.cs: Unicode canonical decompositions (full, recursive) and canonical combining
 # classes, used by UnicodeNfd because the project runs with InvariantGlobalization (string.Normalize
 # is a no-op there). Hangul syllables are decomposed algorithmically and are not in the table.
-# Run: python3 src/BertLab/Text/NfdTables.py > src/BertLab/Text/NfdTables.g.cs
+# Run: python3 src/BertLab.Tokenizers/Text/NfdTables.py > src/BertLab.Tokenizers/Text/NfdTables.g.cs
 import unicodedata as u
 
 dec, ccc = [], []
