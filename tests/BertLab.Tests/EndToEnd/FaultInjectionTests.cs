@@ -463,6 +463,7 @@ public class FaultInjectionTests : IDisposable
             Assert.True(orphans.Count == 0, $"run processes {string.Join(", ", orphans)} outlived their sweep:\n{story}{output}");
         }
 
+        Assert.True(story.ToString().Contains("SIGKILL of"), "no kill landed while the sweep ran: the case proves nothing\n" + story);
         var (code, last) = Run(command);
         Assert.True(code == 0, $"{story}{last}");
         var points = BertLab.Experiments.SweepState.Read(sweep)["points"]!.AsArray();

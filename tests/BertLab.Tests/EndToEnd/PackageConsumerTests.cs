@@ -11,8 +11,10 @@ namespace BertLab.Tests.EndToEnd;
 /// <summary>
 /// The NuGet packages as a user outside the repository gets them: packs every packable project of BertLab.slnx into a
 /// temporary feed, builds a fresh console project (its own nuget.config: that feed plus the machine's sources) that
-/// references the BertLab package only and embeds two sentences with <see cref="SentenceEmbedder"/>, compares the vectors
-/// with `bertlab embed` of the repository build, then installs the BertLab.Cli tool into a temporary tool path and runs
+/// references the BertLab and BertLab.Onnx packages and embeds two sentences with <see cref="SentenceEmbedder"/> and with
+/// both IEmbeddingGenerators (libtorch and ONNX Runtime, the latter on the model's `bertlab export onnx` graph), compares the
+/// vectors with `bertlab embed` of the repository build, builds a second project that references BertLab.Onnx alone and
+/// checks that its output holds no TorchSharp or libtorch file and embeds the same, then installs the BertLab.Cli tool into a temporary tool path and runs
 /// `bertlab train --model tiny --steps 2` in an empty folder. 70 s on the 2-core VM with other work beside it (most of it
 /// is packing: the 158 MB tool package). The src/ projects are packed from the build this test ran against (--no-build):
 /// `dotnet test BertLab.slnx` builds every one of them; a packable project that neither the solution build nor this test
@@ -29,13 +31,14 @@ public class PackageConsumerTests : IDisposable
     public void Dispose()
     {
         try { Directory.Delete(_tmp, true); } catch { }
-        try
-        {
-            var cached = Path.Combine(PackageCache, "bertlab");
-            Directory.Delete(Path.Combine(cached, _version), true);
-            if (!Directory.EnumerateFileSystemEntries(cached).Any()) Directory.Delete(cached);
-        }
-        catch { }
+        foreach (var id in new[] { "bertlab", "bertlab.onnx", "bertlab.tokenizers", "bertlab.cli" })
+            try
+            {
+                var cached = Path.Combine(PackageCache, id);
+                if (Directory.Exists(Path.Combine(cached, _version))) Directory.Delete(Path.Combine(cached, _version), true);
+                if (Directory.Exists(cached) && !Directory.EnumerateFileSystemEntries(cached).Any()) Directory.Delete(cached);
+            }
+            catch { }
     }
 
     static string PackageCache => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p
@@ -83,6 +86,8 @@ public class PackageConsumerTests : IDisposable
         Assert.True(code == 0, output);
         Assert.True(File.Exists(Path.Combine(feed, $"BertLab.{_version}.nupkg")), output);
         Assert.True(File.Exists(Path.Combine(feed, $"BertLab.Cli.{_version}.nupkg")), output);
+        Assert.True(File.Exists(Path.Combine(feed, $"BertLab.Onnx.{_version}.nupkg")), output);
+        Assert.True(File.Exists(Path.Combine(feed, $"BertLab.Tokenizers.{_version}.nupkg")), output);
 
         // 2. A tiny model with random weights (bert-base-uncased's vocabulary, saved with it).
         var modelDir = Path.Combine(_tmp, "model");
@@ -99,6 +104,9 @@ public class PackageConsumerTests : IDisposable
         // 3. The reference: `bertlab embed` of the repository build.
         var cliOut = Path.Combine(_tmp, "cli-embeddings.json");
         (code, output) = CliProcess.Run(["embed", "--model", modelDir, "--input", textsFile, "--output", cliOut], _tmp, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, output);
+        // and the model's ONNX graph (onnx/model.onnx beside it), which the ONNX Runtime generator serves
+        (code, output) = CliProcess.Run(["export", "onnx", modelDir], _tmp, TimeSpan.FromMinutes(5));
         Assert.True(code == 0, output);
 
         // 4. A fresh console project outside the solution that gets BertLab from the feed only.
@@ -127,22 +135,25 @@ public class PackageConsumerTests : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="BertLab" Version="{_version}" />
-                <!-- BertLab.Onnx goes here: <PackageReference Include="BertLab.Onnx" Version="{_version}" />, and Program.cs
-                     embeds the same texts with its IEmbeddingGenerator beside SentenceEmbedder. -->
+                <PackageReference Include="BertLab.Onnx" Version="{_version}" />
               </ItemGroup>
             </Project>
             """);
         File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
             using System.Text.Json;
             using BertLab.Model;
+            using BertLab.Onnx;
             using BertLab.Runtime;
+            using Microsoft.Extensions.AI;
 
-            // args: model folder, texts JSON, output JSON
+            // args: model folder, texts JSON, then one output JSON each for SentenceEmbedder and the libtorch and ONNX Runtime generators
             TorchRuntime.Initialize();
             var texts = JsonSerializer.Deserialize<string[]>(File.ReadAllText(args[1]))!;
             using var embedder = new SentenceEmbedder(args[0]);
             File.WriteAllText(args[2], JsonSerializer.Serialize(embedder.Embed(texts)));
-            // BertLab.Onnx: embed `texts` with its IEmbeddingGenerator here and write them beside (args[3]).
+            foreach (var (generator, file) in new (IEmbeddingGenerator<string, Embedding<float>>, string)[] { (TorchEmbeddingGenerator.Load(args[0]), args[3]), (OnnxEmbeddingGenerator.Load(args[0]), args[4]) })
+                using (generator)
+                    File.WriteAllText(file, JsonSerializer.Serialize((await generator.GenerateAsync(texts)).Select(e => e.Vector.ToArray()).ToArray()));
             Console.WriteLine($"embedded {texts.Length} texts, {embedder.Dimension} dimensions");
             """);
         (code, output) = Run("dotnet", ["build", "-c", "Release", "-nologo", "-o", Path.Combine(consumer, "out")], consumer, TimeSpan.FromMinutes(10));
@@ -155,19 +166,45 @@ public class PackageConsumerTests : IDisposable
         Assert.True(IsWeakVersionNeed(lib, "GLIBCXX_3.4.32"), $"{lib}: GLIBCXX_3.4.32 is not a weak requirement\n{output}");
         Assert.False(IsWeakVersionNeed(Path.Combine(PackageCache, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), "GLIBCXX_3.4.32"));
 
-        var libOut = Path.Combine(_tmp, "lib-embeddings.json");
-        (code, output) = Run("dotnet", [Path.Combine(consumer, "out", "Consumer.dll"), modelDir, textsFile, libOut], _tmp, TimeSpan.FromMinutes(5));
+        string[] outs = ["lib-embeddings.json", "torch-generator.json", "onnx-generator.json"];
+        (code, output) = Run("dotnet", [Path.Combine(consumer, "out", "Consumer.dll"), modelDir, textsFile, .. outs.Select(o => Path.Combine(_tmp, o))], _tmp, TimeSpan.FromMinutes(5));
         Assert.True(code == 0, output);
         var expected = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(cliOut))!;
-        var actual = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(libOut))!;
-        Assert.Equal(texts.Length, actual.Length);
-        for (int i = 0; i < texts.Length; i++)
+        foreach (var (o, tolerance) in outs.Zip(new[] { 1e-5, 1e-5, 1e-4 })) AssertEmbeddings(o, tolerance);
+        void AssertEmbeddings(string file, double tolerance)
         {
-            Assert.Equal(config.HiddenSize, actual[i].Length);
-            Assert.Equal(1.0, Math.Sqrt(actual[i].Sum(x => (double)x * x)), 4);
-            for (int j = 0; j < actual[i].Length; j++) Assert.True(Math.Abs(actual[i][j] - expected[i][j]) < 1e-5, $"text {i}, dimension {j}: {actual[i][j]} vs {expected[i][j]}");
+            var actual = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(Path.Combine(_tmp, file)))!;
+            Assert.Equal(texts.Length, actual.Length);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                Assert.Equal(config.HiddenSize, actual[i].Length);
+                Assert.Equal(1.0, Math.Sqrt(actual[i].Sum(x => (double)x * x)), 4);
+                for (int j = 0; j < actual[i].Length; j++) Assert.True(Math.Abs(actual[i][j] - expected[i][j]) < tolerance, $"{file}: text {i}, dimension {j}: {actual[i][j]} vs {expected[i][j]}");
+            }
+            Assert.NotEqual(actual[0], actual[1]);
         }
-        Assert.NotEqual(actual[0], actual[1]);
+
+        // 4b. A service that only serves: BertLab.Onnx alone, no libtorch or TorchSharp anywhere in its output.
+        var server = Path.Combine(_tmp, "server");
+        Directory.CreateDirectory(server);
+        foreach (var f in new[] { "Directory.Build.props", "Directory.Build.targets", "nuget.config" }) File.Copy(Path.Combine(consumer, f), Path.Combine(server, f));
+        File.WriteAllText(Path.Combine(server, "Server.csproj"), File.ReadAllText(Path.Combine(consumer, "Consumer.csproj"))
+            .Replace($"<PackageReference Include=\"BertLab\" Version=\"{_version}\" />", ""));
+        File.WriteAllText(Path.Combine(server, "Program.cs"), """
+            using System.Text.Json;
+            using BertLab.Onnx;
+            var texts = JsonSerializer.Deserialize<string[]>(File.ReadAllText(args[1]))!;
+            using var generator = OnnxEmbeddingGenerator.Load(args[0]);
+            File.WriteAllText(args[2], JsonSerializer.Serialize((await generator.GenerateAsync(texts)).Select(e => e.Vector.ToArray()).ToArray()));
+            """);
+        (code, output) = Run("dotnet", ["build", "-c", "Release", "-nologo", "-o", Path.Combine(server, "out")], server, TimeSpan.FromMinutes(10));
+        Assert.True(code == 0, output);
+        var torchFiles = Directory.GetFiles(Path.Combine(server, "out"), "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.True(torchFiles.Count == 0, "the ONNX-only service carries " + string.Join(", ", torchFiles));
+        (code, output) = Run("dotnet", [Path.Combine(server, "out", "Server.dll"), modelDir, textsFile, Path.Combine(_tmp, "server.json")], _tmp, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, output);
+        AssertEmbeddings("server.json", 1e-4);
 
         // 5. The tool, installed from the feed, trains in an empty folder with no repository above it.
         var toolPath = Path.Combine(_tmp, "tool");
