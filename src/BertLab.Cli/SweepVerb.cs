@@ -121,6 +121,9 @@ public sealed class SweepVerb : IVerb
         var gate = new object();
         using var cancel = new CancellationTokenSource();
         StopSignal.Install(_ => { try { cancel.Cancel(); } catch (ObjectDisposedException) { } });
+        // the study's artefacts (vocabulary, stripped corpus) as the first stage made them: a study directory copied
+        // without them (a committed report has no corpus copy) gets them again, identical, before any run needs them
+        SweepRunner.BuildSetup(def, dir, line => { lock (gate) AnsiConsole.MarkupLine("  " + Markup.Escape(line)); });
         try
         {
             ResearchLogFollowUp.Run(Path.GetFullPath(dir), def, ChildProcessLauncher.ForAssembly(CliDll()), options, (ChildProcessLauncher.DotnetHost(), new[] { CliDll() }),

@@ -87,7 +87,7 @@ public static class StudyFollowUpReport
         int steps = st.Budget.Steps * f.Settings.HorizonFactor;
         doc.Heading(2, $"Horizon check: {f.Settings.HorizonFactor} × the steps (follow-up)");
         doc.Paragraph($"Every decided loss finding's comparisons trained again to {steps:N0} steps on seeds 1–{f.Settings.HorizonSeeds}, continuing the first stage's runs from their " +
-                      $"{st.Budget.Steps}-step checkpoints ({f.Longer.Results.Runs.Count} runs; `{Command(st)}`). A verdict **holds** when every " +
+                      $"{st.Budget.Steps}-step checkpoints where the first stage kept them, else from step 0 with the same seed and configuration ({f.Longer.Results.Runs.Count} runs; `{Command(st)}`). A verdict **holds** when every " +
                       "comparison's mean difference stays in the region the budget's verdict put it in (a better / within ±margin / b better); it is **horizon-sensitive** " +
                       "when one moves to another region, and **flips** when one moves from a better to b better or back. With few seeds the longer horizon's region is read from " +
                       "the mean; its interval is beside it.");

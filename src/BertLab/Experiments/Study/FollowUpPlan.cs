@@ -50,7 +50,7 @@ public static class FollowUpPlan
                 }
         if (probes.Count == 0) return null;
         var runs = probes.GroupBy(p => (p.Arm, p.Lr)).Select(g => new NamedRun(StudyPlan.RunName(g.Key.Arm.Name, g.Key.Lr),
-            WithLr(g.Key.Arm.SettingsAt(st.Budget), g.Key.Lr).ToList()) { Seeds = g.Select(p => p.Seed).OrderBy(s => s).ToList() }).ToList();
+            WithLr(ArmSettings(stage, st, g.Key.Arm), g.Key.Lr).ToList()) { Seeds = g.Select(p => p.Seed).OrderBy(s => s).ToList() }).ToList();
         return new SweepDefinition
         {
             Name = stage.Name, Builtin = stage.Builtin, Budget = stage.Budget, Base = (JsonObject)stage.Base.DeepClone(), Runs = runs,
@@ -108,7 +108,7 @@ public static class FollowUpPlan
         var seeds = Enumerable.Range(1, f.HorizonSeeds).Select(s => (long)s).ToList();
         var runs = distinct.Select(w =>
         {
-            var settings = WithLr(w.Arm.SettingsAt(st.Budget), w.Lr).ToList();
+            var settings = WithLr(ArmSettings(stage, st, w.Arm), w.Lr).ToList();
             settings.Add(new(RunConfigKeys.RunSteps.Path, steps));
             settings.Add(new(RunConfigKeys.RunEvalInterval.Path, st.Budget.EvalInterval * f.HorizonFactor));
             settings.Add(new(RunConfigKeys.RunCheckpointInterval.Path, steps));
@@ -145,6 +145,16 @@ public static class FollowUpPlan
             }
         }
         return jobs;
+    }
+
+    /// <summary>An arm's settings as the first stage ran them in its directory (the study's artefact and corpus paths, which
+    /// the plan's budget leaves relative): those of one of the arm's first-stage runs without its lr, else the plan's.</summary>
+    static IEnumerable<KeyValuePair<string, JsonNode?>> ArmSettings(SweepDefinition stage, StudyRuns st, StudyArm arm)
+    {
+        var names = st.Plan.LrsOf(arm).Select(lr => StudyPlan.RunName(arm.Name, lr)).ToHashSet();
+        return stage.Runs.FirstOrDefault(r => names.Contains(r.Name)) is NamedRun run
+            ? run.Set.Where(kv => kv.Key != RunConfigKeys.OptimizerLr.Path)
+            : arm.SettingsAt(st.Budget);
     }
 
     static IEnumerable<KeyValuePair<string, JsonNode?>> WithLr(IEnumerable<KeyValuePair<string, JsonNode?>> settings, double lr) =>
