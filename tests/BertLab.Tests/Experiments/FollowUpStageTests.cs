@@ -111,6 +111,27 @@ public sealed class FollowUpStageTests : IDisposable
         Assert.Equal(before, launcher.Launched);
     }
 
+    /// <summary>The follow-up's runs carry the study's artefact paths as the first stage ran them in its directory (absolute),
+    /// not the plan's bare file names: a horizon run of the punctuation-stripped arm once failed with "corpus not found".</summary>
+    [Fact]
+    public void FollowUpRuns_TakeTheArtefactPathsOfTheFirstStageAsItRanInItsDirectory()
+    {
+        (double, bool) Outcome(string arm, double lr, long seed, int steps) =>
+            (lr > 1e-3 ? Unigram : 5.9 + 0.002 * seed + (arm == "adamw softmax" ? -0.05 : 0.02), false);
+        var (dir, _) = PlantedStudy(Outcome);
+        var (_, _, first) = ResearchLogFollowUp.Load(dir, withBisection: false);
+        var stage = ResearchLogSweep.Create("cpu-text", dir);   // the definition as the sweep verb runs it in dir
+        var horizon = FollowUpPlan.Horizon(first, stage, ResearchLogFindings.Evaluate(first), dir)!;
+        var stripped = horizon.Runs.Where(r => r.Name.Contains("punctuation-stripped")).ToList();
+        Assert.NotEmpty(stripped);
+        var expected = Path.Combine(Path.GetFullPath(dir), ResearchLogSweep.ArtifactsFolder, CorpusTask.StrippedCorpusFile);
+        foreach (var run in stripped)
+        {
+            var corpus = run.Set.Last(kv => kv.Key == RunConfigKeys.DataCorpus.Path).Value!.AsArray();
+            Assert.Equal(expected, Assert.Single(corpus)!.GetValue<string>());
+        }
+    }
+
     [Fact]
     public void HorizonCheck_SeesAPlantedFlip_AndRanksTheMechanisms()
     {
