@@ -16,7 +16,7 @@ namespace BertLab.Tests.EndToEnd;
 /// vectors with `bertlab embed` of the repository build, builds a second project that references BertLab.Onnx alone and
 /// checks that its output holds no TorchSharp or libtorch file and embeds the same, then installs the BertLab.Cli tool into a temporary tool path and runs
 /// `bertlab train --model tiny --steps 2` in an empty folder. 70 s on the 2-core VM with other work beside it (most of it
-/// is packing: the 158 MB tool package). The src/ projects are packed from the build this test ran against (--no-build):
+/// is packing: the 180 MB tool package). The src/ projects are packed from the build this test ran against (--no-build):
 /// `dotnet test BertLab.slnx` builds every one of them; a packable project that neither the solution build nor this test
 /// project's references built makes the pack step fail, naming its missing output.
 /// </summary>
