@@ -25,7 +25,9 @@ public static class TokenizerFiles
 
     static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    static void WriteJson(string path, Action<Utf8JsonWriter> body)
+    /// <summary>Writes a JSON file atomically, indented, with the relaxed escaping Hugging Face's files use (also the model
+    /// directory's other JSON files, <c>ModelFiles</c>).</summary>
+    internal static void WriteJson(string path, Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, Indented)) body(w);

@@ -55,14 +55,7 @@ public static class ModelFiles
     /// pre-training's masked-LM models and converted encoders.</summary>
     public static bool IsEmbeddingModel(string architecture) => architecture != nameof(BertForSequenceClassification);
 
-    static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    static void WriteJson(string path, Action<Utf8JsonWriter> body)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, Indented)) body(w);
-        AtomicFile.WriteText(path, Encoding.UTF8.GetString(stream.ToArray()) + "\n");
-    }
+    static void WriteJson(string path, Action<Utf8JsonWriter> body) => TokenizerFiles.WriteJson(path, body);
 
     /// <summary>sentence-transformers' layout: the directory itself is module 0 (Transformer), then mean pooling and
     /// L2 normalisation — what <c>bertlab embed</c> computes (<see cref="SentenceEmbedder"/>).</summary>
